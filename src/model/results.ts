@@ -1,0 +1,155 @@
+/**
+ * The result schema shared by simulated and live runs. One run = one
+ * (scenario, policy, seed) in one folder:
+ *
+ *   summary.json        RunSummary (below)
+ *   timeseries.csv      TimeseriesRow per report window
+ *   latency-hist.csv    HistogramBucketRow: the whole run's response-time histogram (for CDFs)
+ *   migrations.csv      MigrationRecord per migration
+ *   node-load.csv       NodeLoadRow per (window, node)
+ *   user-series.csv     UserSeriesRow per (window, user)     (optional)
+ *   requests.csv        RequestRecord per request            (optional, large)
+ *
+ * Results are deterministic: nothing that depends on the wall clock (run
+ * time, host name) is written into a simulated run's files, so the same
+ * scenario and seed give byte-identical files.
+ */
+import type { MigrationMode, NodeId } from './types.ts';
+
+export const RESULT_SCHEMA = 'conmig-result/1';
+
+export interface LatencySummary {
+  count: number;
+  meanMs: number;
+  minMs: number;
+  p50Ms: number;
+  p90Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  maxMs: number;
+}
+
+export interface RunSummary {
+  schema: typeof RESULT_SCHEMA;
+  mode: 'sim' | 'live';
+  scenario: {
+    name: string;
+    /** sha256 of the resolved scenario without its policy list: equal hashes = same experiment. */
+    hash: string;
+    file: string;
+  };
+  policy: { name: string; params: Record<string, unknown> };
+  seed: number;
+  durationS: number;
+  warmupS: number;
+  qosThresholdMs: number;
+  requests: {
+    /** Requests sent after warm-up. generated = served + failed + unfinished. */
+    generated: number;
+    served: number;
+    failed: number;
+    /** Still in the system when the run ended. */
+    unfinished: number;
+  };
+  responseMs: LatencySummary;
+  /** Mean of each part of the response time of served requests. */
+  componentsMeanMs: {
+    network: number;
+    queue: number;
+    service: number;
+    migrationWait: number;
+  };
+  qos: { thresholdMs: number; fractionOver: number };
+  migrations: {
+    count: number;
+    failed: number;
+    bytesTotal: number;
+    downtimeMs: { mean: number; p95: number; max: number };
+    totalMs: { mean: number; max: number };
+  };
+  nodes: { meanUtilisation: number; maxUtilisation: number };
+  /** Live runs only: inventory, kernel, CRIU and runc versions, time scale. */
+  environment?: Record<string, unknown>;
+}
+
+export interface TimeseriesRow {
+  windowStartS: number;
+  requests: number;
+  failed: number;
+  meanMs: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  networkMeanMs: number;
+  queueMeanMs: number;
+  serviceMeanMs: number;
+  migrationWaitMeanMs: number;
+  overQosFraction: number;
+  migrationsStarted: number;
+}
+
+export interface HistogramBucketRow {
+  lowerMs: number;
+  upperMs: number;
+  count: number;
+}
+
+export type MigrationStatus = 'ok' | 'failed' | 'rolled-back';
+
+export interface MigrationRecord {
+  id: number;
+  containerId: string;
+  from: NodeId;
+  to: NodeId;
+  mode: MigrationMode;
+  reason: string;
+  /** Scenario time the migration started. */
+  startS: number;
+  /** Pre-copy rounds while running (0 for cold and post-copy). */
+  precopyRounds: number;
+  precopyMs: number;
+  checkpointMs: number;
+  transferMs: number;
+  restoreMs: number;
+  /** Post-copy: time after restore until the last page arrived. */
+  lazyPagesMs: number;
+  /** Time the service did not answer. */
+  downtimeMs: number;
+  totalMs: number;
+  bytes: number;
+  status: MigrationStatus;
+}
+
+export interface NodeLoadRow {
+  windowStartS: number;
+  nodeId: NodeId;
+  utilisation: number;
+  requests: number;
+  containers: number;
+  memoryUsedMiB: number;
+  meanQueueMs: number;
+}
+
+export interface UserSeriesRow {
+  windowStartS: number;
+  userId: string;
+  requests: number;
+  meanMs: number;
+  /** Node that served the user's container at the end of the window. */
+  nodeId: NodeId;
+}
+
+export type RequestStatus = 'served' | 'failed';
+
+export interface RequestRecord {
+  userId: string;
+  containerId: string;
+  nodeId: NodeId;
+  sentS: number;
+  status: RequestStatus;
+  responseMs: number;
+  networkMs: number;
+  queueMs: number;
+  serviceMs: number;
+  migrationWaitMs: number;
+}

@@ -1,0 +1,107 @@
+/**
+ * The read-only view of the cluster that a policy decides on, and the decisions
+ * it returns. The simulator and the live backend both build this view from
+ * what a real controller could observe (windowed metrics), never from hidden
+ * ground truth, and both carry out the decisions the same way.
+ *
+ * The view is an interface, not a plain snapshot object, so that a backend at
+ * metro scale (10,000 containers, a decision every second) can answer from its
+ * own arrays without copying them each control step.
+ */
+import type {
+  ApId,
+  ContainerId,
+  MigrationCostParams,
+  MigrationMode,
+  NodeId,
+  UserId,
+} from './types.ts';
+
+export interface NodeView {
+  readonly id: NodeId;
+  readonly cpuCores: number;
+  readonly memoryMiB: number;
+  /** Memory of containers hosted here plus memory reserved by incoming migrations. */
+  readonly memoryUsedMiB: number;
+  /** Busy fraction of the node's cores over the metrics window (0..1), background included. */
+  readonly utilisation: number;
+  /** Mean observed queueing delay of requests served here over the window. */
+  readonly meanQueueMs: number;
+  /** Mean observed service time (reference CPU) over the window; NaN if none. */
+  readonly meanServiceMs: number;
+  /** Requests per second that arrived at this node over the window. */
+  readonly requestRatePerS: number;
+  readonly speedFactor: number;
+}
+
+export interface ContainerView {
+  readonly id: ContainerId;
+  /** Node it runs on now (the source while a migration is in flight). */
+  readonly nodeId: NodeId;
+  readonly memoryMiB: number;
+  readonly imageMiB: number;
+  readonly dirtyRateMiBps: number;
+  readonly users: readonly UserId[];
+  readonly migrating: boolean;
+  /** Scenario time the last migration of this container finished; -Infinity if never. */
+  readonly lastMigrationEndMs: number;
+  /** Requests per second for this container over the window. */
+  readonly requestRatePerS: number;
+  /** Mean service time observed for this container (reference CPU); NaN if none yet. */
+  readonly meanServiceMs: number;
+  /** Mean total response time of its requests over the window; NaN if none. */
+  readonly meanResponseMs: number;
+  /** Mean network part (RTT + transmission) of its requests over the window; NaN if none. */
+  readonly meanNetworkMs: number;
+  /** Response time of the most recent completed request; NaN if none. */
+  readonly lastResponseMs: number;
+}
+
+export interface UserView {
+  readonly id: UserId;
+  /** Access point the user is attached to now. */
+  readonly apId: ApId;
+  readonly containerId: ContainerId;
+}
+
+export interface MigrationInFlightView {
+  readonly containerId: ContainerId;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly mode: MigrationMode;
+  readonly startedMs: number;
+}
+
+export interface ClusterView {
+  /** Scenario time of this view. */
+  readonly nowMs: number;
+  readonly qosThresholdMs: number;
+  readonly controlIntervalMs: number;
+  readonly nodes: readonly NodeView[];
+  readonly containers: readonly ContainerView[];
+  readonly users: readonly UserView[];
+  readonly migrationsInFlight: readonly MigrationInFlightView[];
+  readonly defaultMigrationMode: MigrationMode;
+  readonly migrationCost: MigrationCostParams;
+  node(id: NodeId): NodeView;
+  container(id: ContainerId): ContainerView;
+  user(id: UserId): UserView;
+  /**
+   * Measured (live) or modelled (sim) network round trip in ms for a request
+   * from this user to a node, including payload transmission.
+   */
+  networkRttMs(userId: UserId, nodeId: NodeId): number;
+  /** Nodes ordered by network RTT from this user, nearest first (ties by id). */
+  nodesByRtt(userId: UserId): readonly NodeId[];
+  /** Bottleneck bandwidth and one-way latency of the backhaul path between two nodes. */
+  path(from: NodeId, to: NodeId): { bandwidthMbps: number; latencyMs: number };
+}
+
+export interface MigrationDecision {
+  containerId: ContainerId;
+  to: NodeId;
+  /** Defaults to the scenario's migration mode. */
+  mode?: MigrationMode;
+  /** Why the policy decided this; recorded with the migration. */
+  reason: string;
+}
