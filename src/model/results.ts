@@ -153,3 +153,14 @@ export interface RequestRecord {
   serviceMs: number;
   migrationWaitMs: number;
 }
+
+/** Everything a run produces except the optional per-request trace (streamed by the producer). */
+export interface RunData {
+  summary: RunSummary;
+  timeseries: TimeseriesRow[];
+  histogram: HistogramBucketRow[];
+  migrations: MigrationRecord[];
+  nodeLoad: NodeLoadRow[];
+  /** null when the scenario did not ask for per-user series. */
+  userSeries: UserSeriesRow[] | null;
+}
