@@ -1,0 +1,5 @@
+export { writeRun, writeFileAtomic, createRequestTraceWriter, type RequestTraceWriter } from './write.ts';
+export { readRun, readSummary, readRequestTrace, hasRequestTrace, findRuns } from './read.ts';
+export { normalizeRunData, RESULT_FILES } from './tables.ts';
+export { formatSummaryJson, orderSummary, runSummarySchema } from './summary.ts';
+export { formatNumber, parseCsv, CsvParser, type ColumnKind, type ColumnSpec } from './csv.ts';
