@@ -1,0 +1,51 @@
+/**
+ * Loading a scenario file: read it, then parse/validate/resolve it with
+ * parse.ts; checks that referenced files (traces, policy modules) exist.
+ */
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { ConmigError } from '../model/errors.ts';
+import type { Scenario } from '../model/types.ts';
+import type { ScenarioOverrides } from '../model/scenario/resolve.ts';
+import { checkScenarioText, invalidScenario, parseScenarioText, type ParseOutcome } from './parse.ts';
+
+export { parseScenarioText, checkScenarioText } from './parse.ts';
+
+async function readScenarioFile(file: string): Promise<{ text: string; abs: string; label: string }> {
+  const abs = path.resolve(file);
+  let text: string;
+  try {
+    if (statSync(abs, { throwIfNoEntry: false })?.isDirectory()) throw new ConmigError('SCENARIO_NOT_FOUND', `scenario ${file} is a directory, not a file`, { context: { path: abs } });
+    text = await readFile(abs, 'utf8');
+  } catch (e) {
+    if (e instanceof ConmigError) throw e;
+    throw new ConmigError('SCENARIO_NOT_FOUND', `scenario file not found: ${file}`, { context: { path: abs }, cause: e });
+  }
+  // Label problems with the path as the user typed it (relative paths stay short).
+  return { text, abs, label: file };
+}
+
+function ioOptions(abs: string, overrides?: ScenarioOverrides) {
+  const dir = path.dirname(abs);
+  return {
+    file: abs,
+    resolvePath: (relative: string) => path.resolve(dir, relative),
+    fileExists: (resolved: string) => existsSync(resolved),
+    overrides,
+  };
+}
+
+/** Load, validate and resolve a scenario file. Throws SCENARIO_NOT_FOUND or SCENARIO_INVALID. */
+export async function loadScenario(file: string, overrides?: ScenarioOverrides): Promise<Scenario> {
+  const { text, abs, label } = await readScenarioFile(file);
+  return parseScenarioText(text, label, ioOptions(abs, overrides));
+}
+
+/** Like loadScenario, but returns the problems instead of throwing SCENARIO_INVALID. */
+export async function checkScenarioFile(file: string, overrides?: ScenarioOverrides): Promise<ParseOutcome> {
+  const { text, abs, label } = await readScenarioFile(file);
+  return checkScenarioText(text, label, ioOptions(abs, overrides));
+}
+
+export { invalidScenario };

@@ -1,0 +1,107 @@
+/**
+ * From scenario text to a resolved `Scenario`, with every problem located at
+ * `<file>:<line>`. No file system access: files the scenario refers to are
+ * checked through an injected `fileExists` (load.ts passes the real one).
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { ConmigError, type Problem } from '../model/errors.ts';
+import type { Scenario } from '../model/types.ts';
+import { formatPath, problemsFromZod, zodErrorCustomiser, type PathSegment, type ScenarioProblem } from '../model/scenario/problems.ts';
+import { resolveScenario, type ScenarioOverrides } from '../model/scenario/resolve.ts';
+import { ScenarioFileSchema } from '../model/scenario/schema.ts';
+
+export interface ParseOptions {
+  /** Absolute path recorded in `Scenario.file`. Default: the label. */
+  file?: string;
+  /** Resolves a path written in the scenario (relative to its file). Default: unchanged. */
+  resolvePath?: (relative: string) => string;
+  /** Existence check for trace files and policy modules. Default: no check. */
+  fileExists?: (resolved: string) => boolean;
+  overrides?: ScenarioOverrides;
+}
+
+export interface ParseOutcome {
+  scenario?: Scenario;
+  /** Sorted by line. */
+  problems: Problem[];
+}
+
+/** Parse, validate and resolve; returns the problems instead of throwing. */
+export function checkScenarioText(text: string, fileLabel: string, opts: ParseOptions = {}): ParseOutcome {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    return {
+      problems: doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+        const message = e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+        return { file: `${fileLabel}:${pos.line}:${pos.col}`, path: '(yaml)', message: `expected valid YAML, got a syntax error: ${message}` };
+      }),
+    };
+  }
+  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const locate = (p: ScenarioProblem): Problem => ({
+    file: `${fileLabel}:${lineOf(doc, lineCounter, p.path)}`,
+    path: formatPath(p.path),
+    message: p.message,
+  });
+  const sorted = (ps: ScenarioProblem[]): Problem[] =>
+    ps
+      .map((p) => ({ problem: locate(p), line: lineOf(doc, lineCounter, p.path) }))
+      .sort((a, b) => a.line - b.line)
+      .map((x) => x.problem);
+
+  const parsed = ScenarioFileSchema.safeParse(data ?? {}, { error: zodErrorCustomiser });
+  if (!parsed.success) return { problems: sorted(problemsFromZod(parsed.error.issues, data ?? {})) };
+
+  const result = resolveScenario(parsed.data, { file: opts.file ?? fileLabel, resolvePath: opts.resolvePath, overrides: opts.overrides });
+  const problems = [...result.problems];
+  if (opts.fileExists) {
+    for (const ref of result.fileRefs) {
+      if (!opts.fileExists(ref.file)) problems.push({ path: ref.path, message: `expected an existing ${ref.what}, got ${JSON.stringify(ref.written)} (not found at ${ref.file})` });
+    }
+  }
+  if (problems.length > 0) return { problems: sorted(problems) };
+  return { scenario: result.scenario, problems: [] };
+}
+
+/** Parse, validate and resolve; throws ConmigError('SCENARIO_INVALID') listing every problem. */
+export function parseScenarioText(text: string, fileLabel: string, opts: ParseOptions = {}): Scenario {
+  const outcome = checkScenarioText(text, fileLabel, opts);
+  if (!outcome.scenario) throw invalidScenario(fileLabel, outcome.problems);
+  return outcome.scenario;
+}
+
+export function invalidScenario(fileLabel: string, problems: Problem[]): ConmigError {
+  const n = problems.length;
+  return new ConmigError('SCENARIO_INVALID', `scenario ${fileLabel} is invalid (${n} problem${n === 1 ? '' : 's'})`, {
+    problems,
+  });
+}
+
+/**
+ * Line (1-based) of the field at `path`; for a key the file does not have
+ * (a missing field) the line of the nearest enclosing field.
+ */
+function lineOf(doc: Document, lineCounter: LineCounter, path: readonly PathSegment[]): number {
+  let node: unknown = doc.contents;
+  let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
+  for (const seg of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((it) => (isScalar(it.key) ? String(it.key.value) : String(it.key)) === String(seg));
+      if (!pair) break;
+      const keyNode = pair.key as Node | null;
+      offset = keyNode?.range?.[0] ?? offset;
+      node = pair.value;
+      continue;
+    }
+    if (isSeq(node) && typeof seg === 'number' && seg < node.items.length) {
+      node = node.items[seg];
+      offset = (node as Node | null)?.range?.[0] ?? offset;
+      continue;
+    }
+    break;
+  }
+  return lineCounter.linePos(offset).line;
+}
