@@ -4,8 +4,8 @@
  * the grid is the part of the area covered by whole blocks.
  *
  * - The start is clamped into the grid and snapped onto the nearest street
- *   (moving only the coordinate closest to a street); that point is
- *   LegSource.start.
+ *   (moving only the coordinate closest to a street; within 1 mm of an
+ *   intersection, onto the intersection); that point is LegSource.start.
  * - A user starting mid-block picks one of the two directions along its
  *   street (1/2 each) and walks to the next intersection; a user starting on
  *   an intersection picks one of the four directions (1/4 each).
@@ -61,16 +61,20 @@ export function manhattanSource(user: UserSpec, spec: ManhattanSpec, area: Area,
   const si = Math.min(Math.max(Math.round(xc / b), 0), nx);
   const sj = Math.min(Math.max(Math.round(yc / b), 0), ny);
   const onVertical = Math.abs(xc - si * b) <= Math.abs(yc - sj * b);
-  const start: Point = onVertical ? { xM: si * b, yM: yc } : { xM: xc, yM: sj * b };
+  let along = onVertical ? yc / b : xc / b;
+  // Within 1 mm of an intersection: start on it (avoids µs-short first legs whose speed rounding shows).
+  if (Math.abs(along - Math.round(along)) * b < 1e-3) along = Math.round(along);
+  const start: Point = onVertical
+    ? { xM: si * b, yM: Number.isInteger(along) ? along * b : yc }
+    : { xM: Number.isInteger(along) ? along * b : xc, yM: sj * b };
   // Intersection coordinates of the next stop, and the heading.
   let i: number;
   let j: number;
   let dir: number;
   let first: Point | null = null; // pending partial-block target when starting mid-block
-  const along = onVertical ? yc / b : xc / b;
   if (Number.isInteger(along)) {
-    i = onVertical ? si : Math.round(xc / b);
-    j = onVertical ? Math.round(yc / b) : sj;
+    i = onVertical ? si : along;
+    j = onVertical ? along : sj;
     dir = -2; // choose at the first call
   } else {
     const u = rng();
