@@ -1,4 +1,46 @@
+/**
+ * `conmig validate SCENARIO [--json]`: load, check and resolve a scenario
+ * file and say what it contains, or list every problem (one line each, with
+ * file and line) and fail with SCENARIO_INVALID.
+ */
 import type { Command } from 'commander';
+import { checkScenarioFile, invalidScenario } from '../scenario-io/load.ts';
+import type { Scenario } from '../model/types.ts';
 
-// Placeholder: the owner of this command replaces this file.
-export function registerValidate(_program: Command): void {}
+export function summariseScenario(s: Scenario): string {
+  return `ok: ${s.name}: ${s.topology.nodes.length} nodes, ${s.users.length} users, ${s.containers.length} containers, policies: ${s.policies.map((p) => p.name).join(', ')}`;
+}
+
+export async function validateCommand(file: string, opts: { json?: boolean }): Promise<void> {
+  const outcome = await checkScenarioFile(file);
+  const s = outcome.scenario;
+  if (opts.json) {
+    const report = s
+      ? {
+          ok: true,
+          file,
+          name: s.name,
+          mode: s.mode,
+          nodes: s.topology.nodes.length,
+          users: s.users.length,
+          containers: s.containers.length,
+          policies: s.policies.map((p) => p.name),
+        }
+      : { ok: false, file, problems: outcome.problems };
+    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+  } else if (s) {
+    process.stdout.write(summariseScenario(s) + '\n');
+  }
+  if (!s) throw invalidScenario(file, outcome.problems);
+}
+
+export function registerValidate(program: Command): void {
+  program
+    .command('validate')
+    .description('Check a scenario file and show what it contains, or list its problems with file and line.')
+    .argument('<scenario>', 'scenario YAML file')
+    .option('--json', 'print the result as JSON on stdout')
+    .action(async (file: string, opts: { json?: boolean }) => {
+      await validateCommand(file, opts);
+    });
+}

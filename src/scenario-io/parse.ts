@@ -6,7 +6,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { ConmigError, type Problem } from '../model/errors.ts';
 import type { Scenario } from '../model/types.ts';
-import { formatPath, problemsFromZod, zodErrorCustomiser, type PathSegment, type ScenarioProblem } from '../model/scenario/problems.ts';
+import { formatPath, problemsFromZod, type PathSegment, type ScenarioProblem } from '../model/scenario/problems.ts';
 import { resolveScenario, type ScenarioOverrides } from '../model/scenario/resolve.ts';
 import { ScenarioFileSchema } from '../model/scenario/schema.ts';
 
@@ -51,7 +51,7 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
       .sort((a, b) => a.line - b.line)
       .map((x) => x.problem);
 
-  const parsed = ScenarioFileSchema.safeParse(data ?? {}, { error: zodErrorCustomiser });
+  const parsed = ScenarioFileSchema.safeParse(data ?? {});
   if (!parsed.success) return { problems: sorted(problemsFromZod(parsed.error.issues, data ?? {})) };
 
   const result = resolveScenario(parsed.data, { file: opts.file ?? fileLabel, resolvePath: opts.resolvePath, overrides: opts.overrides });

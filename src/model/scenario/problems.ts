@@ -78,24 +78,14 @@ function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
   return v;
 }
 
-const KNOWN_KEYS_PREFIX = 'conmig-known-keys:';
-
-/**
- * Error customiser for `safeParse`: records the known keys of a strict object
- * on its unrecognized-keys issue, so the message can suggest one.
- */
-export function zodErrorCustomiser(issue: core.$ZodRawIssue): string | undefined {
-  if (issue.code !== 'unrecognized_keys') return undefined;
-  const inst = issue.inst as { _zod?: { def?: { shape?: Record<string, unknown> } } } | undefined;
-  const shape = inst?._zod?.def?.shape;
-  return KNOWN_KEYS_PREFIX + (shape ? Object.keys(shape).join(',') : '');
-}
+/** Prefix of the message of an unknown-key issue; the known keys follow, comma-separated (see schema.ts). */
+export const KNOWN_KEYS_PREFIX = 'conmig-known-keys:';
 
 function toPath(path: readonly PropertyKey[]): PathSegment[] {
   return path.map((p) => (typeof p === 'number' ? p : String(p)));
 }
 
-/** Convert zod issues (parsed with `zodErrorCustomiser`) into scenario problems. */
+/** Convert zod issues of `ScenarioFileSchema` into scenario problems. */
 export function problemsFromZod(issues: readonly core.$ZodIssue[], data: unknown, base: PathSegment[] = []): ScenarioProblem[] {
   const out: ScenarioProblem[] = [];
   for (const issue of issues) {
@@ -123,7 +113,10 @@ export function problemsFromZod(issues: readonly core.$ZodIssue[], data: unknown
           break;
         }
         // Pick the option the value matched best: one whose issues are inside the value.
-        const branch = issue.errors.find((errs) => errs.length > 0 && errs.every((e) => e.path.length > 0 || e.code === 'unrecognized_keys'));
+        // Of those, the one with the fewest issues (a typo in one key beats three missing keys).
+        const branch = issue.errors
+          .filter((errs) => errs.length > 0 && errs.every((e) => e.path.length > 0 || e.code === 'unrecognized_keys'))
+          .reduce<core.$ZodIssue[] | undefined>((best, errs) => (best === undefined || errs.length < best.length ? errs : best), undefined);
         if (branch && found !== null && typeof found === 'object') out.push(...problemsFromZod(branch, data, path));
         else out.push({ path, message: `${issue.message}, got ${describeValue(found)}` });
         break;

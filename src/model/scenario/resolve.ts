@@ -314,7 +314,7 @@ class Resolver {
     if (l.kind === 'geometric') return { kind: 'geometric', accessBaseMs: l.accessBaseMs, accessMsPerKm: l.accessMsPerKm };
     const path: PathSegment[] = ['latency', 'edgeConstantsMs'];
     const ids = nodes.map((n) => n.id);
-    const missing = ids.filter((id) => !(id in l.edgeConstantsMs));
+    const missing = [...new Set(ids)].filter((id) => !(id in l.edgeConstantsMs));
     if (missing.length > 0) this.problem(path, `expected a constant for every node, missing ${sample(missing)}`);
     for (const key of Object.keys(l.edgeConstantsMs)) {
       if (!ids.includes(key)) {

@@ -9,6 +9,7 @@
  * `file:line: path: expected a positive integer, got -3`.
  */
 import { z } from 'zod';
+import { KNOWN_KEYS_PREFIX } from './problems.ts';
 
 // ---------------------------------------------------------------------------
 // Field helpers: one message for every check of a field
@@ -67,8 +68,15 @@ function list<T extends z.ZodType>(item: T, description: string) {
   return z.array(item, { error: 'expected a list' }).describe(description);
 }
 
+/**
+ * A mapping with known keys only. An unknown key's issue carries the known
+ * keys (after KNOWN_KEYS_PREFIX) so the message can suggest the closest one.
+ */
 function obj<T extends z.ZodRawShape>(shape: T, description: string) {
-  return z.strictObject(shape, { error: 'expected a mapping' }).describe(description);
+  const known = Object.keys(shape).join(',');
+  return z
+    .strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? KNOWN_KEYS_PREFIX + known : 'expected a mapping') })
+    .describe(description);
 }
 
 const PointSchema = obj({ x: num('x coordinate in metres.', 'nonnegative'), y: num('y coordinate in metres.', 'nonnegative') }, 'A point in metres, origin at the bottom-left corner of the area.');
@@ -438,4 +446,9 @@ export type ScenarioFilePoint = z.output<typeof PointSchema>;
 export function scenarioJsonSchema(): Record<string, unknown> {
   const schema = z.toJSONSchema(ScenarioFileSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>;
   return { ...schema, $id: 'https://conmig.dev/schema/scenario.json', title: 'conmig scenario' };
+}
+
+/** The exact text of scenarios/schema.json (written by scripts/write-schema.ts, checked by a test). */
+export function scenarioJsonSchemaText(): string {
+  return JSON.stringify(scenarioJsonSchema(), null, 2) + '\n';
 }
