@@ -1,0 +1,78 @@
+/*
+ * conmig synthetic workload: a memory footprint and a page-dirtying rate to
+ * migrate, plus an HTTP counter that must survive migration.
+ *
+ *   synthetic [port=8081] [memoryMiB=64] [dirtyMiBps=0]
+ *
+ * Allocates memoryMiB (16..1024), touches every page, then dirties pages at
+ * dirtyMiBps (one write per 4 KiB page, in 10 ms ticks, cycling through the
+ * area). GET / (or /health) answers
+ *   {"count":N,"pid":P,"instance":"...","memoryMiB":M,"dirtyMiBps":D,
+ *    "dirtiedMiB":X,"checksum":C,"node":"10.77.0.11"}
+ * where count counts requests, dirtiedMiB the pages written since start, and
+ * checksum a sum over the area (so the memory is really there after restore).
+ * Static, single-threaded: CRIU-friendly.
+ */
+#include "http.h"
+#include <poll.h>
+#include <sys/mman.h>
+
+#define PAGE 4096UL
+
+int main(int argc, char **argv) {
+  int port = argc > 1 ? atoi(argv[1]) : 8081;
+  long mem_mib = argc > 2 ? atol(argv[2]) : 64;
+  double dirty_mibps = argc > 3 ? atof(argv[3]) : 0;
+  if (mem_mib < 1 || mem_mib > 1024) { fprintf(stderr, "memoryMiB must be 1..1024\n"); return 2; }
+  if (dirty_mibps < 0) dirty_mibps = 0;
+  signal(SIGPIPE, SIG_IGN);
+  size_t bytes = (size_t)mem_mib << 20;
+  unsigned char *area = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (area == MAP_FAILED) { perror("mmap"); return 1; }
+  size_t pages = bytes / PAGE;
+  for (size_t i = 0; i < pages; i++) area[i * PAGE] = (unsigned char)(i * 31 + 7);
+  uint64_t instance = make_instance_id();
+  unsigned long count = 0;
+  double dirtied_pages = 0, owed = 0;
+  size_t cursor = 0;
+  const double pages_per_ms = dirty_mibps * (1 << 20) / PAGE / 1000.0;
+  int s = listen_any(port);
+  double last = now_ms();
+  for (;;) {
+    struct pollfd pf = {s, POLLIN, 0};
+    int r = poll(&pf, 1, dirty_mibps > 0 ? 10 : -1);
+    double t = now_ms();
+    if (dirty_mibps > 0) {
+      owed += (t - last) * pages_per_ms;
+      /* cap the catch-up (e.g. after being frozen for a checkpoint) to one second */
+      if (owed > pages_per_ms * 1000) owed = pages_per_ms * 1000;
+      while (owed >= 1) {
+        area[cursor * PAGE] += 1;
+        cursor = (cursor + 1) % pages;
+        owed -= 1;
+        dirtied_pages += 1;
+      }
+    }
+    last = t;
+    if (r <= 0 || !(pf.revents & POLLIN)) continue;
+    int c = accept(s, NULL, NULL);
+    if (c < 0) continue;
+    char req[4096], method[16], body[512], addr[64];
+    char *path = read_request(c, req, sizeof req, method, sizeof method);
+    local_addr(c, addr, sizeof addr);
+    if (path && (strcmp(path, "/") == 0 || strcmp(path, "/health") == 0)) {
+      count++;
+      uint64_t sum = 0;
+      for (size_t i = 0; i < pages; i++) sum += area[i * PAGE];
+      snprintf(body, sizeof body,
+               "{\"count\":%lu,\"pid\":%d,\"instance\":\"%016llx\",\"memoryMiB\":%ld,\"dirtyMiBps\":%.2f,"
+               "\"dirtiedMiB\":%.2f,\"checksum\":%llu,\"node\":\"%s\"}\n",
+               count, (int)getpid(), (unsigned long long)instance, mem_mib, dirty_mibps,
+               dirtied_pages * PAGE / (1 << 20), (unsigned long long)sum, addr);
+      respond(c, 200, body);
+    } else {
+      respond(c, 404, "{\"error\":\"not found\"}\n");
+    }
+    close(c);
+  }
+}
