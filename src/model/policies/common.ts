@@ -1,0 +1,103 @@
+/**
+ * Internal helpers shared by the built-in policies: candidate nodes, a
+ * container's mean RTT over its users, and the StepLedger that remembers what
+ * decisions earlier in the same step (and migrations still in flight) have
+ * already reserved, so a policy does not herd containers onto one node.
+ */
+import type { ClusterView, ContainerView, NodeView } from '../view.ts';
+import type { NodeId, UserId } from '../types.ts';
+
+/** Mean network RTT from a container's users to a node (equal weight per user). */
+export function meanRttMs(view: ClusterView, users: readonly UserId[], nodeId: NodeId): number {
+  if (users.length === 1) return view.networkRttMs(users[0], nodeId);
+  let sum = 0;
+  for (const u of users) sum += view.networkRttMs(u, nodeId);
+  return sum / users.length;
+}
+
+/**
+ * Fill `out` with the k nearest nodes of each user (nearest first, no
+ * duplicates); reusing `out` keeps decide() from allocating per container.
+ */
+export function collectCandidates(view: ClusterView, users: readonly UserId[], k: number, out: NodeId[]): NodeId[] {
+  out.length = 0;
+  for (const u of users) {
+    const order = view.nodesByRtt(u);
+    const n = Math.min(k, order.length);
+    for (let i = 0; i < n; i++) if (!out.includes(order[i])) out.push(order[i]);
+  }
+  return out;
+}
+
+/** Busy cores (Erlangs) a container adds to a node: λ · S / speedFactor. */
+export function containerErlangs(ratePerS: number, serviceMs: number, node: NodeView): number {
+  return (ratePerS / 1000) * (serviceMs / node.speedFactor);
+}
+
+/** Service time to assume for a container: its own mean, else its node's, else NaN. */
+export function serviceMsOf(c: ContainerView, node: NodeView): number {
+  return Number.isFinite(c.meanServiceMs) ? c.meanServiceMs : node.meanServiceMs;
+}
+
+export class StepLedger {
+  private readonly reservedMiB = new Map<NodeId, number>();
+  private readonly erlangDelta = new Map<NodeId, number>();
+  private readonly view: ClusterView;
+
+  constructor(view: ClusterView) {
+    this.view = view;
+    // A migration in flight still loads its source and not yet its destination:
+    // count its load as already moved. (Its memory is in memoryUsedMiB already.)
+    for (const m of view.migrationsInFlight) {
+      const c = view.container(m.containerId);
+      const from = view.node(m.from);
+      const to = view.node(m.to);
+      const s = serviceMsOf(c, from);
+      if (!Number.isFinite(s) || !(c.requestRatePerS > 0)) continue;
+      this.addErlangs(from.id, -containerErlangs(c.requestRatePerS, s, from));
+      this.addErlangs(to.id, containerErlangs(c.requestRatePerS, s, to));
+    }
+  }
+
+  freeMiB(node: NodeView): number {
+    return node.memoryMiB - node.memoryUsedMiB - (this.reservedMiB.get(node.id) ?? 0);
+  }
+
+  /** Load added (+) or removed (−) at a node by this step's decisions and in-flight migrations. */
+  erlangsDelta(nodeId: NodeId): number {
+    return this.erlangDelta.get(nodeId) ?? 0;
+  }
+
+  /** Record a decision: reserve memory at `to`, move the load. */
+  recordMove(c: ContainerView, from: NodeView, to: NodeView, serviceMs: number): void {
+    this.reservedMiB.set(to.id, (this.reservedMiB.get(to.id) ?? 0) + c.memoryMiB);
+    if (Number.isFinite(serviceMs) && c.requestRatePerS > 0) {
+      this.addErlangs(from.id, -containerErlangs(c.requestRatePerS, serviceMs, from));
+      this.addErlangs(to.id, containerErlangs(c.requestRatePerS, serviceMs, to));
+    }
+  }
+
+  /** Nearest node (by mean RTT) among candidates that has room for the container, or undefined. */
+  nearestWithRoom(c: ContainerView, candidates: readonly NodeId[]): { node: NodeView; rttMs: number } | undefined {
+    let best: NodeView | undefined;
+    let bestRtt = Infinity;
+    for (const id of candidates) {
+      const n = this.view.node(id);
+      if (id !== c.nodeId && this.freeMiB(n) < c.memoryMiB) continue;
+      const rtt = meanRttMs(this.view, c.users, id);
+      if (rtt < bestRtt) {
+        best = n;
+        bestRtt = rtt;
+      }
+    }
+    return best ? { node: best, rttMs: bestRtt } : undefined;
+  }
+
+  private addErlangs(id: NodeId, x: number): void {
+    this.erlangDelta.set(id, (this.erlangDelta.get(id) ?? 0) + x);
+  }
+}
+
+export function fmtMs(x: number): string {
+  return Number.isFinite(x) ? x.toFixed(1) : String(x);
+}

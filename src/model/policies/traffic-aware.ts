@@ -1,0 +1,135 @@
+/**
+ * Traffic-aware migration (after Maheshwari et al., ANTS 2018): weigh network
+ * latency against the load of the candidate nodes, and migrate only when the
+ * expected gain over a horizon pays for the migration.
+ *
+ * For container c (rate λ req/s, mean service S ms on the reference CPU) and a
+ * candidate node n (the current node plus the k nearest to c's users):
+ *
+ *   S_n       = S / speedFactor_n
+ *   A_n       = utilisation_n · cores_n + Δ_n (+ λ S_n / 1000 if n is not c's node)
+ *               busy cores (Erlangs) after the move; Δ_n is load moved by earlier
+ *               decisions of this step and by migrations in flight
+ *   W_n       = M/G/c wait (Allen–Cunneen) with c = cores_n, λ' = A_n / S_n, S_n, scv
+ *               (background load is treated as more of the same traffic)
+ *   E_n       = RTT_n + W_n + S_n       RTT_n = mean network RTT from c's users
+ *
+ *   gain      = E_current − E_best
+ *   benefit   = gain · λ · horizonS                               [request·ms]
+ *   cost      = λ · downtime/1000 · downtime                      [request·ms]
+ *               (requests arriving during the stop, each charged the whole
+ *               downtime: an upper bound that also covers the backlog drain)
+ *             + λ · lazyPagesMs/1000 · postcopyFaultPenaltyMs    (post-copy)
+ *             + penaltyReqMs                                     (fixed, per migration)
+ *
+ *   migrate when gain > marginMs, benefit > cost and
+ *   now − lastMigrationEnd > minDwellMs (hysteresis against ping-pong).
+ *
+ * Containers are visited in view order (greedy, one pass: O(containers · k)).
+ * Containers without traffic or without a service-time estimate stay put.
+ */
+import { definePolicy } from './define.ts';
+import { StepLedger, collectCandidates, containerErlangs, fmtMs, meanRttMs, serviceMsOf } from './common.ts';
+import { estimateMigration } from '../migration-cost.ts';
+import { mgcMeanWaitMs } from '../queueing.ts';
+import type { ClusterView, ContainerView, MigrationDecision, NodeView } from '../view.ts';
+import type { NodeId } from '../types.ts';
+
+export interface TrafficAwareParams extends Record<string, unknown> {
+  candidates: number;
+  horizonS: number;
+  marginMs: number;
+  minDwellMs: number;
+  penaltyReqMs: number;
+  serviceScv: number;
+}
+
+/** Expected response time (ms) of container c if it ran on node n. */
+export function expectedResponseMs(
+  view: ClusterView,
+  ledger: StepLedger,
+  c: ContainerView,
+  n: NodeView,
+  serviceMs: number,
+  scv: number,
+): number {
+  const sN = serviceMs / n.speedFactor;
+  const own = containerErlangs(c.requestRatePerS, serviceMs, n);
+  let busy = n.utilisation * n.cpuCores + ledger.erlangsDelta(n.id);
+  busy = n.id === c.nodeId ? Math.max(busy, own) : Math.max(busy, 0) + own;
+  const cores = Math.max(1, Math.round(n.cpuCores));
+  const wait = busy > 0 ? mgcMeanWaitMs(cores, busy / sN, sN, scv) : 0;
+  return meanRttMs(view, c.users, n.id) + wait + sN;
+}
+
+export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
+  name: 'traffic-aware',
+  defaults: { candidates: 4, horizonS: 30, marginMs: 5, minDwellMs: 10_000, penaltyReqMs: 0, serviceScv: 1 },
+  validate: (p) => {
+    const problems: string[] = [];
+    if (!Number.isInteger(p.candidates) || p.candidates < 1) problems.push('candidates: must be an integer >= 1');
+    for (const k of ['horizonS', 'marginMs', 'minDwellMs', 'penaltyReqMs', 'serviceScv'] as const) {
+      if (!(p[k] >= 0)) problems.push(`${k}: must be >= 0`);
+    }
+    return problems;
+  },
+  decide(view, p) {
+    const out: MigrationDecision[] = [];
+    const ledger = new StepLedger(view);
+    const cands: NodeId[] = [];
+    const cost = view.migrationCost;
+    for (const c of view.containers) {
+      if (c.migrating || c.users.length === 0 || !(c.requestRatePerS > 0)) continue;
+      if (!(view.nowMs - c.lastMigrationEndMs > p.minDwellMs)) continue;
+      const from = view.node(c.nodeId);
+      const serviceMs = serviceMsOf(c, from);
+      if (!(serviceMs > 0)) continue;
+
+      const currentMs = expectedResponseMs(view, ledger, c, from, serviceMs, p.serviceScv);
+      let best: NodeView | undefined;
+      let bestMs = currentMs;
+      for (const id of collectCandidates(view, c.users, p.candidates, cands)) {
+        if (id === c.nodeId) continue;
+        const n = view.node(id);
+        if (ledger.freeMiB(n) < c.memoryMiB) continue;
+        const e = expectedResponseMs(view, ledger, c, n, serviceMs, p.serviceScv);
+        if (e < bestMs) {
+          best = n;
+          bestMs = e;
+        }
+      }
+      if (!best) continue;
+      const gain = currentMs - bestMs;
+      if (!(gain > p.marginMs)) continue;
+
+      const path = view.path(from.id, best.id);
+      const est = estimateMigration({
+        memoryMiB: c.memoryMiB,
+        imageMiB: c.imageMiB,
+        dirtyRateMiBps: c.dirtyRateMiBps,
+        mode: view.defaultMigrationMode,
+        bandwidthMbps: path.bandwidthMbps,
+        pathLatencyMs: path.latencyMs,
+        cost,
+      });
+      const rate = c.requestRatePerS;
+      const costReqMs =
+        ((rate * est.downtimeMs) / 1000) * est.downtimeMs +
+        ((rate * est.phases.lazyPagesMs) / 1000) * (est.mode === 'postcopy' ? cost.postcopyFaultPenaltyMs : 0) +
+        p.penaltyReqMs;
+      const benefitReqMs = gain * rate * p.horizonS;
+      if (!(benefitReqMs > costReqMs)) continue;
+
+      ledger.recordMove(c, from, best, serviceMs);
+      out.push({
+        containerId: c.id,
+        to: best.id,
+        reason:
+          `expected ${fmtMs(bestMs)} ms at ${best.id} vs ${fmtMs(currentMs)} ms at ${from.id}; ` +
+          `gain ${fmtMs(gain)} ms x ${rate.toFixed(1)} req/s x ${p.horizonS} s = ${benefitReqMs.toFixed(0)} req·ms ` +
+          `> cost ${costReqMs.toFixed(0)} req·ms (downtime ${fmtMs(est.downtimeMs)} ms)`,
+      });
+    }
+    return out;
+  },
+});
