@@ -198,6 +198,7 @@ export class LatencyModel {
   private readonly edgeConstants: Float64Array;
   /** Node orders per AP, cached per payload size (users usually share one). */
   private readonly orderCache = new Map<number, (readonly number[] | undefined)[]>();
+  private readonly idOrderCache = new Map<number, (readonly NodeId[] | undefined)[]>();
 
   constructor(params: LatencyModelParams, topology: Topology, graph?: BackhaulGraph) {
     this.params = params;
@@ -304,6 +305,21 @@ export class LatencyModel {
     );
     perAp[apIndex] = order;
     return order;
+  }
+
+  /** nodesByRtt as node ids (cached too): what ClusterView.nodesByRtt returns for geometric scenarios. */
+  nodeIdsByRtt(apIndex: number, payloadKiB = 0): readonly NodeId[] {
+    let perAp = this.idOrderCache.get(payloadKiB);
+    if (!perAp) {
+      perAp = new Array<readonly NodeId[] | undefined>(this.accessPoints.length);
+      this.idOrderCache.set(payloadKiB, perAp);
+    }
+    let ids = perAp[apIndex];
+    if (!ids) {
+      ids = this.nodesByRtt(apIndex, payloadKiB).map((k) => this.nodeIds[k]);
+      perAp[apIndex] = ids;
+    }
+    return ids;
   }
 
   /** Node order for a user at a position: the cached AP order (geometric) or a fresh sort (linear). */

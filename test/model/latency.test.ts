@@ -75,6 +75,8 @@ describe('LatencyModel (geometric)', () => {
     // With a big payload the 100 Mbps link to n2 makes n2/n3 costlier still, order unchanged.
     expect(m.nodesByRtt(1, 1000).map((k) => m.nodeIds[k])).toEqual(['n1', 'n2', 'n3']);
     expect(m.networkRttMs({ xM: 5000, yM: 0 }, a2, 'n2', 0, 0)).toBeCloseTo(2 + 6, 12);
+    expect(m.nodeIdsByRtt(1)).toEqual(['n1', 'n2', 'n3']);
+    expect(m.nodeIdsByRtt(1)).toBe(m.nodeIdsByRtt(1)); // cached, no allocation per call
   });
 });
 
