@@ -88,6 +88,10 @@ describe('LatencyModel (linear, ShareOn)', () => {
     expect(m.networkRttMs({ xM: 3000, yM: 0 }, a1, 'n2', 100, 100)).toBeCloseTo(10, 12);
     expect(m.nodeOrderAt({ xM: 3000, yM: 0 }, 0).map((k) => m.nodeIds[k])).toEqual(['n2', 'n1', 'n3']);
   });
+  it('breaks RTT ties by node id', () => {
+    const tied = new LatencyModel({ kind: 'linear', edgeConstantsMs: { n3: 10, n1: 10, n2: 40 }, msPerM: 0.01 }, topo);
+    expect(tied.nodeOrderAt({ xM: 0, yM: 0 }, 0).map((k) => tied.nodeIds[k])).toEqual(['n1', 'n3', 'n2']);
+  });
   it('requires a constant for every node', () => {
     expect(() => new LatencyModel({ kind: 'linear', edgeConstantsMs: { n1: 1 }, msPerM: 1 }, topo)).toThrow(/n2/);
   });
