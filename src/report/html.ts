@@ -1,0 +1,153 @@
+/**
+ * The self-contained HTML report: summary table + charts (each under an <h2>
+ * with its title; the spec's own title is dropped in the page, kept in the SVGs). The machine that
+ * opens it may be offline, so Vega and Vega-Lite are inlined from
+ * node_modules (no CDN). The page compiles each Vega-Lite spec and renders it
+ * with a vega.View into its container, then records the outcome where a test
+ * (or a curious human) can see it:
+ *   - each chart container gets data-status="ok" or data-status="error: <message>";
+ *   - window.__conmigReport = { charts, rendered, errors: [{id, message}], done };
+ *   - the same object as JSON in <html data-conmig-report="...">, so a plain
+ *     `chromium --dump-dom` shows it.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { ConmigError } from '../model/errors.ts';
+import type { Chart } from './charts.ts';
+import { SUMMARY_COLUMNS, summaryTableRows } from './table.ts';
+import type { LabelledRun } from './charts.ts';
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** JSON that is safe inside a <script> element. */
+function scriptJson(v: unknown): string {
+  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** A library's bundle text, made safe to inline in a <script> element. */
+function scriptText(js: string): string {
+  return js.replace(/<\/(script)/gi, '<\\/$1');
+}
+
+let libCache: { vega: string; vegaLite: string } | undefined;
+
+/** Vega and Vega-Lite browser bundles from node_modules. */
+export async function loadChartLibraries(): Promise<{ vega: string; vegaLite: string }> {
+  if (libCache) return libCache;
+  const require = createRequire(import.meta.url);
+  const paths = {
+    vega: join(dirname(require.resolve('vega')), 'vega.min.js'),
+    vegaLite: join(dirname(require.resolve('vega-lite')), 'vega-lite.min.js'),
+  };
+  try {
+    libCache = { vega: await readFile(paths.vega, 'utf8'), vegaLite: await readFile(paths.vegaLite, 'utf8') };
+  } catch (cause) {
+    throw new ConmigError('SETUP_MISSING', 'the Vega/Vega-Lite browser bundles are missing from node_modules (npm install)', {
+      context: paths,
+      cause,
+    });
+  }
+  return libCache;
+}
+
+const STYLE = `
+body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1000px; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.5rem; margin-bottom: .2rem; } .sub { color: #666; margin-top: 0; }
+table.summary { border-collapse: collapse; margin: 1rem 0 2rem; font-variant-numeric: tabular-nums; }
+table.summary th, table.summary td { padding: .25rem .6rem; border-bottom: 1px solid #ddd; white-space: nowrap; }
+table.summary th { text-align: left; background: #f5f5f5; } td.num, th.num { text-align: right; }
+section.chart { margin: 1.5rem 0 2.5rem; } section.chart h2 { font-size: 1.05rem; }
+.chart-body[data-status^="error"] { color: #b00; white-space: pre-wrap; }
+`;
+
+const RUNTIME = `
+(function () {
+  var report = window.__conmigReport;
+  function mirror() { document.documentElement.setAttribute('data-conmig-report', JSON.stringify(report)); }
+  function fail(id, el, e) {
+    var msg = String((e && e.message) || e);
+    if (el) { el.setAttribute('data-status', 'error: ' + msg); el.textContent = 'Chart failed to render: ' + msg; }
+    report.errors.push({ id: id, message: msg });
+  }
+  var charts;
+  try { charts = JSON.parse(document.getElementById('conmig-charts').textContent); }
+  catch (e) { fail('(data)', null, e); report.done = true; mirror(); return; }
+  var pending = charts.map(function (c) {
+    var el = document.getElementById('chart-' + c.id);
+    return Promise.resolve().then(function () {
+      if (typeof vega === 'undefined' || typeof vegaLite === 'undefined') throw new Error('Vega libraries did not load');
+      var vg = vegaLite.compile(c.spec).spec;
+      var view = new vega.View(vega.parse(vg), { renderer: 'svg', container: el, hover: true });
+      return view.runAsync();
+    }).then(function () {
+      if (!el.querySelector('svg, canvas')) throw new Error('nothing was drawn');
+      el.setAttribute('data-status', 'ok');
+      report.rendered++;
+    }, function (e) { fail(c.id, el, e); });
+  });
+  Promise.all(pending).then(function () { report.done = true; mirror(); document.body.setAttribute('data-conmig-done', 'true'); });
+})();
+`;
+
+export interface ReportPageOptions {
+  title: string;
+  scenarioName: string;
+  qosThresholdMs: number;
+}
+
+/** The report page as one HTML string (pure apart from the library text passed in). */
+export function renderReportHtml(
+  runs: readonly LabelledRun[],
+  charts: readonly Chart[],
+  opts: ReportPageOptions,
+  libs: { vega: string; vegaLite: string },
+): string {
+  const head = SUMMARY_COLUMNS.map((c) => `<th${c.align === 'right' ? ' class="num"' : ''}>${escapeHtml(c.header)}</th>`).join('');
+  const body = summaryTableRows(runs)
+    .map(
+      (r) =>
+        `<tr>${SUMMARY_COLUMNS.map((c) => `<td${c.align === 'right' ? ' class="num"' : ''}>${escapeHtml(r[c.key])}</td>`).join('')}</tr>`,
+    )
+    .join('\n');
+  const sections = charts
+    .map(
+      (c) =>
+        `<section class="chart"><h2>${escapeHtml(c.title)}</h2>` +
+        `<div class="chart-body" id="chart-${escapeHtml(c.id)}" data-chart-id="${escapeHtml(c.id)}" data-status="pending"></div></section>`,
+    )
+    .join('\n');
+  const init = { charts: charts.length, rendered: 0, errors: [] as Array<{ id: string; message: string }>, done: false };
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="generator" content="conmig">
+<title>${escapeHtml(opts.title)}</title>
+<style>${STYLE}</style>
+<script>
+window.__conmigReport = ${scriptJson(init)};
+window.addEventListener('error', function (e) { window.__conmigReport.errors.push({ id: '(page)', message: String(e.message) }); });
+</script>
+</head>
+<body>
+<h1>${escapeHtml(opts.title)}</h1>
+<p class="sub">Scenario <b>${escapeHtml(opts.scenarioName)}</b> · ${runs.length} run(s) · QoS threshold ${escapeHtml(String(opts.qosThresholdMs))} ms</p>
+<table class="summary">
+<thead><tr>${head}</tr></thead>
+<tbody>
+${body}
+</tbody>
+</table>
+${sections}
+<script id="conmig-charts" type="application/json">${scriptJson(charts.map((c) => ({ id: c.id, spec: { ...c.spec, title: undefined } })))}</script>
+<script>${scriptText(libs.vega)}</script>
+<script>${scriptText(libs.vegaLite)}</script>
+<script>${RUNTIME}</script>
+</body>
+</html>
+`;
+}
