@@ -138,3 +138,18 @@ describe('seeded placement and start positions', () => {
     expect(placements(s).slice(0, 10)).toEqual(['n-0-0', 'n-0-1', 'n-0-2', 'n-1-0', 'n-1-1', 'n-1-2', 'n-2-0', 'n-2-1', 'n-2-2', 'n-0-0']);
   });
 });
+
+describe('live section', () => {
+  it('resolves paths relative to the scenario and names every container', () => {
+    const text = `${MINIMAL}\nmode: live\nlive: { inventory: ../.testbed/inventory.yaml, containerNames: { c: alpr-1 } }\n`;
+    const s = parseScenarioText(text, 'x.yaml', { resolvePath: (p) => `/base/scenarios/${p}` });
+    expect(s.live).toEqual({ inventory: '/base/scenarios/../.testbed/inventory.yaml', timeScale: 1, onDowntime: 'retry', containerNames: { c: 'alpr-1' } });
+  });
+
+  it('rejects container names for containers the scenario does not have', () => {
+    const out = checkScenarioText(`${MINIMAL}\nlive: { inventory: inv.yaml, containerNames: { cc: x } }\n`, 'x.yaml');
+    expect(out.problems.map((p) => `${p.file}: ${p.path}: ${p.message}`)).toEqual([
+      'x.yaml:13: live.containerNames.cc: expected a container id, got "cc" (did you mean "c"?)',
+    ]);
+  });
+});
