@@ -16,7 +16,11 @@
  * µs. To be exactly consistent with `ApIndex.nearest` (which the simulator
  * uses elsewhere), the AP at each candidate time ceil(τ) and ceil(τ) + 1, and
  * at endUs, is taken from `nearest(positionAt(leg, t))`; a change is reported
- * at the first probed time where it shows. Consequences: times strictly
+ * at the first probed time where it shows, after checking that nearest() at
+ * the µs before still gives the previous AP (if not, which only happens when
+ * rounding makes the lines and nearest() disagree, the first change is found
+ * by bisection). So at every reported atUs nearest() gives the reported AP
+ * and at atUs − 1 the previous one. Consequences: times strictly
  * increase; several crossings within one µs collapse to the last AP; the
  * AP after the last handover equals nearest(leg.to), i.e. the AP at the start
  * of the next leg, so the simulator needs no check between legs.
@@ -31,6 +35,9 @@ export interface Handover {
   atUs: number;
   apIndex: number;
 }
+
+/** Relative tolerance under which two squared distances are a tie (see ApIndex.nearest). */
+export const TIE_EPSILON = 1e-12;
 
 /** Access point positions for nearest-AP queries. A linear scan: O(n), no allocation; fine for n up to a few hundred. */
 export class ApIndex {
@@ -55,17 +62,26 @@ export class ApIndex {
     this.lineM = new Float64Array(aps.length);
   }
 
-  /** Index of the nearest access point to `p`; ties go to the lower index. */
+  /**
+   * Index of the nearest access point to `p`; ties go to the lower index.
+   * Squared distances within a relative TIE_EPSILON of the best so far count
+   * as ties: a user walking along a Voronoi edge (exactly equidistant, e.g.
+   * on a street between two APs) would otherwise flip between the two cells
+   * at every µs from floating-point noise. 1e-12 of a squared distance is far
+   * below any physical meaning (under a nanometre at city scale).
+   */
   nearest(p: Point): number {
     const xs = this.xM;
     const ys = this.yM;
     let best = 0;
-    let bestD = Infinity;
-    for (let i = 0; i < xs.length; i++) {
-      const dx = xs[i] - p.xM;
-      const dy = ys[i] - p.yM;
+    let dx = xs[0] - p.xM;
+    let dy = ys[0] - p.yM;
+    let bestD = dx * dx + dy * dy;
+    for (let i = 1; i < xs.length; i++) {
+      dx = xs[i] - p.xM;
+      dy = ys[i] - p.yM;
       const d = dx * dx + dy * dy;
-      if (d < bestD) {
+      if (d < bestD - bestD * TIE_EPSILON) {
         bestD = d;
         best = i;
       }
@@ -97,15 +113,35 @@ export function handoversAlongLeg(leg: Leg, aps: ApIndex): Handover[] {
   const startAp = aps.nearest(from);
   const durUs = leg.endUs - leg.startUs;
 
+  // Invariant: the AP at integer time lastT is prev.
   let prev = startAp;
   let lastT = leg.startUs;
+  const apAt = (t: number): number => aps.nearest(positionAt(leg, t));
   const probe = (t: number): void => {
-    if (t <= lastT || t > leg.endUs) return;
-    lastT = t;
-    const a = aps.nearest(positionAt(leg, t));
-    if (a !== prev) {
-      out.push({ atUs: t, apIndex: a });
-      prev = a;
+    while (t > lastT && t <= leg.endUs) {
+      const a = apAt(t);
+      if (a === prev) {
+        lastT = t;
+        return;
+      }
+      // The change shows at t; normally t - 1 is still on prev. If not (the
+      // envelope and nearest() disagree by rounding), bisect (lastT, t - 1]
+      // for the first time it shows, report that and probe t again.
+      let hi = t;
+      let hiAp = a;
+      if (t - 1 > lastT && apAt(t - 1) !== prev) {
+        let lo = lastT;
+        hi = t - 1;
+        while (hi - lo > 1) {
+          const mid = lo + Math.floor((hi - lo) / 2);
+          if (apAt(mid) === prev) lo = mid;
+          else hi = mid;
+        }
+        hiAp = apAt(hi);
+      }
+      out.push({ atUs: hi, apIndex: hiAp });
+      prev = hiAp;
+      lastT = hi;
     }
   };
 
