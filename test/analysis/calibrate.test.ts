@@ -1,0 +1,301 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import {
+  calibrate,
+  calibratedScenario,
+  fitBasePerMiB,
+  fitLognormal,
+  fitServiceTime,
+  subsampleSorted,
+} from '../../src/analysis/calibrate.ts';
+import { calibratedYaml } from '../../src/analysis/calibrated-yaml.ts';
+import { DEFAULT_MIGRATION_COST, mibToMegabits } from '../../src/model/migration-cost.ts';
+import { createRng, exponential, standardNormal, uniform, type Rng } from '../../src/model/random.ts';
+import type { MigrationRecord, RunData } from '../../src/model/results.ts';
+import type { ContainerSpec, MigrationMode, Scenario } from '../../src/model/types.ts';
+import { ConmigError } from '../../src/model/errors.ts';
+import { migration, syntheticRun } from './synthetic.ts';
+
+// Ground truth of the synthetic testbed.
+const TRUE = { cpBase: 85, cpPerMiB: 1.0, rsBase: 60, rsPerMiB: 0.95, eta: 0.9 };
+const MEMORY_MIB = [64, 128, 192, 256, 384, 512, 640, 768, 896, 1024];
+
+function scenario(mode: MigrationMode = 'cold'): Scenario {
+  const containers: ContainerSpec[] = MEMORY_MIB.map((m, i) => ({
+    id: `c${i}`,
+    node: 'n1',
+    memoryMiB: m,
+    imageMiB: 0,
+    dirtyRateMiBps: 0,
+    users: [],
+    serviceTime: { kind: 'exponential', meanMs: 20 },
+  }));
+  return {
+    name: 'synthetic',
+    description: '',
+    file: '',
+    mode: 'sim',
+    seed: 1,
+    durationS: 600,
+    warmupS: 0,
+    controlIntervalS: 1,
+    metricsWindowS: 10,
+    reportIntervalS: 10,
+    qosThresholdMs: 100,
+    latency: { kind: 'geometric', accessBaseMs: 4, accessMsPerKm: 2 },
+    topology: {
+      areaM: { width: 1000, height: 1000 },
+      nodes: ['n1', 'n2', 'n3'].map((id, i) => ({
+        id,
+        position: { xM: i * 400, yM: 0 },
+        cpuCores: 4,
+        memoryMiB: 16384,
+        backgroundLoad: 0,
+        speedFactor: 1,
+      })),
+      switches: [],
+      accessPoints: [],
+      links: [
+        { a: 'n1', b: 'n2', latencyMs: 2, bandwidthMbps: 1000 },
+        { a: 'n2', b: 'n3', latencyMs: 5, bandwidthMbps: 500 },
+      ],
+    },
+    users: [],
+    containers,
+    migration: { mode, cost: { ...DEFAULT_MIGRATION_COST } },
+    policies: [{ name: 'nearest', params: {} }],
+    output: { requestTrace: false, perUserSeries: false },
+  };
+}
+
+const ROUTES = [
+  { from: 'n1', to: 'n2', latencyMs: 2, bandwidthMbps: 1000 },
+  { from: 'n2', to: 'n3', latencyMs: 5, bandwidthMbps: 500 },
+  { from: 'n1', to: 'n3', latencyMs: 7, bandwidthMbps: 500 },
+];
+
+/** ±5% multiplicative noise. */
+function noisy(rng: Rng, x: number): number {
+  return x * uniform(rng, 0.95, 1.05);
+}
+
+function coldRecords(rng: Rng, n: number): MigrationRecord[] {
+  return Array.from({ length: n }, (_, id) => {
+    const ci = Math.floor(rng() * MEMORY_MIB.length);
+    const m = MEMORY_MIB[ci];
+    const r = ROUTES[id % ROUTES.length];
+    const checkpointMs = noisy(rng, TRUE.cpBase + TRUE.cpPerMiB * m);
+    const restoreMs = noisy(rng, TRUE.rsBase + TRUE.rsPerMiB * m);
+    const transferMs = 2 * r.latencyMs + noisy(rng, (mibToMegabits(m) / (TRUE.eta * r.bandwidthMbps)) * 1000);
+    return migration({
+      id,
+      containerId: `c${ci}`,
+      from: r.from,
+      to: r.to,
+      checkpointMs,
+      restoreMs,
+      transferMs,
+      downtimeMs: checkpointMs + transferMs + restoreMs,
+      totalMs: checkpointMs + transferMs + restoreMs,
+      bytes: m * 1048576,
+    });
+  });
+}
+
+function liveRun(label: string, migrations: MigrationRecord[], seed = 1): RunData {
+  const base = Array.from({ length: 500 }, (_, i) => 20 + (i % 50));
+  return syntheticRun({ label, samplesMs: base, migrations, mode: 'live', seed });
+}
+
+describe('migration cost calibration', () => {
+  it('recovers checkpoint, restore and efficiency constants within 10% from noisy records', async () => {
+    const rng = createRng(42, 'calibrate-test');
+    const runs = [liveRun('r1', coldRecords(rng, 120)), liveRun('r2', coldRecords(rng, 120))];
+    const r = await calibrate(runs, scenario());
+    const c = r.params.cold;
+    expect(c).toBeDefined();
+    const within = (got: number | undefined, want: number, tol = 0.1): void => {
+      expect(got).toBeDefined();
+      expect(Math.abs((got as number) - want) / want).toBeLessThan(tol);
+    };
+    within(c?.checkpointBaseMs, TRUE.cpBase);
+    within(c?.checkpointMsPerMiB, TRUE.cpPerMiB);
+    within(c?.restoreBaseMs, TRUE.rsBase);
+    within(c?.restoreMsPerMiB, TRUE.rsPerMiB);
+    within(c?.transferEfficiency, TRUE.eta, 0.03);
+    const cp = r.fit.find((f) => f.group === 'cold checkpoint');
+    expect(cp?.n).toBe(240);
+    expect(cp?.r2).toBeGreaterThan(0.95);
+    expect(cp?.method).toContain('least squares');
+    expect(r.fit.find((f) => f.group === 'cold transfer efficiency')?.r2).toBeGreaterThan(0.95);
+    expect(r.trainedOn).toEqual([0, 1]);
+  });
+
+  it('exact data gives the constants exactly (hand check: two sizes)', () => {
+    // 100 + 2x at x = 10, 20, 30 -> 120, 140, 160
+    const f = fitBasePerMiB('t', [10, 20, 30], [120, 140, 160], 99);
+    expect(f.base).toBeCloseTo(100, 9);
+    expect(f.perMiB).toBeCloseTo(2, 9);
+    expect(f.record.r2).toBeCloseTo(1, 12);
+    expect(f.record.rmse).toBeCloseTo(0, 9);
+  });
+
+  it('a single memory size fixes perMiB at the prior and fits the base, and says so', () => {
+    // y = 300, 310, 290 at x = 100 with prior 1.5/MiB -> base = 300 - 150 = 150
+    const f = fitBasePerMiB('cold checkpoint', [100, 100, 100], [300, 310, 290], 1.5);
+    expect(f.perMiB).toBe(1.5);
+    expect(f.base).toBeCloseTo(150, 9);
+    expect(f.record.method).toBe('base only: perMiB fixed at the prior');
+    expect(f.record.note).toContain('single size');
+    expect(f.record.rmse).toBeCloseTo(Math.sqrt(200 / 3), 9);
+  });
+
+  it('post-copy: one state size, so base-only fits; efficiency from lazy pages', async () => {
+    const rng = createRng(3, 'postcopy');
+    const s = scenario('postcopy');
+    const stateMiB = s.migration.cost.postcopyStateMiB;
+    const recs = Array.from({ length: 60 }, (_, id) => {
+      const ci = id % MEMORY_MIB.length;
+      const m = MEMORY_MIB[ci];
+      return migration({
+        id,
+        containerId: `c${ci}`,
+        mode: 'postcopy',
+        from: 'n1',
+        to: 'n2',
+        checkpointMs: noisy(rng, 85 + 1.0 * stateMiB),
+        restoreMs: noisy(rng, 60 + 0.95 * stateMiB),
+        transferMs: 5,
+        lazyPagesMs: 4 + noisy(rng, (mibToMegabits(m) / (0.8 * 1000)) * 1000),
+      });
+    });
+    const r = await calibrate([liveRun('p', recs)], s);
+    const p = r.params.postcopy;
+    expect(p?.checkpointMsPerMiB).toBeUndefined();
+    expect(Math.abs((p?.checkpointBaseMs ?? 0) - 85) / 85).toBeLessThan(0.05);
+    expect(Math.abs((p?.transferEfficiency ?? 0) - 0.8) / 0.8).toBeLessThan(0.03);
+    expect(r.fit.find((f) => f.group === 'postcopy checkpoint')?.note).toContain('single size');
+    // The calibrated scenario takes them over.
+    const cal = calibratedScenario(s, r);
+    expect(cal.migration.cost.checkpointBaseMs).toBe(p?.checkpointBaseMs);
+    expect(cal.migration.cost.checkpointMsPerMiB).toBe(DEFAULT_MIGRATION_COST.checkpointMsPerMiB);
+  });
+
+  it('a migration of a container the scenario does not know is a RESULT_MISMATCH', async () => {
+    const recs = [migration({ id: 1, containerId: 'ghost' })];
+    await expect(calibrate([liveRun('x', recs)], scenario())).rejects.toMatchObject({ code: 'RESULT_MISMATCH' });
+  });
+});
+
+describe('service time calibration', () => {
+  it('lognormal fit recovers mean and sd within 5% on 5000 samples and is kept', () => {
+    const rng = createRng(11, 'service');
+    const meanMs = 30;
+    const sdMs = 15;
+    const sigma = Math.sqrt(Math.log(1 + (sdMs / meanMs) ** 2));
+    const mu = Math.log(meanMs) - (sigma * sigma) / 2;
+    const xs = Array.from({ length: 5000 }, () => Math.exp(mu + sigma * standardNormal(rng)));
+    const ln = fitLognormal(xs);
+    expect(Math.abs(ln.meanMs - meanMs) / meanMs).toBeLessThan(0.05);
+    expect(Math.abs(ln.sdMs - sdMs) / sdMs).toBeLessThan(0.05);
+    const f = fitServiceTime(xs);
+    expect(f.spec.kind).toBe('lognormal');
+    expect(f.record.method).toContain('kept');
+  });
+
+  it('a bimodal sample fails the KS check and is kept as an empirical sample of <= 2000', () => {
+    const rng = createRng(12, 'bimodal');
+    const xs = Array.from({ length: 6000 }, (_, i) => (i % 2 === 0 ? 5 : 50) + exponential(rng, 1));
+    const f = fitServiceTime(xs);
+    expect(f.spec.kind).toBe('empirical');
+    if (f.spec.kind === 'empirical') {
+      expect(f.spec.samplesMs.length).toBe(2000);
+      // evenly spaced order statistics keep the two modes in equal parts
+      expect(f.spec.samplesMs.filter((x) => x < 20).length).toBe(1000);
+    }
+    expect(f.record.method).toContain('lognormal rejected');
+  });
+
+  it('subsampling is deterministic order statistics', () => {
+    expect(subsampleSorted([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 5)).toEqual([2, 4, 6, 8, 10]);
+    expect(subsampleSorted([1, 2], 5)).toEqual([1, 2]);
+  });
+
+  it('without samples the mean service component rescales the scenario service time', async () => {
+    const run = liveRun('r', []); // componentsMeanMs.service = mean - 15
+    const r = await calibrate([run], scenario());
+    expect(r.serviceTime).toEqual({ kind: 'exponential', meanMs: Number((run.summary.componentsMeanMs.service).toPrecision(6)) });
+    expect(r.fit.find((f) => f.group === 'service time')?.method).toContain('mean only');
+  });
+});
+
+describe('held-out check', () => {
+  it('fits on the first runs, simulates the held-out seeds with the calibrated scenario, reports errors', async () => {
+    const rng = createRng(5, 'holdout');
+    const runs = [liveRun('a', coldRecords(rng, 80), 1), liveRun('b', coldRecords(rng, 80), 2), liveRun('c', coldRecords(rng, 80), 3)];
+    const seen: Scenario[] = [];
+    const simulate = async (s: Scenario): Promise<RunData> => {
+      seen.push(s);
+      const live = runs.find((r) => r.summary.seed === s.seed) as RunData;
+      // A fake simulator: 10% slower responses, same migrations.
+      const base = Array.from({ length: 500 }, (_, i) => (20 + (i % 50)) * 1.1);
+      return syntheticRun({ label: 'sim', samplesMs: base, migrations: live.migrations, seed: s.seed });
+    };
+    const r = await calibrate(runs, scenario(), { holdout: 1, simulate, dirs: ['/a', '/b', '/c'] });
+    expect(r.trainedOn).toEqual([0, 1]);
+    expect(seen).toHaveLength(1);
+    expect(seen[0].seed).toBe(3);
+    expect(Math.abs(seen[0].migration.cost.checkpointBaseMs - TRUE.cpBase) / TRUE.cpBase).toBeLessThan(0.15);
+    expect(r.heldOut).toHaveLength(1);
+    const h = r.heldOut?.[0];
+    expect(h?.dir).toBe('/c');
+    expect(h?.p50Rel).toBeGreaterThan(0.08);
+    expect(h?.p50Rel).toBeLessThan(0.12);
+    expect(h?.downtimePairedMeanAbsRel).toBe(0);
+    expect(h?.pairedMigrations).toBe(80);
+  });
+
+  it('refuses a holdout without a simulator or one that leaves nothing to fit', async () => {
+    const runs = [liveRun('a', coldRecords(createRng(1, 'x'), 10))];
+    await expect(calibrate(runs, scenario(), { holdout: 1, simulate: async () => runs[0] })).rejects.toThrow(ConmigError);
+    await expect(calibrate([...runs, ...runs], scenario(), { holdout: 1 })).rejects.toThrow(/simulator/);
+  });
+});
+
+describe('calibrated YAML', () => {
+  const original = `# Corridor experiment (original comment)
+name: synthetic
+durationS: 600
+migration:
+  mode: cold # the default
+  cost:
+    imageCached: true
+    checkpointBaseMs: 40
+containers:
+  - id: c0
+    node: n1
+    users: [u1]
+    memoryMiB: 64
+    serviceTime: { kind: exponential, meanMs: 20 }
+`;
+
+  it('replaces the fitted constants, keeps the rest and the comments, and documents the fit on top', async () => {
+    const rng = createRng(42, 'yaml');
+    const r = await calibrate([liveRun('r1', coldRecords(rng, 100))], scenario());
+    const text = calibratedYaml(original, scenario(), r, ['/results/live-1']);
+    expect(text.startsWith('# Calibrated by conmig calibrate from 1 live run(s)')).toBe(true);
+    expect(text).toContain('# Corridor experiment (original comment)');
+    expect(text).toContain('# the default');
+    expect(text).toMatch(/cold checkpoint: least squares .*n=100, R\^2=0\.9\d+/);
+    const doc = parse(text) as { migration: { cost: Record<string, number | boolean> }; containers: Array<{ serviceTime: unknown }>; name: string };
+    expect(doc.name).toBe('synthetic');
+    expect(doc.migration.cost.imageCached).toBe(true);
+    expect(Math.abs((doc.migration.cost.checkpointBaseMs as number) - 85) / 85).toBeLessThan(0.1);
+    expect(Math.abs((doc.migration.cost.restoreMsPerMiB as number) - 0.95) / 0.95).toBeLessThan(0.1);
+    expect(doc.migration.cost.precopyStopMiB).toBeUndefined(); // not fitted: left to the file's defaults
+    expect(doc.containers[0].serviceTime).toEqual(r.serviceTime);
+    // Key order kept: mode before cost, imageCached first inside cost.
+    expect(text.indexOf('mode: cold')).toBeLessThan(text.indexOf('cost:'));
+    expect(text.indexOf('imageCached')).toBeLessThan(text.indexOf('checkpointBaseMs'));
+  });
+});
