@@ -2,7 +2,7 @@
  * Writing a run folder. Every file is written under a temporary name and
  * renamed into place, so a crash never leaves half a file under the real name.
  */
-import { closeSync, openSync, renameSync, writeSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, writeSync, unlinkSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConmigError } from '../model/errors.ts';
@@ -72,13 +72,14 @@ const TRACE_CHUNK_CHARS = 1 << 20;
  * synchronous producer (the simulator) is held back by the disk instead of
  * queueing unbounded memory, which is the backpressure a `void` write() can
  * give. The file is written as requests.csv.tmp-<pid> and renamed on close().
- * `dir` must exist.
+ * `dir` is created if needed.
  */
 export function createRequestTraceWriter(dir: string): RequestTraceWriter {
   const path = join(dir, RESULT_FILES.requests);
   const tmp = tmpName(path);
   let fd: number;
   try {
+    mkdirSync(dir, { recursive: true });
     fd = openSync(tmp, 'w');
   } catch (cause) {
     throw new ConmigError('RESULT_INVALID', `cannot create request trace ${tmp}`, { context: { file: tmp }, cause });
