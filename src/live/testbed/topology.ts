@@ -1,0 +1,130 @@
+/**
+ * Testbed topology: pure data (a description), expanded by `planTopology` into
+ * the shaping each node gets. `conmig testbed up --config FILE` reads it; without
+ * a file, `--nodes N --bandwidth-mbps B` means a star of N nodes at B each.
+ *
+ *   shape: star            # star: every node on one switch; line: node1 - node2 - ... in list order
+ *   latencyMs: 0           # access RTT added by the user-space relay (users -> node)
+ *   nodes:
+ *     - name: node1
+ *       bandwidthMbps: 1000   # star: the node's link; line: unused (see links)
+ *     - name: node2
+ *   links:                 # line only: one entry per hop between neighbours in list order
+ *     - { from: node1, to: node2, bandwidthMbps: 500 }
+ *
+ * Shaping (kernel, tc): on a star, each node's link is shaped to its bandwidth on
+ * both sides of its veth (egress in the node, egress of the bridge port), so a
+ * transfer node_i -> node_j gets min(B_i, B_j). On a line, traffic from node i to
+ * node j is shaped to the narrowest hop between them (htb class per destination):
+ * the bottleneck is emulated, hop-by-hop contention is not.
+ */
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { ConmigError, type Problem } from '../../model/errors.ts';
+import { MAX_NODES } from './layout.ts';
+
+const nodeName = z.string().regex(/^[a-z][a-z0-9]{0,11}$/, 'lowercase letters and digits, at most 12, starting with a letter');
+
+export const TopologySchema = z.strictObject({
+  shape: z.enum(['star', 'line']).default('star'),
+  latencyMs: z.number().min(0).max(10_000).default(0),
+  defaultBandwidthMbps: z.number().positive().max(100_000).default(1000),
+  nodes: z
+    .array(z.strictObject({ name: nodeName, bandwidthMbps: z.number().positive().max(100_000).optional() }))
+    .min(1)
+    .max(MAX_NODES),
+  links: z
+    .array(z.strictObject({ from: nodeName, to: nodeName, bandwidthMbps: z.number().positive().max(100_000) }))
+    .default([]),
+});
+export type Topology = z.infer<typeof TopologySchema>;
+
+export interface NodePlan {
+  name: string;
+  /** 1-based position: decides address, veth and relay port. */
+  index: number;
+  /** Rate of the node's own link (default class in the node, bridge-port egress). */
+  linkMbps: number;
+  /** Destinations shaped below linkMbps (line topologies): node name -> Mbps. */
+  perDestinationMbps: Record<string, number>;
+}
+
+export interface TopologyPlan {
+  shape: 'star' | 'line';
+  latencyMs: number;
+  nodes: NodePlan[];
+}
+
+export function starTopology(nodes: number, bandwidthMbps: number, latencyMs: number): Topology {
+  return {
+    shape: 'star',
+    latencyMs,
+    defaultBandwidthMbps: bandwidthMbps,
+    nodes: Array.from({ length: nodes }, (_, i) => ({ name: `node${i + 1}`, bandwidthMbps })),
+    links: [],
+  };
+}
+
+function invalid(file: string | undefined, problems: Problem[]): ConmigError {
+  return new ConmigError('USAGE', `testbed topology ${file ?? '(inline)'} is invalid`, { problems });
+}
+
+export function planTopology(t: Topology, file?: string): TopologyPlan {
+  const problems: Problem[] = [];
+  const idx = new Map<string, number>();
+  t.nodes.forEach((n, i) => {
+    if (idx.has(n.name)) problems.push({ file, path: `nodes[${i}].name`, message: `duplicate node "${n.name}"` });
+    idx.set(n.name, i);
+  });
+  const hop: number[] = [];
+  if (t.shape === 'line') {
+    t.links.forEach((l, k) => {
+      const a = idx.get(l.from);
+      const b = idx.get(l.to);
+      if (a === undefined) problems.push({ file, path: `links[${k}].from`, message: `unknown node "${l.from}"` });
+      if (b === undefined) problems.push({ file, path: `links[${k}].to`, message: `unknown node "${l.to}"` });
+      if (a !== undefined && b !== undefined) {
+        if (Math.abs(a - b) !== 1) problems.push({ file, path: `links[${k}]`, message: 'a line links neighbours in node order' });
+        else hop[Math.min(a, b)] = l.bandwidthMbps;
+      }
+    });
+  } else if (t.links.length > 0) {
+    problems.push({ file, path: 'links', message: 'links are for shape "line"; on a star set nodes[].bandwidthMbps' });
+  }
+  if (problems.length > 0) throw invalid(file, problems);
+  const hopMbps = (i: number): number => hop[i] ?? t.defaultBandwidthMbps;
+  const nodes: NodePlan[] = t.nodes.map((n, i) => {
+    if (t.shape === 'star') {
+      return { name: n.name, index: i + 1, linkMbps: n.bandwidthMbps ?? t.defaultBandwidthMbps, perDestinationMbps: {} };
+    }
+    const adjacent = [i > 0 ? hopMbps(i - 1) : 0, i < t.nodes.length - 1 ? hopMbps(i) : 0];
+    const linkMbps = Math.max(...adjacent) || t.defaultBandwidthMbps;
+    const perDestinationMbps: Record<string, number> = {};
+    t.nodes.forEach((m, j) => {
+      if (j === i) return;
+      let b = Infinity;
+      for (let k = Math.min(i, j); k < Math.max(i, j); k++) b = Math.min(b, hopMbps(k));
+      if (b < linkMbps) perDestinationMbps[m.name] = b;
+    });
+    return { name: n.name, index: i + 1, linkMbps, perDestinationMbps };
+  });
+  return { shape: t.shape, latencyMs: t.latencyMs, nodes };
+}
+
+export async function loadTopology(file: string): Promise<Topology> {
+  let data: unknown;
+  try {
+    data = parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new ConmigError('USAGE', `cannot read testbed topology ${file}: ${(e as Error).message}`, { context: { file }, cause: e });
+  }
+  const r = TopologySchema.safeParse(data);
+  if (!r.success) {
+    throw invalid(
+      file,
+      r.error.issues.map((i) => ({ file, path: i.path.map(String).join('.'), message: i.message })),
+    );
+  }
+  return r.data;
+}
