@@ -94,6 +94,14 @@ describe('handoversAlongLeg', () => {
     expect(handoversAlongLeg(bisector, aps)).toEqual([]);
   });
 
+  it('finds a cell crossed only in the middle of a long leg, far from both ends', () => {
+    const aps = apsOf([{ xM: 5000, yM: 5000 }, { xM: 0, yM: 0 }, { xM: 500, yM: 40 }, { xM: 1000, yM: 0 }]);
+    const leg: Leg = { startUs: 0, endUs: 1000, from: { xM: 0, yM: 0 }, to: { xM: 1000, yM: 0 } };
+    const hs = handoversAlongLeg(leg, aps);
+    expect(hs.map((h) => h.apIndex)).toEqual([2, 3]);
+    expect(disagreement(leg, aps, range(0, 1000))).toBeNull();
+  });
+
   it('reports a change exactly at endUs, so the next leg starts on the announced AP', () => {
     const aps = apsOf([{ xM: 0, yM: 0 }, { xM: 100, yM: 0 }]);
     const leg: Leg = { startUs: 0, endUs: 10, from: { xM: 0, yM: 0 }, to: { xM: 50.0001, yM: 0 } };

@@ -9,8 +9,14 @@
  * and the handovers are the breakpoints of the lower envelope of these lines
  * on [0, 1]. We walk the envelope: from the current minimal line, the next
  * one is the line with a larger slope m that crosses it earliest. Slopes
- * strictly increase along the walk, so a leg costs O(n·(h + 1)) for n APs
- * and h handovers, with no allocation besides the result.
+ * strictly increase along the walk.
+ *
+ * Cost: two nearest() scans (O(n)) for the ends; if both ends are in one
+ * cell the leg has no handover (cells are convex) and we stop there.
+ * Otherwise one O(n) pass keeps only the APs close enough to the leg to be
+ * nearest somewhere on it (k of them, typically a handful), and the walk
+ * and the probes cost O(k·(h + 1)) for h handovers. No allocation besides
+ * the result and the probed points.
  *
  * Integer time: a crossing at real time τ becomes a handover at an integer
  * µs. To be exactly consistent with `ApIndex.nearest` (which the simulator
@@ -44,7 +50,8 @@ export class ApIndex {
   readonly size: number;
   readonly xM: Float64Array;
   readonly yM: Float64Array;
-  /** Scratch for handoversAlongLeg (lines c_i − s·m_i); reused, not re-entrant. */
+  /** Scratch for handoversAlongLeg (candidate APs and their lines c − s·m); reused, not re-entrant. */
+  readonly candidates: Int32Array;
   readonly lineC: Float64Array;
   readonly lineM: Float64Array;
 
@@ -58,6 +65,7 @@ export class ApIndex {
     this.size = aps.length;
     this.xM = Float64Array.from(aps, (a) => a.position.xM);
     this.yM = Float64Array.from(aps, (a) => a.position.yM);
+    this.candidates = new Int32Array(aps.length);
     this.lineC = new Float64Array(aps.length);
     this.lineM = new Float64Array(aps.length);
   }
@@ -88,6 +96,32 @@ export class ApIndex {
     }
     return best;
   }
+
+  /**
+   * nearest(p) restricted to the APs listed in candidates[0..k), which must
+   * be in ascending index order and contain every AP that can be nearest to
+   * p; then the result equals nearest(p) (same scan order, same tie rule).
+   */
+  nearestAmong(p: Point, k: number): number {
+    const xs = this.xM;
+    const ys = this.yM;
+    const cand = this.candidates;
+    let best = cand[0];
+    let dx = xs[best] - p.xM;
+    let dy = ys[best] - p.yM;
+    let bestD = dx * dx + dy * dy;
+    for (let c = 1; c < k; c++) {
+      const i = cand[c];
+      dx = xs[i] - p.xM;
+      dy = ys[i] - p.yM;
+      const d = dx * dx + dy * dy;
+      if (d < bestD - bestD * TIE_EPSILON) {
+        bestD = d;
+        best = i;
+      }
+    }
+    return best;
+  }
 }
 
 /**
@@ -101,22 +135,44 @@ export function handoversAlongLeg(leg: Leg, aps: ApIndex): Handover[] {
   const vy = to.yM - from.yM;
   const out: Handover[] = [];
   if (vx === 0 && vy === 0) return out;
-  const n = aps.size;
+  const startAp = aps.nearest(from);
+  const endAp = aps.nearest(to);
+  // Voronoi cells are convex: both ends in one cell means the whole leg is.
+  if (startAp === endAp) return out;
+
+  // Only APs within R of the segment can be nearest somewhere on it: on
+  // p(s), the nearest distance is at most min(d0 + s|v|, d1 + (1 − s)|v|)
+  // <= (d0 + d1 + |v|) / 2 = R (d0, d1: distances of the ends to their APs).
+  const xs = aps.xM;
+  const ys = aps.yM;
+  const vv = vx * vx + vy * vy;
+  const d0 = Math.hypot(xs[startAp] - from.xM, ys[startAp] - from.yM);
+  const d1 = Math.hypot(xs[endAp] - to.xM, ys[endAp] - to.yM);
+  const r = (d0 + d1 + Math.sqrt(vv)) / 2;
+  const r2 = r * r * (1 + 1e-6) + 1e-9; // slack for rounding and TIE_EPSILON
+  const cand = aps.candidates;
   const C = aps.lineC;
   const M = aps.lineM;
-  for (let i = 0; i < n; i++) {
-    const dx = aps.xM[i] - from.xM;
-    const dy = aps.yM[i] - from.yM;
-    C[i] = dx * dx + dy * dy;
-    M[i] = 2 * (vx * dx + vy * dy);
+  let k = 0;
+  for (let i = 0; i < xs.length; i++) {
+    const dx = xs[i] - from.xM;
+    const dy = ys[i] - from.yM;
+    const dot = vx * dx + vy * dy;
+    const s = dot <= 0 ? 0 : dot >= vv ? 1 : dot / vv;
+    const ex = dx - s * vx;
+    const ey = dy - s * vy;
+    if (ex * ex + ey * ey > r2) continue;
+    cand[k] = i;
+    C[k] = dx * dx + dy * dy;
+    M[k] = 2 * dot;
+    k++;
   }
-  const startAp = aps.nearest(from);
   const durUs = leg.endUs - leg.startUs;
 
   // Invariant: the AP at integer time lastT is prev.
   let prev = startAp;
   let lastT = leg.startUs;
-  const apAt = (t: number): number => aps.nearest(positionAt(leg, t));
+  const apAt = (t: number): number => aps.nearestAmong(positionAt(leg, t), k);
   const probe = (t: number): void => {
     while (t > lastT && t <= leg.endUs) {
       const a = apAt(t);
@@ -145,15 +201,16 @@ export function handoversAlongLeg(leg: Leg, aps: ApIndex): Handover[] {
     }
   };
 
-  // Walk the lower envelope of the lines on [0, 1].
-  let cur = startAp;
+  // Walk the lower envelope of the candidates' lines on [0, 1] (positions in cand).
+  let cur = 0;
+  while (cand[cur] !== startAp) cur++;
   let s = 0;
   for (;;) {
     let bestS = Infinity;
     let bestJ = -1;
     const cc = C[cur];
     const mc = M[cur];
-    for (let j = 0; j < n; j++) {
+    for (let j = 0; j < k; j++) {
       const dm = M[j] - mc;
       if (dm <= 0) continue;
       let sj = (C[j] - cc) / dm;
