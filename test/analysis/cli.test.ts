@@ -1,0 +1,122 @@
+/**
+ * The compare and calibrate commands end to end, through src/cli/main.ts
+ * (spawned with tsx: exit status and terminal output are part of the contract).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { writeRun } from '../../src/results/write.ts';
+import { mibToMegabits } from '../../src/model/migration-cost.ts';
+import { createRng, uniform } from '../../src/model/random.ts';
+import { migration, syntheticRun } from './synthetic.ts';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'results', 'two-policies');
+const tmp = mkdtempSync(join(tmpdir(), 'conmig-analysis-cli-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function conmig(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(TSX, [join(ROOT, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: tmp, timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('conmig compare', () => {
+  it('a folder that is not a result: exit 2, a message naming it, no stack trace', () => {
+    const notResult = join(tmp, 'empty');
+    rmSync(notResult, { recursive: true, force: true });
+    writeFileSync(join(tmp, 'placeholder'), '');
+    const r = conmig('compare', tmp, join(FIXTURES, 'never'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${tmp} is not a valid conmig result folder`);
+    expect(r.stderr).toContain('summary.json');
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('two fixture runs: the table on the terminal, compare.html, comparison.json and the SVGs', () => {
+    const out = join(tmp, 'cmp');
+    const r = conmig('compare', join(FIXTURES, 'never'), join(FIXTURES, 'nearest'), '--out', out, '--tolerance-percentile', '0.5');
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('never (ref)');
+    expect(r.stdout).toContain('p50 differs by 40.2% (tolerance 50%): the runs agree');
+    const json = JSON.parse(readFileSync(join(out, 'comparison.json'), 'utf8')) as { reference: string; tolerance: { percentileRel: number } };
+    expect(json.reference).toBe('never');
+    expect(json.tolerance.percentileRel).toBe(0.5);
+    const html = readFileSync(join(out, 'compare.html'), 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script[^>]+src=/); // offline: nothing loaded from elsewhere
+    for (const c of ['cdf', 'percentiles', 'user-series']) expect(existsSync(join(out, 'charts', `${c}.svg`))).toBe(true);
+  });
+
+  it('a bad tolerance is a usage error (exit 2)', () => {
+    const r = conmig('compare', join(FIXTURES, 'never'), join(FIXTURES, 'nearest'), '--tolerance-percentile', 'ten');
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('--tolerance-percentile must be a number in (0, 1], got "ten"');
+  });
+});
+
+describe('conmig calibrate', () => {
+  it('fits live runs of a scenario and writes the calibrated YAML with the fit on top', async () => {
+    const scenarioText = `# A tiny calibration scenario (comment kept)
+name: calib
+durationS: 60
+latency: { kind: geometric, accessBaseMs: 4, accessMsPerKm: 2 }
+topology:
+  areaM: { width: 1000, height: 1000 }
+  nodes:
+    - { id: n1, x: 100, y: 500, cpuCores: 4, memoryMiB: 16384 }
+    - { id: n2, x: 900, y: 500, cpuCores: 4, memoryMiB: 16384 }
+  links:
+    - { a: n1, b: n2, latencyMs: 2, bandwidthMbps: 1000 }
+users:
+  - id: u
+    count: 2
+    start: random
+    mobility: { kind: static }
+    requests: { ratePerS: 1, requestKiB: 1, responseKiB: 1, timeoutMs: 5000 }
+containers:
+  - { id: small, node: n1, users: [u-0], memoryMiB: 128, serviceTime: { kind: exponential, meanMs: 10 } }
+  - { id: large, node: n1, users: [u-1], memoryMiB: 1024, serviceTime: { kind: exponential, meanMs: 10 } }
+migration:
+  mode: cold
+policies: [never]
+`;
+    const file = join(tmp, 'calib.yaml');
+    writeFileSync(file, scenarioText);
+    const rng = createRng(9, 'cli-calibrate');
+    const recs = Array.from({ length: 30 }, (_, id) => {
+      const [c, m] = id % 2 === 0 ? ['small', 128] : ['large', 1024];
+      const cp = (85 + 1.0 * (m as number)) * uniform(rng, 0.97, 1.03);
+      const rs = (60 + 0.95 * (m as number)) * uniform(rng, 0.97, 1.03);
+      const tr = 4 + (mibToMegabits(m as number) / 900) * 1000;
+      return migration({ id, containerId: c as string, from: 'n1', to: 'n2', checkpointMs: cp, restoreMs: rs, transferMs: tr, bytes: (m as number) * 1048576 });
+    });
+    const dir = join(tmp, 'live-1');
+    await writeRun(dir, syntheticRun({ label: 'live-1', samplesMs: [10, 20, 30], migrations: recs, mode: 'live', name: 'calib' }));
+    const out = join(tmp, 'calib.calibrated.yaml');
+    const r = conmig('calibrate', dir, '--scenario', file, '--out', out);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('cold checkpoint: least squares');
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain('# A tiny calibration scenario (comment kept)');
+    expect(text.startsWith('# Calibrated by conmig calibrate')).toBe(true);
+    const doc = parse(text) as { migration: { mode: string; cost: Record<string, number> } };
+    expect(doc.migration.mode).toBe('cold');
+    expect(Math.abs(doc.migration.cost.checkpointBaseMs - 85) / 85).toBeLessThan(0.1);
+    expect(Math.abs(doc.migration.cost.transferEfficiency - 0.9)).toBeLessThan(0.01);
+  });
+
+  it('a run of another scenario is refused (exit 2) naming the run', async () => {
+    const dir = join(tmp, 'other');
+    await writeRun(dir, syntheticRun({ label: 'other', samplesMs: [1, 2], mode: 'live', name: 'elsewhere' }));
+    const r = conmig('calibrate', dir, '--scenario', join(tmp, 'calib.yaml'));
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain(`${dir} is a run of scenario "elsewhere"`);
+  });
+});
