@@ -25,8 +25,8 @@ export function cdfPoints(run: ComparableRun): Array<{ ms: number; fraction: num
   if (run.samplesMs && run.samplesMs.length > 0) {
     const s = run.samplesMs;
     const step = Math.max(1, Math.floor(s.length / MAX_CDF_POINTS));
-    for (let i = step - 1; i < s.length; i += step) pts.push({ ms: s[i], fraction: (i + 1) / s.length });
-    if (pts[pts.length - 1]?.fraction !== 1) pts.push({ ms: s[s.length - 1], fraction: 1 });
+    for (let i = step - 1; i < s.length; i += step) pts.push({ ms: Number(s[i].toPrecision(5)), fraction: (i + 1) / s.length });
+    if (pts[pts.length - 1]?.fraction !== 1) pts.push({ ms: Number(s[s.length - 1].toPrecision(5)), fraction: 1 });
     return pts.filter((p) => p.ms > 0);
   }
   const n = run.histogram.reduce((a, r) => a + r.count, 0);
