@@ -151,6 +151,7 @@ smoke() {
       fi
     fi
   fi
+  [ $rc = 0 ] || { for f in "$d"/work/*.log; do [ -f "$f" ] && { echo "--- $f" && tail -20 "$f"; } >>"$LOG"; done; }
   runc kill "$id" KILL >/dev/null 2>&1; sleep 0.2; runc delete -f "$id" >/dev/null 2>&1
   rm -rf "$d"
   return $rc

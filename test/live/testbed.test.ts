@@ -67,6 +67,15 @@ describe('testbed plan and formats (pure)', () => {
     }
   });
 
+  it('loads the ORBIT example inventory with defaults applied', async () => {
+    const inv = await loadInventory('examples/inventory-orbit.yaml');
+    expect(inv.kind).toBe('orbit');
+    expect(inv.nodes.map((n) => n.name)).toEqual(['srv1-lg1', 'srv2-lg1', 'srv3-lg1']);
+    expect(inv.nodes[1].sshPort).toBe(22);
+    expect(inv.nodes[1].criuPath).toBe('/usr/local/bin/criu');
+    expect(inv.containers[0].node).toBe('srv1-lg1');
+  });
+
   it('rewrites only the network namespace (and rootfs) of a bundle config', () => {
     const cfg = JSON.stringify({ root: { path: '/a/rootfs' }, process: { args: ['x'] },
       linux: { namespaces: [{ type: 'pid' }, { type: 'network', path: '/run/netns/cm-node1' }] } });
