@@ -26,12 +26,18 @@
  * p >= 0.05, otherwise an empirical sample of <= 2000 values (evenly spaced
  * order statistics: deterministic). Without samples: the runs' mean service
  * component rescales the scenario's service time (mean only).
+ *
+ * Access latency (geometric model, when access observations are given): from
+ * served requests of STATIC users, whose access point is known (the nearest to
+ * their position): one-way access = (networkMs - backhaul RTT - payload
+ * transmission) / 2, fitted as accessBaseMs + accessMsPerKm * distance(user, AP)
+ * with the same base/slope rule as the cost constants (one distance: base only).
  */
 import { linearRegression, mean, rSquared, sampleStandardDeviation } from 'simple-statistics';
 import { ConmigError } from '../model/errors.ts';
-import { BackhaulGraph } from '../model/latency.ts';
+import { BackhaulGraph, distanceKm, LatencyModel } from '../model/latency.ts';
 import { mibToMegabits } from '../model/migration-cost.ts';
-import type { MigrationRecord, RunData } from '../model/results.ts';
+import type { MigrationRecord, RequestRecord, RunData } from '../model/results.ts';
 import type { MigrationCostParams, MigrationMode, Scenario, ServiceTimeSpec } from '../model/types.ts';
 import { pairMigrations } from './compare.ts';
 import { ksOneSample, normalCdf, pairedRelativeErrors, relativeError, sortedCopy } from './stats.ts';
@@ -85,6 +91,8 @@ export interface CalibrateOptions {
   prior?: MigrationCostParams;
   /** Service times on the reference CPU, in ms (from requests.csv). */
   serviceSamplesMs?: readonly number[];
+  /** One-way access latency of static users' requests vs their distance to the AP (see accessObservation). */
+  accessObservations?: ReadonlyArray<{ distanceKm: number; accessMs: number }>;
   /** Hold out the last K runs: fit on the others, simulate and report the error on these. */
   holdout?: number;
   /** The simulator, injected (the scenario's seed is set to the held-out run's). */
@@ -119,7 +127,22 @@ export interface LinearFit {
  * y = base + perMiB * x by least squares; with fewer than 3 points or a single
  * distinct x, perMiB is fixed at `priorPerMiB` and only base is fitted.
  */
-export function fitBasePerMiB(group: string, xs: readonly number[], ys: readonly number[], priorPerMiB: number): LinearFit {
+/** How the regressor of a base + slope fit is named in the fit record. */
+export interface FitAxis {
+  variable: string;
+  unit: string;
+  slope: string;
+}
+export const MEMORY_AXIS: FitAxis = { variable: 'memoryMiB', unit: 'MiB', slope: 'perMiB' };
+export const DISTANCE_AXIS: FitAxis = { variable: 'distanceKm', unit: 'km', slope: 'perKm' };
+
+export function fitBasePerMiB(
+  group: string,
+  xs: readonly number[],
+  ys: readonly number[],
+  priorPerMiB: number,
+  axis: FitAxis = MEMORY_AXIS,
+): LinearFit {
   const n = xs.length;
   if (n === 0) throw new ConmigError('USAGE', `${group}: no observations to fit`, { context: { group } });
   const distinct = new Set(xs).size;
@@ -132,13 +155,16 @@ export function fitBasePerMiB(group: string, xs: readonly number[], ys: readonly
     const lr = linearRegression(pts);
     base = lr.b;
     perMiB = lr.m;
-    method = 'least squares y = base + perMiB * memoryMiB';
+    method = `least squares y = base + ${axis.slope} * ${axis.variable}`;
     if (base < 0 || perMiB < 0) note = 'a fitted constant is negative: check the data (the cost model expects both >= 0)';
   } else {
     perMiB = priorPerMiB;
     base = mean(xs.map((x, i) => ys[i] - priorPerMiB * x));
-    method = 'base only: perMiB fixed at the prior';
-    note = distinct < 2 ? `a single size (${xs[0]} MiB): only base + perMiB * size is identifiable` : `only ${n} observations`;
+    method = `base only: ${axis.slope} fixed at the prior`;
+    note =
+      distinct < 2
+        ? `a single ${axis.variable} (${xs[0]} ${axis.unit}): only base + ${axis.slope} * ${axis.variable} is identifiable`
+        : `only ${n} observations`;
   }
   const f = (x: number): number => base + perMiB * x;
   const res = xs.map((x, i) => ys[i] - f(x));
@@ -350,6 +376,52 @@ function fitMigrationCost(
 }
 
 // ---------------------------------------------------------------------------
+// Access latency
+// ---------------------------------------------------------------------------
+
+/**
+ * A function turning a served request of a static user into (distance to its
+ * access point in km, one-way access latency in ms); null for requests that
+ * cannot be used (failed, moving or unknown user, linear latency model, no APs).
+ */
+export function accessObservation(scenario: Scenario): (r: RequestRecord) => { distanceKm: number; accessMs: number } | null {
+  if (scenario.latency.kind !== 'geometric' || scenario.topology.accessPoints.length === 0) return () => null;
+  const model = new LatencyModel(scenario.latency, scenario.topology);
+  const aps = scenario.topology.accessPoints;
+  const users = new Map<string, { ap: number; distanceKm: number; payloadKiB: number }>();
+  for (const u of scenario.users) {
+    if (u.mobility.kind !== 'static') continue;
+    let best = 0;
+    aps.forEach((ap, i) => {
+      if (distanceKm(u.start, ap.position) < distanceKm(u.start, aps[best].position)) best = i;
+    });
+    users.set(u.id, { ap: best, distanceKm: distanceKm(u.start, aps[best].position), payloadKiB: u.requests.requestKiB + u.requests.responseKiB });
+  }
+  const nodes = new Set(scenario.topology.nodes.map((n) => n.id));
+  return (r) => {
+    const u = users.get(r.userId);
+    if (!u || r.status !== 'served' || !nodes.has(r.nodeId)) return null;
+    const rest = r.networkMs - model.backhaulRttMsAt(u.ap, model.nodeIndex(r.nodeId), u.payloadKiB);
+    return { distanceKm: u.distanceKm, accessMs: rest / 2 };
+  };
+}
+
+function fitAccess(
+  obs: ReadonlyArray<{ distanceKm: number; accessMs: number }>,
+  scenario: Scenario,
+): { accessLatency: { accessBaseMs: number; accessMsPerKm: number }; record: FitRecord } | null {
+  if (scenario.latency.kind !== 'geometric' || obs.length === 0) return null;
+  const f = fitBasePerMiB(
+    'access latency',
+    obs.map((o) => o.distanceKm),
+    obs.map((o) => o.accessMs),
+    scenario.latency.accessMsPerKm,
+    DISTANCE_AXIS,
+  );
+  return { accessLatency: { accessBaseMs: f.base, accessMsPerKm: f.perMiB }, record: f.record };
+}
+
+// ---------------------------------------------------------------------------
 // Putting it together
 // ---------------------------------------------------------------------------
 
@@ -406,12 +478,14 @@ function fitOn(runs: readonly RunData[], scenario: Scenario, opts: CalibrateOpti
       });
     }
   }
-  if (obs.length === 0 && !serviceTime) {
+  const access = opts.accessObservations ? fitAccess(opts.accessObservations, scenario) : null;
+  if (access) fit.push(access.record);
+  if (obs.length === 0 && !serviceTime && !access) {
     throw new ConmigError('RESULT_INVALID', 'nothing to calibrate: the runs have no successful migrations and no served requests', {
       context: { runs: opts.dirs ?? runs.length },
     });
   }
-  return { params, fit, ...(serviceTime ? { serviceTime } : {}) };
+  return { params, fit, ...(serviceTime ? { serviceTime } : {}), ...(access ? { accessLatency: access.accessLatency } : {}) };
 }
 
 /**

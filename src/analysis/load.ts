@@ -5,6 +5,7 @@
 import { basename, dirname } from 'node:path';
 import { hasRequestTrace, readRequestTrace, readRun } from '../results/read.ts';
 import type { Scenario } from '../model/types.ts';
+import { accessObservation } from './calibrate.ts';
 import type { ComparableRun } from './compare.ts';
 
 /** Above this many requests the samples are not kept (histograms are used instead). */
@@ -51,18 +52,28 @@ export async function loadComparableRun(dir: string, label: string): Promise<Loa
   return out;
 }
 
+export interface RequestSamples {
+  /** Service times on the reference CPU: serviceMs x the serving node's speedFactor. */
+  serviceMs: number[];
+  /** Static users' one-way access latency vs distance to their AP (see accessObservation). */
+  access: Array<{ distanceKm: number; accessMs: number }>;
+}
+
 /**
- * Service times of served requests on the reference CPU (serviceMs x the
- * serving node's speedFactor), from the runs' requests.csv; at most `max`.
+ * One pass over the runs' requests.csv: served requests' service times on the
+ * reference CPU and access-latency observations; at most `max` of each.
  */
-export async function loadServiceSamples(dirs: readonly string[], scenario: Scenario, max = 1_000_000): Promise<number[]> {
+export async function loadRequestSamples(dirs: readonly string[], scenario: Scenario, max = 1_000_000): Promise<RequestSamples> {
   const speed = new Map(scenario.topology.nodes.map((n) => [n.id, n.speedFactor]));
-  const out: number[] = [];
+  const toAccess = accessObservation(scenario);
+  const out: RequestSamples = { serviceMs: [], access: [] };
   for (const dir of dirs) {
     for await (const r of readRequestTrace(dir)) {
       if (r.status !== 'served') continue;
-      out.push(r.serviceMs * (speed.get(r.nodeId) ?? 1));
-      if (out.length >= max) return out;
+      if (out.serviceMs.length < max) out.serviceMs.push(r.serviceMs * (speed.get(r.nodeId) ?? 1));
+      const a = out.access.length < max ? toAccess(r) : null;
+      if (a) out.access.push(a);
+      if (out.serviceMs.length >= max && out.access.length >= max) return out;
     }
   }
   return out;

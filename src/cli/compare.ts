@@ -9,7 +9,7 @@ import { calibrate, type CalibrationResult } from '../analysis/calibrate.ts';
 import { calibratedYaml, calibrationComment } from '../analysis/calibrated-yaml.ts';
 import { compareRuns, DEFAULT_TOLERANCE } from '../analysis/compare.ts';
 import { comparisonCharts, comparisonHtml, comparisonJson, comparisonTable } from '../analysis/compare-report.ts';
-import { loadComparableRun, loadServiceSamples, runLabels } from '../analysis/load.ts';
+import { loadComparableRun, loadRequestSamples, runLabels } from '../analysis/load.ts';
 import { ConmigError } from '../model/errors.ts';
 import type { RunData } from '../model/results.ts';
 import type { Scenario } from '../model/types.ts';
@@ -109,9 +109,10 @@ export async function runCalibrate(dirs: string[], flags: CalibrateFlags): Promi
   const trainDirs = runs.slice(0, runs.length - holdout).map((r) => r.dir);
   const withTrace = [];
   for (const d of trainDirs) if (await hasRequestTrace(d)) withTrace.push(d);
-  const serviceSamplesMs = withTrace.length > 0 ? await loadServiceSamples(withTrace, scenario) : undefined;
+  const samples = withTrace.length > 0 ? await loadRequestSamples(withTrace, scenario) : undefined;
   const result = await calibrate(runs, scenario, {
-    serviceSamplesMs,
+    ...(samples ? { serviceSamplesMs: samples.serviceMs } : {}),
+    ...(samples && samples.access.length > 0 ? { accessObservations: samples.access } : {}),
     holdout,
     dirs: runs.map((r) => r.dir),
     ...(holdout > 0 ? { simulate: await simulatorFor(runs) } : {}),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
+  accessObservation,
   calibrate,
   calibratedScenario,
   fitBasePerMiB,
@@ -11,7 +12,8 @@ import {
 import { calibratedYaml } from '../../src/analysis/calibrated-yaml.ts';
 import { DEFAULT_MIGRATION_COST, mibToMegabits } from '../../src/model/migration-cost.ts';
 import { createRng, exponential, standardNormal, uniform, type Rng } from '../../src/model/random.ts';
-import type { MigrationRecord, RunData } from '../../src/model/results.ts';
+import { LatencyModel } from '../../src/model/latency.ts';
+import type { MigrationRecord, RequestRecord, RunData } from '../../src/model/results.ts';
 import type { ContainerSpec, MigrationMode, Scenario } from '../../src/model/types.ts';
 import { ConmigError } from '../../src/model/errors.ts';
 import { migration, syntheticRun } from './synthetic.ts';
@@ -146,7 +148,7 @@ describe('migration cost calibration', () => {
     expect(f.perMiB).toBe(1.5);
     expect(f.base).toBeCloseTo(150, 9);
     expect(f.record.method).toBe('base only: perMiB fixed at the prior');
-    expect(f.record.note).toContain('single size');
+    expect(f.record.note).toContain('a single memoryMiB (100 MiB)');
     expect(f.record.rmse).toBeCloseTo(Math.sqrt(200 / 3), 9);
   });
 
@@ -174,7 +176,7 @@ describe('migration cost calibration', () => {
     expect(p?.checkpointMsPerMiB).toBeUndefined();
     expect(Math.abs((p?.checkpointBaseMs ?? 0) - 85) / 85).toBeLessThan(0.05);
     expect(Math.abs((p?.transferEfficiency ?? 0) - 0.8) / 0.8).toBeLessThan(0.03);
-    expect(r.fit.find((f) => f.group === 'postcopy checkpoint')?.note).toContain('single size');
+    expect(r.fit.find((f) => f.group === 'postcopy checkpoint')?.note).toContain('only base + perMiB * memoryMiB is identifiable');
     // The calibrated scenario takes them over.
     const cal = calibratedScenario(s, r);
     expect(cal.migration.cost.checkpointBaseMs).toBe(p?.checkpointBaseMs);
@@ -297,5 +299,44 @@ containers:
     // Key order kept: mode before cost, imageCached first inside cost.
     expect(text.indexOf('mode: cold')).toBeLessThan(text.indexOf('cost:'));
     expect(text.indexOf('imageCached')).toBeLessThan(text.indexOf('checkpointBaseMs'));
+  });
+});
+
+describe('access latency calibration', () => {
+  it('recovers accessBaseMs and accessMsPerKm from static users at different distances', async () => {
+    const s = scenario();
+    s.topology.accessPoints = [
+      { id: 'ap1', position: { xM: 0, yM: 0 }, attachedTo: 'n1' },
+      { id: 'ap2', position: { xM: 800, yM: 0 }, attachedTo: 'n3' },
+    ];
+    const req = { ratePerS: 1, requestKiB: 40, responseKiB: 10, timeoutMs: 1000 };
+    s.users = [100, 250, 300, 450, 600].map((y, i) => ({
+      id: `u${i}`,
+      start: { xM: i % 2 === 0 ? 50 : 760, yM: y },
+      mobility: { kind: 'static' as const },
+      requests: req,
+    }));
+    s.users.push({ id: 'walker', start: { xM: 0, yM: 0 }, mobility: { kind: 'straight-path', from: { xM: 0, yM: 0 }, to: { xM: 1, yM: 1 }, speedMps: 1, atEnd: 'stop' }, requests: req });
+    // Truth: 6 ms + 3 ms/km; the scenario's prior says 4 + 2.
+    const truth = new LatencyModel({ kind: 'geometric', accessBaseMs: 6, accessMsPerKm: 3 }, s.topology);
+    const rng = createRng(8, 'access');
+    const records: RequestRecord[] = [];
+    for (const u of s.users) {
+      const ap = u.start.xM < 400 ? 0 : 1;
+      for (const node of ['n1', 'n2', 'n3']) {
+        for (let k = 0; k < 20; k++) {
+          const networkMs = truth.networkRttMsAt(u.start, ap, truth.nodeIndex(node), 50) + uniform(rng, -0.2, 0.2);
+          records.push({ userId: u.id, containerId: 'c0', nodeId: node, sentS: k, status: 'served', responseMs: networkMs + 10, networkMs, queueMs: 0, serviceMs: 10, migrationWaitMs: 0 });
+        }
+      }
+    }
+    const toObs = accessObservation(s);
+    const obs = records.map(toObs).filter((o): o is NonNullable<typeof o> => o !== null);
+    expect(obs).toHaveLength(5 * 3 * 20); // the walker's requests are left out
+    const r = await calibrate([liveRun('a', [])], s, { accessObservations: obs });
+    expect(Math.abs((r.accessLatency?.accessBaseMs ?? 0) - 6) / 6).toBeLessThan(0.02);
+    expect(Math.abs((r.accessLatency?.accessMsPerKm ?? 0) - 3) / 3).toBeLessThan(0.05);
+    expect(r.fit.find((f) => f.group === 'access latency')?.method).toBe('least squares y = base + perKm * distanceKm');
+    expect(calibratedScenario(s, r).latency).toMatchObject({ kind: 'geometric', accessBaseMs: r.accessLatency?.accessBaseMs });
   });
 });
