@@ -143,12 +143,14 @@ export function orderStatisticRanks(
     l = Math.floor(n * q - z * sd);
     u = Math.ceil(n * q + z * sd) + 1;
   } else {
-    // Exact: walk the CDF. P(B <= k) accumulated from k = 0.
-    l = 0;
+    // Exact: walk the CDF, P(B <= k) accumulated from k0. Below k0 = n q - 12 sd the
+    // binomial mass is < 1e-30, negligible next to alpha/2, so the walk costs O(sd), not O(n).
+    const k0 = Math.max(0, Math.floor(n * q - 12 * Math.sqrt(variance)));
+    l = k0;
     u = n + 1;
     let cdf = 0;
     let lFound = false;
-    for (let k = 0; k <= n; k++) {
+    for (let k = k0; k <= n; k++) {
       cdf += Math.exp(logBinomPmf(k, n, q)); // now P(B <= k)
       // P(B < k+1) = cdf: rank k+1 is a valid lower bound while cdf <= alpha/2.
       if (!lFound) {

@@ -214,3 +214,14 @@ describe('relative errors', () => {
     expect(e.meanRel).toBeCloseTo(0.3 / 4, 12);
   });
 });
+
+describe('order-statistic ranks for large n', () => {
+  it('exact walk near q = 1 agrees with the normal approximation and is fast', () => {
+    // n = 1e6, q = 0.99: sd = sqrt(9900) = 99.5; normal: 990000 -+ 1.96 * 99.5 = 989805 .. 990195
+    const t0 = Date.now();
+    const r = orderStatisticRanks(1_000_000, 0.99);
+    expect(Date.now() - t0).toBeLessThan(200);
+    expect(Math.abs(r.lowerRank - 989805)).toBeLessThanOrEqual(3);
+    expect(Math.abs(r.upperRank - 990196)).toBeLessThanOrEqual(3);
+  });
+});
