@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, type ClientChannel } from 'ssh2';
 import { ConmigError } from '../../model/errors.ts';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.ts';
-import type { ExecResult, NodeExec, RunOptions, RunningCommand, StreamOptions } from './types.ts';
+import { shq, type ExecResult, type NodeExec, type RunOptions, type RunningCommand, type StreamOptions } from './types.ts';
 
 export interface SshTarget {
   node: string;
@@ -127,8 +127,13 @@ export class SshNodeExec implements NodeExec {
     const t0 = performance.now();
     const done = (async (): Promise<ExecResult> => {
       const client = await this.connect();
+      // OpenSSH ignores channel signals: the node enforces the timeout itself.
+      const remote =
+        opts.timeoutMs === undefined
+          ? cmd
+          : `timeout -s KILL ${Math.max(1, Math.ceil(opts.timeoutMs / 1000))} sh -c ${shq(cmd)}`;
       return await new Promise<ExecResult>((resolve, reject) => {
-        client.exec(cmd, (err, ch) => {
+        client.exec(remote, (err, ch) => {
           if (err) {
             reject(
               new ConmigError('NODE_UNREACHABLE', `cannot run a command on ${this.node}: ${err.message}`, {
@@ -150,8 +155,14 @@ export class SshNodeExec implements NodeExec {
               ? null
               : setTimeout(() => {
                   timedOut = true;
-                  ch.signal('KILL');
                   ch.close();
+                  this.open.delete(ch);
+                  resolve({
+                    code: -1,
+                    stdout: Buffer.concat(out).toString('utf8'),
+                    stderr: `${Buffer.concat(errb).toString('utf8')}\n(timed out after ${opts.timeoutMs} ms)`,
+                    wallMs: performance.now() - t0,
+                  });
                 }, opts.timeoutMs);
           ch.on('data', (d: Buffer) => {
             out.push(d);
