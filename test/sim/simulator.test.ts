@@ -1,0 +1,336 @@
+import fc from 'fast-check';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { estimateMigration } from '../../src/model/migration-cost.ts';
+import { createBuiltinPolicy, neverPolicy } from '../../src/model/policies/index.ts';
+import type { Policy } from '../../src/model/policy.ts';
+import type { MigrationRecord, RunData } from '../../src/model/results.ts';
+import type { Scenario } from '../../src/model/types.ts';
+import { loadScenario } from '../../src/scenario-io/load.ts';
+import { simulate, type SimulateResult } from '../../src/sim/simulator.ts';
+import { makeScenario, moveOncePolicy, pushAllPolicy, simulateWithTrace } from './helpers.ts';
+
+const scenarioFile = (name: string): string => fileURLToPath(new URL(`../../scenarios/${name}.yaml`, import.meta.url));
+
+function policyOf(s: Scenario, name: string): Policy {
+  const ref = s.policies.find((p) => p.name === name);
+  if (!ref) throw new Error(`scenario ${s.name} has no policy ${name}`);
+  return createBuiltinPolicy(ref);
+}
+
+/** Every bookkeeping identity a run's results must satisfy. */
+function expectConsistent(r: RunData, scenario: Scenario): void {
+  const q = r.summary.requests;
+  expect(q.generated).toBe(q.served + q.failed + q.unfinished);
+  expect(r.summary.responseMs.count).toBe(q.served);
+  expect(r.histogram.reduce((a, b) => a + b.count, 0)).toBe(r.summary.responseMs.count);
+  expect(r.timeseries.reduce((a, w) => a + w.requests, 0)).toBe(q.served);
+  expect(r.timeseries.reduce((a, w) => a + w.failed, 0)).toBe(q.failed);
+  expect(r.summary.migrations.count).toBe(r.migrations.length);
+  expect(r.timeseries.reduce((a, w) => a + w.migrationsStarted, 0)).toBeGreaterThanOrEqual(
+    r.migrations.filter((m) => m.startS >= scenario.warmupS).length,
+  );
+  // Every window's placement accounts for every container, and no node is over its memory.
+  const memory = new Map(scenario.topology.nodes.map((n) => [n.id, n.memoryMiB]));
+  const perWindow = new Map<number, number>();
+  for (const row of r.nodeLoad) {
+    expect(row.memoryUsedMiB).toBeLessThanOrEqual(memory.get(row.nodeId)!);
+    perWindow.set(row.windowStartS, (perWindow.get(row.windowStartS) ?? 0) + row.containers);
+  }
+  for (const n of perWindow.values()) expect(n).toBe(scenario.containers.length);
+  expectOneMigrationAtATime(r.migrations);
+}
+
+/** Migrations of one container never overlap in time (1 µs of rounding allowed). */
+function expectOneMigrationAtATime(migrations: readonly MigrationRecord[]): void {
+  const byContainer = new Map<string, MigrationRecord[]>();
+  for (const m of migrations) byContainer.set(m.containerId, [...(byContainer.get(m.containerId) ?? []), m]);
+  for (const list of byContainer.values()) {
+    list.sort((a, b) => a.startS - b.startS);
+    for (let i = 1; i < list.length; i++) {
+      const prevEndMs = list[i - 1].startS * 1000 + list[i - 1].totalMs;
+      expect(list[i].startS * 1000).toBeGreaterThanOrEqual(prevEndMs - 0.001);
+      // And a container always leaves from where the previous migration took it.
+      expect(list[i].from).toBe(list[i - 1].to);
+    }
+  }
+}
+
+describe('conservation and consistency', () => {
+  it('shareon-geni with the threshold policy (migrations while the car drives)', async () => {
+    const s = await loadScenario(scenarioFile('shareon-geni'));
+    const r = simulate(s, policyOf(s, 'threshold'), s.seed);
+    expect(r.migrations.length).toBeGreaterThan(0);
+    expectConsistent(r, s);
+    // Per-user series: one row per (window, user), nodes named.
+    expect(r.userSeries).not.toBeNull();
+    expect(r.userSeries!.length).toBe(r.timeseries.length * s.users.length);
+  });
+
+  it.each(['never', 'threshold', 'traffic-aware'])('overload with %s', async (name) => {
+    const s = await loadScenario(scenarioFile('overload'));
+    s.durationS = 120;
+    const r = simulate(s, policyOf(s, name), s.seed);
+    expectConsistent(r, s);
+    if (name === 'never') {
+      // edge1 cannot keep up: requests time out, and some are still queued at the end.
+      expect(r.summary.requests.failed).toBeGreaterThan(0);
+      expect(r.migrations).toEqual([]);
+    } else {
+      expect(r.migrations.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('property: random small labs (rates, cores, timeouts, ping-pong migrations) stay consistent', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          rate: fc.integer({ min: 0, max: 300 }),
+          cores: fc.integer({ min: 1, max: 3 }),
+          containers: fc.integer({ min: 1, max: 3 }),
+          timeoutMs: fc.integer({ min: 50, max: 3000 }),
+          warmupS: fc.integer({ min: 0, max: 5 }),
+          mode: fc.constantFrom('cold' as const, 'precopy' as const, 'postcopy' as const),
+          linkMbps: fc.constantFrom(100, 1000),
+          seed: fc.integer({ min: 0, max: 1000 }),
+          migrate: fc.boolean(),
+        }),
+        (p) => {
+          const s = makeScenario({
+            nodes: 2,
+            cores: p.cores,
+            ratePerS: p.rate,
+            users: 3,
+            containers: p.containers,
+            timeoutMs: p.timeoutMs,
+            warmupS: p.warmupS,
+            durationS: 20,
+            reportIntervalS: 2,
+            migrationMode: p.mode,
+            linkMbps: p.linkMbps,
+          });
+          const policy = p.migrate ? pushAllPolicy('n1', true) : neverPolicy.create();
+          const r = simulate(s, policy, p.seed);
+          expectConsistent(r, s);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+});
+
+describe('determinism and common random numbers', () => {
+  it('same scenario and seed give deep-equal results; another seed gives different ones', async () => {
+    const s = await loadScenario(scenarioFile('overload'));
+    s.durationS = 60;
+    const a = simulate(s, policyOf(s, 'traffic-aware'), 3);
+    const b = simulate(s, policyOf(s, 'traffic-aware'), 3);
+    expect(b).toEqual(a);
+    const c = simulate(s, policyOf(s, 'traffic-aware'), 4);
+    expect(c.summary.requests.generated).not.toBe(a.summary.requests.generated);
+    expect(c.summary.responseMs).not.toEqual(a.summary.responseMs);
+  });
+
+  it('two policies with the same seed see the same requests', async () => {
+    const s = await loadScenario(scenarioFile('overload'));
+    s.durationS = 60;
+    const runs = ['never', 'threshold', 'traffic-aware'].map((n) => simulate(s, policyOf(s, n), 5));
+    for (const r of runs.slice(1)) {
+      expect(r.summary.requests.generated).toBe(runs[0].summary.requests.generated);
+      expect(r.stats.requests).toBe(runs[0].stats.requests);
+    }
+    // ...while the policies did differ (otherwise the check above proves nothing).
+    expect(runs[1].migrations.length).toBeGreaterThan(0);
+    expect(runs[1].summary.responseMs.meanMs).not.toBe(runs[0].summary.responseMs.meanMs);
+  });
+
+  it('the same seed gives the same arrival times and service demands whatever the policy', () => {
+    const s = makeScenario({ nodes: 2, ratePerS: 20, durationS: 30, serviceTime: { kind: 'exponential', meanMs: 2 } });
+    const a = simulateWithTrace(s, neverPolicy.create(), 9).requests;
+    const b = simulateWithTrace(s, moveOncePolicy('c0', 'n1', 10), 9).requests;
+    const key = (r: { sentS: number; serviceMs: number }): string => `${r.sentS}:${r.serviceMs}`;
+    expect(b.map(key).sort()).toEqual(a.map(key).sort());
+  });
+});
+
+describe('migrations', () => {
+  const MEM = 128;
+  const IMAGE = 100;
+  const DIRTY = 20;
+
+  it.each(['cold', 'precopy', 'postcopy'] as const)('an uncontended %s migration costs what estimateMigration says', (mode) => {
+    // Three nodes in a line (1 ms, 1000 Mbit/s links): n0 -> n2 crosses two links, path latency 2 ms.
+    // No requests, so nothing to drain: the only differences are microsecond roundings.
+    const s = makeScenario({
+      nodes: 3,
+      ratePerS: 0,
+      durationS: 30,
+      migrationMode: mode,
+      containerMemoryMiB: MEM,
+      imageMiB: IMAGE,
+      dirtyRateMiBps: DIRTY,
+      cost: { imageCached: false },
+    });
+    const r = simulate(s, moveOncePolicy('c0', 'n2', 5), 1);
+    expect(r.migrations).toHaveLength(1);
+    const m = r.migrations[0];
+    expect([m.containerId, m.from, m.to, m.mode, m.status, m.startS]).toEqual(['c0', 'n0', 'n2', mode, 'ok', 5]);
+    const est = estimateMigration({
+      memoryMiB: MEM,
+      imageMiB: IMAGE,
+      dirtyRateMiBps: DIRTY,
+      mode,
+      bandwidthMbps: 1000,
+      pathLatencyMs: 2,
+      cost: s.migration.cost,
+    });
+    expect(Math.abs(m.downtimeMs - est.downtimeMs)).toBeLessThan(1);
+    expect(Math.abs(m.totalMs - est.totalMs)).toBeLessThan(1);
+    expect(Math.abs(m.transferMs - est.phases.transferMs)).toBeLessThan(1);
+    expect(Math.abs(m.restoreMs - est.phases.restoreMs)).toBeLessThan(1);
+    expect(Math.abs(m.checkpointMs - est.phases.checkpointMs)).toBeLessThan(1); // drain is 0 here
+    expect(Math.abs(m.lazyPagesMs - est.phases.lazyPagesMs)).toBeLessThan(1);
+    expect(m.precopyRounds).toBe(est.phases.precopyRounds);
+    expect(Math.abs(m.bytes / est.bytes - 1)).toBeLessThan(1e-5);
+    if (mode === 'precopy') expect(m.precopyRounds).toBeGreaterThan(1); // the case exercises iteration
+    // The container ends on n2 and n0's memory is released.
+    const last = r.nodeLoad.filter((row) => row.windowStartS === r.nodeLoad[r.nodeLoad.length - 1].windowStartS);
+    expect(last.map((row) => [row.nodeId, row.containers, row.memoryUsedMiB])).toEqual([
+      ['n0', 0, 0],
+      ['n1', 0, 0],
+      ['n2', 1, MEM],
+    ]);
+  });
+
+  it('concurrent migrations over a shared link are slower than the uncontended estimate', () => {
+    // Each migration alone would take ~12 s on this 100 Mbit/s link; three at once take ~36 s.
+    const s = makeScenario({ nodes: 2, containers: 3, users: 3, ratePerS: 0, durationS: 60, linkMbps: 100 });
+    const r = simulate(s, pushAllPolicy('n1', false), 1);
+    expect(r.migrations).toHaveLength(3);
+    expect(new Set(r.migrations.map((m) => m.startS))).toEqual(new Set([1]));
+    const est = estimateMigration({
+      memoryMiB: 128,
+      imageMiB: 64,
+      dirtyRateMiBps: 2,
+      mode: 'cold',
+      bandwidthMbps: 100,
+      pathLatencyMs: 1,
+      cost: s.migration.cost,
+    });
+    // Three equal flows share the link fairly: each transfer takes three times as long.
+    for (const m of r.migrations) expect(m.transferMs).toBeCloseTo(3 * (est.phases.transferMs - 2) + 2, 0);
+  });
+
+  it('requests sent during downtime wait for the container; those held beyond timeoutMs fail', () => {
+    const TIMEOUT = 1000;
+    const s = makeScenario({
+      nodes: 3,
+      ratePerS: 20,
+      durationS: 20,
+      timeoutMs: TIMEOUT,
+      serviceTime: { kind: 'deterministic', valueMs: 1 },
+      containerMemoryMiB: MEM,
+      imageMiB: IMAGE,
+      cost: { imageCached: false },
+    });
+    const base = simulateWithTrace(s, neverPolicy.create(), 2);
+    const run = simulateWithTrace(s, moveOncePolicy('c0', 'n2', 5), 2);
+    expect(run.result.migrations).toHaveLength(1);
+    const m = run.result.migrations[0];
+    const downStartS = m.startS;
+    const downEndS = m.startS + m.downtimeMs / 1000;
+    expect(m.downtimeMs).toBeGreaterThan(2 * TIMEOUT); // the case has requests that must time out
+
+    // Without a migration every request is served at once.
+    expect(base.result.summary.requests.failed).toBe(0);
+    const sentDuring = base.requests.filter((r) => r.sentS > downStartS && r.sentS < downEndS);
+    expect(sentDuring.length).toBeGreaterThan(10);
+
+    // With it: requests sent during downtime and served carry the wait until the container answered again.
+    const served = run.requests.filter((r) => r.sentS > downStartS && r.sentS < downEndS);
+    expect(served.length).toBeGreaterThan(0);
+    for (const r of served) {
+      expect(r.migrationWaitMs).toBeCloseTo((downEndS - r.sentS) * 1000, 2);
+      expect(r.migrationWaitMs).toBeLessThanOrEqual(TIMEOUT);
+      expect(r.nodeId).toBe('n2');
+      expect(r.status).toBe(r.responseMs > TIMEOUT ? 'failed' : 'served');
+    }
+    // Requests outside the downtime do not wait.
+    for (const r of run.requests) if (r.sentS <= downStartS || r.sentS >= downEndS) expect(r.migrationWaitMs).toBe(0);
+    // Everyone held longer than the timeout failed (they never reach a node, so they are not in the trace);
+    // at most a few more fail on the response time itself (network + service + queueing after release).
+    const heldTooLong = sentDuring.filter((r) => (downEndS - r.sentS) * 1000 > TIMEOUT).length;
+    const heldNearly = sentDuring.filter((r) => (downEndS - r.sentS) * 1000 > TIMEOUT - 50).length;
+    const failed = run.result.summary.requests.failed;
+    expect(heldTooLong).toBeGreaterThan(0);
+    expect(failed).toBeGreaterThanOrEqual(heldTooLong);
+    expect(failed).toBeLessThanOrEqual(heldNearly);
+    expect(run.result.summary.requests.served + failed).toBe(base.result.summary.requests.served);
+    expect(run.result.summary.componentsMeanMs.migrationWait).toBeGreaterThan(0);
+  });
+
+  it('pre-copy keeps serving during its rounds: only requests in the final stop wait', () => {
+    const s = makeScenario({
+      nodes: 2,
+      ratePerS: 50,
+      durationS: 20,
+      serviceTime: { kind: 'deterministic', valueMs: 1 },
+      migrationMode: 'precopy',
+      containerMemoryMiB: 512,
+      linkMbps: 500,
+    });
+    const run = simulateWithTrace(s, moveOncePolicy('c0', 'n1', 5), 3);
+    const m = run.result.migrations[0];
+    const endS = m.startS + m.totalMs / 1000;
+    const downStartS = endS - m.downtimeMs / 1000;
+    expect(m.precopyMs).toBeGreaterThan(m.downtimeMs); // a long running phase, a short stop
+    const duringPrecopy = run.requests.filter((r) => r.sentS > m.startS && r.sentS < downStartS);
+    expect(duringPrecopy.length).toBeGreaterThan(50);
+    expect(duringPrecopy.every((r) => r.migrationWaitMs === 0 && r.nodeId === 'n0')).toBe(true);
+    const duringStop = run.requests.filter((r) => r.sentS > downStartS && r.sentS < endS);
+    expect(duringStop.length).toBeGreaterThan(0);
+    expect(duringStop.every((r) => r.migrationWaitMs > 0 && r.nodeId === 'n1')).toBe(true);
+  });
+
+  it('never overfills a node: decisions beyond free memory are rejected', () => {
+    // Three 300 MiB containers on n0; n1 has 700 MiB, room for two.
+    const s = makeScenario({ nodes: 2, containers: 3, users: 3, ratePerS: 30, durationS: 30, containerMemoryMiB: 300, nodeMemoryMiB: 1000 });
+    s.topology.nodes[1].memoryMiB = 700;
+    const r: SimulateResult = simulate(s, pushAllPolicy('n1', false), 1);
+    expect(r.migrations).toHaveLength(2);
+    expect(r.stats.rejectedDecisions).toBeGreaterThan(0);
+    expectConsistent(r, s);
+    const n1 = r.nodeLoad.filter((row) => row.nodeId === 'n1');
+    expect(Math.max(...n1.map((row) => row.memoryUsedMiB))).toBe(600);
+  });
+
+  it('one migration per container at a time: decisions for a migrating container are rejected', () => {
+    // Slow link: each migration takes seconds, and the policy asks for a move at every 1 s step.
+    const s = makeScenario({ nodes: 2, containers: 2, users: 2, ratePerS: 20, durationS: 60, linkMbps: 100 });
+    const r = simulate(s, pushAllPolicy('n1', true), 1);
+    expect(r.migrations.length).toBeGreaterThanOrEqual(4);
+    // Two containers, ~24 s per pair of concurrent migrations, one request per container per second:
+    // almost every decision hits a migrating container.
+    expect(r.stats.rejectedDecisions).toBeGreaterThan(30);
+    expectOneMigrationAtATime(r.migrations);
+    expectConsistent(r, s);
+  });
+});
+
+describe('warm-up', () => {
+  it('requests sent before warmupS are not counted, and everything else is identical', () => {
+    const s0 = makeScenario({ ratePerS: 40, durationS: 40, warmupS: 0, reportIntervalS: 5 });
+    const s10 = { ...s0, warmupS: 10 };
+    const a = simulateWithTrace(s0, neverPolicy.create(), 4);
+    const b = simulateWithTrace(s10, neverPolicy.create(), 4);
+    const early = a.requests.filter((r) => r.sentS < 10).length;
+    expect(early).toBeGreaterThan(300);
+    expect(b.result.summary.requests.generated).toBe(a.result.summary.requests.generated - early);
+    expect(b.requests.every((r) => r.sentS >= 10)).toBe(true);
+    expect(b.requests).toEqual(a.requests.filter((r) => r.sentS >= 10));
+    // Result series start at the first window after warm-up.
+    expect(b.result.timeseries[0].windowStartS).toBe(10);
+    expect(b.result.nodeLoad[0].windowStartS).toBe(10);
+    expect(b.result.timeseries.length).toBe(a.result.timeseries.length - 2);
+  });
+});
