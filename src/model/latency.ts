@@ -198,6 +198,14 @@ export class LatencyModel {
   private readonly edgeConstants: Float64Array;
   /** Node orders per AP, cached per payload size (users usually share one). */
   private readonly orderCache = new Map<number, (readonly number[] | undefined)[]>();
+  // Flattened parameters for the hot path.
+  private readonly linear: boolean;
+  private readonly msPerM: number;
+  private readonly accessBaseMs: number;
+  private readonly accessMsPerKm: number;
+  private readonly nodeCount: number;
+  private readonly apX: Float64Array;
+  private readonly apY: Float64Array;
   private readonly idOrderCache = new Map<number, (readonly NodeId[] | undefined)[]>();
 
   constructor(params: LatencyModelParams, topology: Topology, graph?: BackhaulGraph) {
@@ -210,6 +218,13 @@ export class LatencyModel {
 
     const nN = this.nodeIds.length;
     const nA = topology.accessPoints.length;
+    this.linear = params.kind === 'linear';
+    this.msPerM = params.kind === 'linear' ? params.msPerM : 0;
+    this.accessBaseMs = params.kind === 'geometric' ? params.accessBaseMs : 0;
+    this.accessMsPerKm = params.kind === 'geometric' ? params.accessMsPerKm : 0;
+    this.nodeCount = nN;
+    this.apX = Float64Array.from(topology.accessPoints, (ap) => ap.position.xM);
+    this.apY = Float64Array.from(topology.accessPoints, (ap) => ap.position.yM);
     this.backhaulRtt = new Float64Array(nA * nN);
     this.msPerKiB = new Float64Array(nA * nN);
     topology.accessPoints.forEach((ap, a) => {
@@ -269,12 +284,16 @@ export class LatencyModel {
 
   /** Hot-path variant with indices and the summed payload. */
   networkRttMsAt(userPos: Point, apIndex: number, nodeIndex: number, payloadKiB: number): number {
-    if (this.params.kind === 'linear') {
-      return Math.abs(this.edgeConstants[nodeIndex] - userPos.xM * this.params.msPerM);
-    }
-    const ap = this.accessPoints[apIndex];
-    const access = this.params.accessBaseMs + this.params.accessMsPerKm * distanceKm(userPos, ap.position);
-    const i = apIndex * this.nodeIds.length + nodeIndex;
+    return this.networkRttMsXY(userPos.xM, userPos.yM, apIndex, nodeIndex, payloadKiB);
+  }
+
+  /** The same with the position as two numbers: the simulator's per-request path allocates nothing. */
+  networkRttMsXY(xM: number, yM: number, apIndex: number, nodeIndex: number, payloadKiB: number): number {
+    if (this.linear) return Math.abs(this.edgeConstants[nodeIndex] - xM * this.msPerM);
+    const dx = xM - this.apX[apIndex];
+    const dy = yM - this.apY[apIndex];
+    const access = this.accessBaseMs + (this.accessMsPerKm * Math.sqrt(dx * dx + dy * dy)) / 1000;
+    const i = apIndex * this.nodeCount + nodeIndex;
     return 2 * access + this.backhaulRtt[i] + payloadKiB * this.msPerKiB[i];
   }
 

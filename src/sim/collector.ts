@@ -1,0 +1,258 @@
+/**
+ * Ground-truth results of a simulated run, in bounded memory: per report
+ * window a latency histogram and component sums, one histogram for the whole
+ * run, per-node load and (optionally) per-user series. Requests are filed
+ * under the window in which they were SENT; only requests sent after warm-up
+ * count.
+ */
+import { LatencyHistogram } from '../model/histogram.ts';
+import type {
+  HistogramBucketRow,
+  MigrationRecord,
+  NodeLoadRow,
+  TimeseriesRow,
+  UserSeriesRow,
+} from '../model/results.ts';
+
+export class ResultCollector {
+  readonly windows: number;
+  private readonly hist: LatencyHistogram[] = [];
+  private readonly count: Float64Array;
+  private readonly failed: Float64Array;
+  private readonly sumNet: Float64Array;
+  private readonly sumQueue: Float64Array;
+  private readonly sumSvc: Float64Array;
+  private readonly sumWait: Float64Array;
+  private readonly overQos: Float64Array;
+  private readonly migStarted: Float64Array;
+  // Node load per (window, node), filed by completion time.
+  private readonly nodeBusyUs: Float64Array;
+  private readonly nodeReq: Float64Array;
+  private readonly nodeQueueUs: Float64Array;
+  private readonly nodeContainers: Float64Array;
+  private readonly nodeMemMiB: Float64Array;
+  // Optional per (window, user).
+  private readonly userCount: Float64Array | null;
+  private readonly userSum: Float64Array | null;
+  private readonly userNode: Int32Array | null;
+
+  generated = 0;
+  served = 0;
+  failedTotal = 0;
+  unfinished = 0;
+  sumNetworkMs = 0;
+  sumQueueMs = 0;
+  sumServiceMs = 0;
+  sumWaitMs = 0;
+  overQosTotal = 0;
+  readonly migrations: MigrationRecord[] = [];
+
+  constructor(
+    private readonly reportIntervalUs: number,
+    durationUs: number,
+    private readonly warmupUs: number,
+    private readonly qosThresholdMs: number,
+    private readonly nodeIds: readonly string[],
+    private readonly nodeCores: readonly number[],
+    private readonly userIds: readonly string[] | null,
+  ) {
+    this.windows = Math.ceil(durationUs / reportIntervalUs);
+    const W = this.windows;
+    for (let i = 0; i < W; i++) this.hist.push(new LatencyHistogram());
+    this.count = new Float64Array(W);
+    this.failed = new Float64Array(W);
+    this.sumNet = new Float64Array(W);
+    this.sumQueue = new Float64Array(W);
+    this.sumSvc = new Float64Array(W);
+    this.sumWait = new Float64Array(W);
+    this.overQos = new Float64Array(W);
+    this.migStarted = new Float64Array(W);
+    const WN = W * nodeIds.length;
+    this.nodeBusyUs = new Float64Array(WN);
+    this.nodeReq = new Float64Array(WN);
+    this.nodeQueueUs = new Float64Array(WN);
+    this.nodeContainers = new Float64Array(WN);
+    this.nodeMemMiB = new Float64Array(WN);
+    if (userIds) {
+      this.userCount = new Float64Array(W * userIds.length);
+      this.userSum = new Float64Array(W * userIds.length);
+      this.userNode = new Int32Array(W * userIds.length).fill(-1);
+    } else {
+      this.userCount = null;
+      this.userSum = null;
+      this.userNode = null;
+    }
+  }
+
+  private windowOf(timeUs: number): number {
+    const w = Math.floor(timeUs / this.reportIntervalUs);
+    return w < this.windows ? w : this.windows - 1;
+  }
+
+  counts(sentUs: number): boolean {
+    return sentUs >= this.warmupUs;
+  }
+
+  served1(
+    sentUs: number,
+    user: number,
+    responseUs: number,
+    networkUs: number,
+    queueUs: number,
+    serviceUs: number,
+    waitUs: number,
+  ): void {
+    const w = this.windowOf(sentUs);
+    const ms = responseUs / 1000;
+    this.hist[w].record(ms);
+    this.count[w]++;
+    this.sumNet[w] += networkUs;
+    this.sumQueue[w] += queueUs;
+    this.sumSvc[w] += serviceUs;
+    this.sumWait[w] += waitUs;
+    this.served++;
+    this.sumNetworkMs += networkUs / 1000;
+    this.sumQueueMs += queueUs / 1000;
+    this.sumServiceMs += serviceUs / 1000;
+    this.sumWaitMs += waitUs / 1000;
+    if (ms > this.qosThresholdMs) {
+      this.overQos[w]++;
+      this.overQosTotal++;
+    }
+    if (this.userCount && this.userSum) {
+      const i = w * this.userIds!.length + user;
+      this.userCount[i]++;
+      this.userSum[i] += ms;
+    }
+  }
+
+  failed1(sentUs: number): void {
+    this.failed[this.windowOf(sentUs)]++;
+    this.failedTotal++;
+  }
+
+  nodeWork(completionUs: number, node: number, serviceUs: number, queueUs: number, isRequest: boolean): void {
+    const i = this.windowOf(completionUs) * this.nodeIds.length + node;
+    this.nodeBusyUs[i] += serviceUs;
+    if (isRequest) {
+      this.nodeReq[i]++;
+      this.nodeQueueUs[i] += queueUs;
+    }
+  }
+
+  migrationStarted(startUs: number): void {
+    this.migStarted[this.windowOf(startUs)]++;
+  }
+
+  /** Called at the end of each report window with the placement at that instant. */
+  sampleWindowEnd(
+    windowIndex: number,
+    containersPerNode: ArrayLike<number>,
+    memoryPerNodeMiB: ArrayLike<number>,
+    userNode: ArrayLike<number> | null,
+  ): void {
+    if (windowIndex < 0 || windowIndex >= this.windows) return;
+    const N = this.nodeIds.length;
+    for (let n = 0; n < N; n++) {
+      this.nodeContainers[windowIndex * N + n] = containersPerNode[n];
+      this.nodeMemMiB[windowIndex * N + n] = memoryPerNodeMiB[n];
+    }
+    if (userNode && this.userNode && this.userIds) {
+      const U = this.userIds.length;
+      for (let u = 0; u < U; u++) this.userNode[windowIndex * U + u] = userNode[u];
+    }
+  }
+
+  private firstWindow(): number {
+    return Math.min(this.windows, Math.floor(this.warmupUs / this.reportIntervalUs));
+  }
+
+  timeseries(): TimeseriesRow[] {
+    const rows: TimeseriesRow[] = [];
+    for (let w = this.firstWindow(); w < this.windows; w++) {
+      const n = this.count[w];
+      const h = this.hist[w];
+      rows.push({
+        windowStartS: (w * this.reportIntervalUs) / 1e6,
+        requests: n,
+        failed: this.failed[w],
+        meanMs: n > 0 ? h.mean : Number.NaN,
+        p50Ms: n > 0 ? h.quantile(0.5) : Number.NaN,
+        p95Ms: n > 0 ? h.quantile(0.95) : Number.NaN,
+        p99Ms: n > 0 ? h.quantile(0.99) : Number.NaN,
+        networkMeanMs: n > 0 ? this.sumNet[w] / n / 1000 : Number.NaN,
+        queueMeanMs: n > 0 ? this.sumQueue[w] / n / 1000 : Number.NaN,
+        serviceMeanMs: n > 0 ? this.sumSvc[w] / n / 1000 : Number.NaN,
+        migrationWaitMeanMs: n > 0 ? this.sumWait[w] / n / 1000 : Number.NaN,
+        overQosFraction: n > 0 ? this.overQos[w] / n : Number.NaN,
+        migrationsStarted: this.migStarted[w],
+      });
+    }
+    return rows;
+  }
+
+  /** The whole run's histogram: the merge of the windows (each request is recorded once). */
+  overall(): LatencyHistogram {
+    const all = new LatencyHistogram();
+    for (const h of this.hist) all.merge(h);
+    return all;
+  }
+
+  nodeLoad(): NodeLoadRow[] {
+    const rows: NodeLoadRow[] = [];
+    const N = this.nodeIds.length;
+    const intervalUs = this.reportIntervalUs;
+    for (let w = this.firstWindow(); w < this.windows; w++) {
+      for (let n = 0; n < N; n++) {
+        const i = w * N + n;
+        const req = this.nodeReq[i];
+        rows.push({
+          windowStartS: (w * intervalUs) / 1e6,
+          nodeId: this.nodeIds[n],
+          utilisation: this.nodeBusyUs[i] / (intervalUs * this.nodeCores[n]),
+          requests: req,
+          containers: this.nodeContainers[i],
+          memoryUsedMiB: this.nodeMemMiB[i],
+          meanQueueMs: req > 0 ? this.nodeQueueUs[i] / req / 1000 : Number.NaN,
+        });
+      }
+    }
+    return rows;
+  }
+
+  userSeries(): UserSeriesRow[] | null {
+    if (!this.userIds || !this.userCount || !this.userSum || !this.userNode) return null;
+    const rows: UserSeriesRow[] = [];
+    const U = this.userIds.length;
+    for (let w = this.firstWindow(); w < this.windows; w++) {
+      for (let u = 0; u < U; u++) {
+        const i = w * U + u;
+        const n = this.userCount[i];
+        const node = this.userNode[i];
+        rows.push({
+          windowStartS: (w * this.reportIntervalUs) / 1e6,
+          userId: this.userIds[u],
+          requests: n,
+          meanMs: n > 0 ? this.userSum[i] / n : Number.NaN,
+          nodeId: node >= 0 ? this.nodeIds[node] : '',
+        });
+      }
+    }
+    return rows;
+  }
+
+  /** Utilisation of each node over the measured part of the run. */
+  nodeUtilisation(): number[] {
+    const N = this.nodeIds.length;
+    const out = new Array<number>(N).fill(0);
+    const first = this.firstWindow();
+    const W = this.windows - first;
+    if (W <= 0) return out;
+    for (let n = 0; n < N; n++) {
+      let busy = 0;
+      for (let w = first; w < this.windows; w++) busy += this.nodeBusyUs[w * N + n];
+      out[n] = busy / (W * this.reportIntervalUs * this.nodeCores[n]);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Migrations as simulation processes. Same phases and constants as the
+ * analytical model (src/model/migration-cost.ts), but every transfer is a
+ * flow that shares link bandwidth max-min fairly with other migrations, so
+ * concurrent migrations over a common link slow each other down.
+ *
+ *   cold:     stop -> drain -> checkpoint(mem) -> transfer(mem [+ image]) -> restore(mem)
+ *   precopy:  [image] -> rounds of transfer(dirty) while running -> stop -> drain
+ *             -> checkpoint(dirty) -> transfer(dirty) -> restore(mem)
+ *   postcopy: [image] -> stop -> drain -> checkpoint(state) -> transfer(state)
+ *             -> restore(state) -> resume; memory streams lazily afterwards and
+ *             requests pay postcopyFaultPenaltyMs until the last page arrives.
+ *
+ * "Drain": the container stops admitting requests when downtime starts;
+ * requests already queued at the source finish there before the checkpoint
+ * (a CRIU dump would freeze them mid-flight and finish them after restore;
+ * draining keeps every request's accounting exact). The drain counts as downtime.
+ *
+ * Memory at the destination is reserved from the decision on, so two
+ * decisions cannot overfill a node; the source's memory is released at restore.
+ */
+import type { AcceptedMigration } from '../model/decisions.ts';
+import { checkpointMs, mibToMegabits, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
+import type { MigrationRecord } from '../model/results.ts';
+import type { MigrationMode } from '../model/types.ts';
+import type { MigrationInFlightView } from '../model/view.ts';
+import { Priority, msToUs, type ProcessBody } from './engine.ts';
+import type { Simulator } from './simulator.ts';
+
+const BYTES_PER_MIB = 1024 * 1024;
+
+interface InFlight extends MigrationInFlightView {
+  readonly index: number;
+}
+
+export class MigrationRunner {
+  private readonly done: MigrationRecord[] = [];
+  private readonly active = new Map<number, InFlight>();
+  private nextId = 1;
+
+  constructor(private readonly sim: Simulator) {}
+
+  inFlight(): MigrationInFlightView[] {
+    return [...this.active.values()];
+  }
+
+  records(): MigrationRecord[] {
+    return this.done.slice().sort((a, b) => a.id - b.id);
+  }
+
+  start(m: AcceptedMigration): void {
+    const sim = this.sim;
+    const c = sim.containerIndex.get(m.containerId);
+    const from = sim.nodeIndex.get(m.from);
+    const to = sim.nodeIndex.get(m.to);
+    if (c === undefined || from === undefined || to === undefined) return;
+    const id = this.nextId++;
+    const flight: InFlight = {
+      index: id,
+      containerId: m.containerId,
+      from: m.from,
+      to: m.to,
+      mode: m.mode,
+      startedMs: sim.engine.now / 1000,
+    };
+    this.active.set(id, flight);
+    sim.engine.process(this.body(id, c, from, to, m.mode, m.reason), Priority.state);
+  }
+
+  private *body(id: number, c: number, from: number, to: number, mode: MigrationMode, reason: string): ProcessBody {
+    const sim = this.sim;
+    const engine = sim.engine;
+    const spec = sim.scenario.containers[c];
+    const cost = sim.scenario.migration.cost;
+    const fromId = sim.scenario.topology.nodes[from].id;
+    const toId = sim.scenario.topology.nodes[to].id;
+    const links = sim.graph.pathLinks(fromId, toId);
+    const setupUs = msToUs(transferSetupMs(sim.graph.latencyMs(fromId, toId)));
+    // Bits on the wire per MiB of payload (protocol overhead folded into the efficiency).
+    const bitsPerMiB = (mibToMegabits(1) * 1e6) / cost.transferEfficiency;
+    const mem = spec.memoryMiB;
+    const imageMiB = cost.imageCached ? 0 : spec.imageMiB;
+
+    const startUs = engine.now;
+    sim.collector.migrationStarted(startUs);
+    sim.containerMigrating[c] = 1;
+    sim.memReservedMiB[to] += mem;
+
+    let sentMiB = 0;
+    let precopyRounds = 0;
+    let precopyUs = 0;
+    // Moves `mib` over the path: connection setup, then a fair-shared flow.
+    const transfer = function* (mib: number): ProcessBody {
+      if (mib <= 0) return;
+      yield setupUs;
+      yield sim.flows.start(links, mib * bitsPerMiB);
+      sentMiB += mib;
+    };
+
+    // Phases while the container still runs.
+    if (mode !== 'cold' && imageMiB > 0) yield* transfer(imageMiB);
+    let stopMiB = mem + imageMiB; // what moves during the stop (cold)
+    if (mode === 'precopy') {
+      let dirty = mem;
+      while (precopyRounds < cost.precopyMaxRounds && (precopyRounds === 0 || dirty >= cost.precopyStopMiB)) {
+        const t0 = engine.now;
+        yield* transfer(dirty);
+        const roundUs = engine.now - t0;
+        const next = Math.min(mem, (spec.dirtyRateMiBps * roundUs) / 1e6);
+        precopyUs += roundUs;
+        precopyRounds++;
+        const shrinking = next < dirty;
+        dirty = next;
+        if (!shrinking) break;
+      }
+      stopMiB = dirty;
+    } else if (mode === 'postcopy') {
+      stopMiB = cost.postcopyStateMiB;
+    }
+
+    // Downtime: stop admitting, drain, checkpoint, transfer, restore.
+    const downStartUs = engine.now;
+    sim.containerDown[c] = 1;
+    if (sim.lastDepartureUs[c] > engine.now) yield sim.lastDepartureUs[c] - engine.now;
+    const drainUs = engine.now - downStartUs;
+    const cpMiB = mode === 'cold' ? mem : stopMiB;
+    const cpUs = msToUs(checkpointMs(cpMiB, cost));
+    yield cpUs;
+    const t0 = engine.now;
+    yield* transfer(stopMiB);
+    const trUs = engine.now - t0;
+    const rsUs = msToUs(restoreMs(mode === 'postcopy' ? cost.postcopyStateMiB : mem, cost));
+    yield rsUs;
+
+    // Switch over.
+    sim.containerNode[c] = to;
+    sim.memUsedMiB[from] -= mem;
+    sim.containersOn[from]--;
+    sim.memReservedMiB[to] -= mem;
+    sim.memUsedMiB[to] += mem;
+    sim.containersOn[to]++;
+    sim.containerDown[c] = 0;
+    const downtimeUs = engine.now - downStartUs;
+    sim.releaseHeld(c);
+
+    let lazyUs = 0;
+    if (mode === 'postcopy') {
+      sim.lazyUntilUs[c] = Number.POSITIVE_INFINITY;
+      const l0 = engine.now;
+      yield* transfer(mem);
+      lazyUs = engine.now - l0;
+      sim.lazyUntilUs[c] = 0;
+    }
+
+    sim.containerMigrating[c] = 0;
+    sim.lastMigrationEndMs[c] = engine.now / 1000;
+    this.active.delete(id);
+    this.done.push({
+      id,
+      containerId: spec.id,
+      from: fromId,
+      to: toId,
+      mode,
+      reason,
+      startS: startUs / 1e6,
+      precopyRounds,
+      precopyMs: precopyUs / 1000,
+      checkpointMs: (drainUs + cpUs) / 1000,
+      transferMs: trUs / 1000,
+      restoreMs: rsUs / 1000,
+      lazyPagesMs: lazyUs / 1000,
+      downtimeMs: downtimeUs / 1000,
+      totalMs: (engine.now - startUs) / 1000,
+      bytes: Math.round(sentMiB * BYTES_PER_MIB),
+      status: 'ok',
+    });
+  }
+}

@@ -1,0 +1,270 @@
+/**
+ * What a real controller can observe: metrics of requests that have COMPLETED,
+ * over a sliding window of the last `metricsWindowS`, per container and per
+ * node. The simulator knows every request's response time when the request
+ * reaches the node, but files it here under its completion time, and the
+ * controller only sees completions before the current control step. The view
+ * given to policies is therefore causal, exactly as in live mode.
+ *
+ * Layout: a completion is summed at once into the pending aggregates of its
+ * control interval (a small ring of future intervals; completions further
+ * ahead, after long waits, go to an overflow list). Closing an interval moves
+ * its aggregates into one slot of the window ring, and running totals over
+ * the ring make every windowed read O(1). No allocation per request.
+ */
+const FIELDS = 8; // overflow records: completionUs, container, node, responseUs, networkUs, serviceUs, queueUs, refServiceUs
+/** Future control intervals with pending aggregates; later completions overflow. */
+const PENDING = 8;
+
+export class ObservedMetrics {
+  readonly slots: number;
+  private readonly intervalUs: number;
+  // Completions beyond the pending ring, per control interval index.
+  private readonly overflow = new Map<number, number[]>();
+  private closedUpTo = 0; // intervals < this are closed
+  // Pending aggregates [pendingSlot * C + c] / [pendingSlot * N + n].
+  private readonly pCount: Float64Array;
+  private readonly pResp: Float64Array;
+  private readonly pNet: Float64Array;
+  private readonly pSvc: Float64Array;
+  private readonly pLastAt: Float64Array;
+  private readonly pLastMs: Float64Array;
+  private readonly pnCount: Float64Array;
+  private readonly pnBusy: Float64Array;
+  private readonly pnQueue: Float64Array;
+  private readonly pnSvc: Float64Array;
+
+  // Per-container ring [slot * C + c] and running totals [c].
+  private readonly cCount: Float64Array;
+  private readonly cResp: Float64Array;
+  private readonly cNet: Float64Array;
+  private readonly cSvc: Float64Array;
+  readonly cCountTot: Float64Array;
+  readonly cRespTot: Float64Array;
+  readonly cNetTot: Float64Array;
+  readonly cSvcTot: Float64Array;
+  /** Response time of the latest completion per container in ms; NaN if none. */
+  readonly cLastMs: Float64Array;
+  private readonly cLastAtUs: Float64Array;
+
+  // Per-node ring and totals.
+  private readonly nCount: Float64Array;
+  private readonly nBusy: Float64Array;
+  private readonly nQueue: Float64Array;
+  private readonly nSvc: Float64Array;
+  readonly nCountTot: Float64Array;
+  readonly nBusyTot: Float64Array;
+  readonly nQueueTot: Float64Array;
+  readonly nSvcTot: Float64Array;
+
+  constructor(
+    private readonly containers: number,
+    private readonly nodes: number,
+    controlIntervalUs: number,
+    metricsWindowUs: number,
+  ) {
+    this.intervalUs = controlIntervalUs;
+    this.slots = Math.max(1, Math.ceil(metricsWindowUs / controlIntervalUs));
+    const C = containers * this.slots;
+    const N = nodes * this.slots;
+    this.cCount = new Float64Array(C);
+    this.cResp = new Float64Array(C);
+    this.cNet = new Float64Array(C);
+    this.cSvc = new Float64Array(C);
+    this.cCountTot = new Float64Array(containers);
+    this.cRespTot = new Float64Array(containers);
+    this.cNetTot = new Float64Array(containers);
+    this.cSvcTot = new Float64Array(containers);
+    this.cLastMs = new Float64Array(containers).fill(Number.NaN);
+    this.cLastAtUs = new Float64Array(containers).fill(-1);
+    this.nCount = new Float64Array(N);
+    this.nBusy = new Float64Array(N);
+    this.nQueue = new Float64Array(N);
+    this.nSvc = new Float64Array(N);
+    this.nCountTot = new Float64Array(nodes);
+    this.nBusyTot = new Float64Array(nodes);
+    this.nQueueTot = new Float64Array(nodes);
+    this.nSvcTot = new Float64Array(nodes);
+    this.pCount = new Float64Array(PENDING * containers);
+    this.pResp = new Float64Array(PENDING * containers);
+    this.pNet = new Float64Array(PENDING * containers);
+    this.pSvc = new Float64Array(PENDING * containers);
+    this.pLastAt = new Float64Array(PENDING * containers).fill(-1);
+    this.pLastMs = new Float64Array(PENDING * containers);
+    this.pnCount = new Float64Array(PENDING * nodes);
+    this.pnBusy = new Float64Array(PENDING * nodes);
+    this.pnQueue = new Float64Array(PENDING * nodes);
+    this.pnSvc = new Float64Array(PENDING * nodes);
+  }
+
+  /** Window length actually covered at time `nowUs` (shorter at the start of a run). */
+  windowUs(nowUs: number): number {
+    return Math.min(this.slots * this.intervalUs, Math.max(this.intervalUs, nowUs));
+  }
+
+  /**
+   * A request (container >= 0) or background job (container = -1) that
+   * completes at `completionUs`.
+   */
+  add(
+    completionUs: number,
+    container: number,
+    node: number,
+    responseUs: number,
+    networkUs: number,
+    serviceUs: number,
+    queueUs: number,
+    /** Service time scaled to the reference CPU (serviceUs * speedFactor). */
+    refServiceUs: number,
+  ): void {
+    const k = Math.floor(completionUs / this.intervalUs);
+    if (k >= this.closedUpTo + PENDING) {
+      let list = this.overflow.get(k);
+      if (list === undefined) {
+        list = [];
+        this.overflow.set(k, list);
+      }
+      list.push(completionUs, container, node, responseUs, networkUs, serviceUs, queueUs, refServiceUs);
+      return;
+    }
+    const slot = k % PENDING;
+    const ni = slot * this.nodes + node;
+    this.pnBusy[ni] += serviceUs;
+    if (container < 0) return;
+    const ci = slot * this.containers + container;
+    this.pCount[ci]++;
+    this.pResp[ci] += responseUs;
+    this.pNet[ci] += networkUs;
+    this.pSvc[ci] += refServiceUs;
+    if (completionUs >= this.pLastAt[ci]) {
+      this.pLastAt[ci] = completionUs;
+      this.pLastMs[ci] = responseUs / 1000;
+    }
+    this.pnCount[ni]++;
+    this.pnQueue[ni] += queueUs;
+    this.pnSvc[ni] += refServiceUs;
+  }
+
+  /** Close every control interval that ended at or before `nowUs`. */
+  closeIntervals(nowUs: number): void {
+    const upTo = Math.floor(nowUs / this.intervalUs);
+    for (let k = this.closedUpTo; k < upTo; k++) this.closeOne(k);
+    this.closedUpTo = Math.max(this.closedUpTo, upTo);
+  }
+
+  private closeOne(k: number): void {
+    const slot = k % this.slots;
+    this.clearSlot(slot);
+    // Move the interval's pending aggregates into the window slot.
+    const C = this.containers;
+    const N = this.nodes;
+    const p = k % PENDING;
+    for (let c = 0; c < C; c++) {
+      const pi = p * C + c;
+      const n = this.pCount[pi];
+      if (n === 0) continue;
+      const ci = slot * C + c;
+      this.cCount[ci] += n;
+      this.cCountTot[c] += n;
+      this.cResp[ci] += this.pResp[pi];
+      this.cRespTot[c] += this.pResp[pi];
+      this.cNet[ci] += this.pNet[pi];
+      this.cNetTot[c] += this.pNet[pi];
+      this.cSvc[ci] += this.pSvc[pi];
+      this.cSvcTot[c] += this.pSvc[pi];
+      if (this.pLastAt[pi] >= this.cLastAtUs[c]) {
+        this.cLastAtUs[c] = this.pLastAt[pi];
+        this.cLastMs[c] = this.pLastMs[pi];
+      }
+      this.pCount[pi] = 0;
+      this.pResp[pi] = 0;
+      this.pNet[pi] = 0;
+      this.pSvc[pi] = 0;
+      this.pLastAt[pi] = -1;
+    }
+    for (let n = 0; n < N; n++) {
+      const pi = p * N + n;
+      const ni = slot * N + n;
+      this.nBusy[ni] += this.pnBusy[pi];
+      this.nBusyTot[n] += this.pnBusy[pi];
+      this.nCount[ni] += this.pnCount[pi];
+      this.nCountTot[n] += this.pnCount[pi];
+      this.nQueue[ni] += this.pnQueue[pi];
+      this.nQueueTot[n] += this.pnQueue[pi];
+      this.nSvc[ni] += this.pnSvc[pi];
+      this.nSvcTot[n] += this.pnSvc[pi];
+      this.pnBusy[pi] = 0;
+      this.pnCount[pi] = 0;
+      this.pnQueue[pi] = 0;
+      this.pnSvc[pi] = 0;
+    }
+    // Completions that were too far ahead when they were filed.
+    const list = this.overflow.get(k);
+    if (list === undefined) return;
+    this.overflow.delete(k);
+    for (let i = 0; i < list.length; i += FIELDS) {
+      const at = list[i];
+      const c = list[i + 1];
+      const n = list[i + 2];
+      const resp = list[i + 3];
+      const net = list[i + 4];
+      const svc = list[i + 5];
+      const queue = list[i + 6];
+      const refSvc = list[i + 7];
+      const ni = slot * N + n;
+      this.nBusy[ni] += svc;
+      this.nBusyTot[n] += svc;
+      if (c < 0) continue;
+      const ci = slot * C + c;
+      this.cCount[ci]++;
+      this.cCountTot[c]++;
+      this.cResp[ci] += resp;
+      this.cRespTot[c] += resp;
+      this.cNet[ci] += net;
+      this.cNetTot[c] += net;
+      this.cSvc[ci] += refSvc;
+      this.cSvcTot[c] += refSvc;
+      if (at >= this.cLastAtUs[c]) {
+        this.cLastAtUs[c] = at;
+        this.cLastMs[c] = resp / 1000;
+      }
+      this.nCount[ni]++;
+      this.nCountTot[n]++;
+      this.nQueue[ni] += queue;
+      this.nQueueTot[n] += queue;
+      this.nSvc[ni] += refSvc;
+      this.nSvcTot[n] += refSvc;
+    }
+  }
+
+  private clearSlot(slot: number): void {
+    const C = this.containers;
+    const base = slot * C;
+    for (let c = 0; c < C; c++) {
+      const i = base + c;
+      if (this.cCount[i] !== 0) {
+        this.cCountTot[c] -= this.cCount[i];
+        this.cRespTot[c] -= this.cResp[i];
+        this.cNetTot[c] -= this.cNet[i];
+        this.cSvcTot[c] -= this.cSvc[i];
+        this.cCount[i] = 0;
+        this.cResp[i] = 0;
+        this.cNet[i] = 0;
+        this.cSvc[i] = 0;
+      }
+    }
+    const N = this.nodes;
+    const nbase = slot * N;
+    for (let n = 0; n < N; n++) {
+      const i = nbase + n;
+      this.nCountTot[n] -= this.nCount[i];
+      this.nBusyTot[n] -= this.nBusy[i];
+      this.nQueueTot[n] -= this.nQueue[i];
+      this.nSvcTot[n] -= this.nSvc[i];
+      this.nCount[i] = 0;
+      this.nBusy[i] = 0;
+      this.nQueue[i] = 0;
+      this.nSvc[i] = 0;
+    }
+  }
+}
