@@ -1,0 +1,80 @@
+/**
+ * Run a scenario's policies one after another on the same seed (common random
+ * numbers), write each run's folder as soon as it finishes (a failure later
+ * never loses earlier results), then the combined report.
+ *
+ *   <outDir>/<policy>/summary.json, *.csv    one run folder per policy
+ *   <outDir>/report.html, charts/*.svg       the report over all of them
+ */
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunData } from '../model/results.ts';
+import type { Scenario } from '../model/types.ts';
+import { writeReport } from '../report/index.ts';
+import { createRequestTraceWriter, writeRun } from '../results/index.ts';
+import { simulate, type SimulateResult } from '../sim/simulator.ts';
+import { createTraceStore } from '../sim/mobility/index.ts';
+import { loadPolicy } from './load-policy.ts';
+
+export interface RunScenarioOptions {
+  outDir: string;
+  seed?: number;
+  /** Progress of the policy being simulated (index among the policies, fraction done). */
+  onProgress?: (policyIndex: number, policyName: string, fraction: number) => void;
+  /** Called when a run's folder has been written. */
+  onRunWritten?: (policyName: string, dir: string, result: SimulateResult, wallMs: number) => void;
+  /** Skip the HTML/SVG report (multi-seed runs write one report at the end). */
+  noReport?: boolean;
+}
+
+export interface ScenarioRun {
+  policy: string;
+  dir: string;
+  data: RunData;
+}
+
+/** File-system-safe folder name for a policy label. */
+export function policyDirName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+export async function runScenario(scenario: Scenario, opts: RunScenarioOptions): Promise<{ runs: ScenarioRun[]; reportPath?: string }> {
+  const seed = opts.seed ?? scenario.seed;
+  const traces = createTraceStore(scenario.file ? path.dirname(scenario.file) : process.cwd());
+  const runs: ScenarioRun[] = [];
+  // Build every policy first: a bad parameter fails before any simulation time is spent.
+  const policies = [];
+  for (const ref of scenario.policies) policies.push(await loadPolicy(ref, scenario));
+  for (let i = 0; i < policies.length; i++) {
+    const policy = policies[i];
+    const label = scenario.policies[i].name;
+    const dir = path.join(opts.outDir, policyDirName(label));
+    await mkdir(dir, { recursive: true });
+    const trace = scenario.output.requestTrace ? createRequestTraceWriter(dir) : undefined;
+    const t0 = performance.now();
+    let result: SimulateResult;
+    try {
+      result = simulate(scenario, policy, seed, {
+        traces,
+        requestSink: trace ? (r) => trace.write(r) : undefined,
+        onProgress: opts.onProgress ? (f) => opts.onProgress!(i, label, f) : undefined,
+      });
+    } finally {
+      await trace?.close();
+    }
+    const wallMs = performance.now() - t0;
+    // Label the run with the scenario's policy name (a custom module may name itself differently).
+    result.summary.policy.name = label;
+    const { stats: _stats, ...data } = result;
+    await writeRun(dir, data);
+    runs.push({ policy: label, dir, data });
+    opts.onRunWritten?.(label, dir, result, wallMs);
+  }
+  if (opts.noReport) return { runs };
+  const { htmlPath } = await writeReport(
+    opts.outDir,
+    runs.map((r) => ({ ...r.data, label: r.policy })),
+    { title: `${scenario.name}: ${scenario.description}`, scenarioName: scenario.name, qosThresholdMs: scenario.qosThresholdMs },
+  );
+  return { runs, reportPath: htmlPath };
+}
