@@ -22,7 +22,7 @@ describe('traffic-aware', () => {
     const d = policy.decide(scene());
     expect(d.map((x) => x.to)).toEqual(['n2']);
     // The numbers are in the reason: expected ~35 ms at n2 vs 80 ms at n0.
-    expect(d[0].reason).toMatch(/^expected 35\.\d ms at n2 vs 80\.\d ms at n0; gain 4\d\.\d ms x 10\.0 req\/s x 30 s = \d+ req·ms > cost \d+ req·ms \(downtime \d+\.\d ms\)$/);
+    expect(d[0].reason).toMatch(/^expected 35\.\d ms at n2 vs 80\.\d ms at n0; gain 4\d\.\d ms x 10\.0 req\/s x 60 s = \d+ req·ms > cost \d+ req·ms \(downtime \d+\.\d ms\)$/);
   });
 
   it('goes to the near node when it is idle too', () => {

@@ -16,9 +16,10 @@
  *
  *   gain      = E_current − E_best
  *   benefit   = gain · λ · horizonS                               [request·ms]
- *   cost      = λ · downtime/1000 · downtime                      [request·ms]
- *               (requests arriving during the stop, each charged the whole
- *               downtime: an upper bound that also covers the backlog drain)
+ *   cost      = λ · (downtime/1000) · downtime / 2                [request·ms]
+ *               (the expected total wait of the Poisson arrivals during the
+ *               stop: λ·D arrivals, each waiting D/2 on average, since
+ *               clients hold requests and re-send them when the service answers)
  *             + λ · lazyPagesMs/1000 · postcopyFaultPenaltyMs    (post-copy)
  *             + penaltyReqMs                                     (fixed, per migration)
  *
@@ -64,7 +65,7 @@ export function expectedResponseMs(
 
 export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
   name: 'traffic-aware',
-  defaults: { candidates: 4, horizonS: 30, marginMs: 5, minDwellMs: 10_000, penaltyReqMs: 0, serviceScv: 1 },
+  defaults: { candidates: 4, horizonS: 60, marginMs: 5, minDwellMs: 10_000, penaltyReqMs: 0, serviceScv: 1 },
   validate: (p) => {
     const problems: string[] = [];
     if (!Number.isInteger(p.candidates) || p.candidates < 1) problems.push('candidates: must be an integer >= 1');
@@ -114,7 +115,7 @@ export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
       });
       const rate = c.requestRatePerS;
       const costReqMs =
-        ((rate * est.downtimeMs) / 1000) * est.downtimeMs +
+        ((rate * est.downtimeMs) / 1000) * (est.downtimeMs / 2) +
         ((rate * est.phases.lazyPagesMs) / 1000) * (est.mode === 'postcopy' ? cost.postcopyFaultPenaltyMs : 0) +
         p.penaltyReqMs;
       const benefitReqMs = gain * rate * p.horizonS;
