@@ -8,6 +8,8 @@ import type { MigrationRecord, RunData } from '../../src/model/results.ts';
 import type { Scenario } from '../../src/model/types.ts';
 import { loadScenario } from '../../src/scenario-io/load.ts';
 import { simulate, type SimulateResult } from '../../src/sim/simulator.ts';
+import { definePolicy } from '../../src/model/policies/index.ts';
+import type { ClusterView } from '../../src/model/view.ts';
 import { makeScenario, moveOncePolicy, pushAllPolicy, simulateWithTrace } from './helpers.ts';
 
 const scenarioFile = (name: string): string => fileURLToPath(new URL(`../../scenarios/${name}.yaml`, import.meta.url));
@@ -332,5 +334,86 @@ describe('warm-up', () => {
     expect(b.result.timeseries[0].windowStartS).toBe(10);
     expect(b.result.nodeLoad[0].windowStartS).toBe(10);
     expect(b.result.timeseries.length).toBe(a.result.timeseries.length - 2);
+  });
+});
+
+describe('the policy view is causal', () => {
+  interface Seen {
+    nowUs: number;
+    windowS: number;
+    count: number[];
+    meanMs: number[];
+    lastMs: number[];
+    utilisation: number;
+    queueMs: number;
+  }
+
+  /** A policy that never migrates but writes down what it was shown. */
+  function recorder(log: Seen[], windowS: number): Policy {
+    return definePolicy({
+      name: 'recorder',
+      defaults: {},
+      decide(view: ClusterView) {
+        const n0 = view.node('n0');
+        const w = Math.min(windowS, Math.max(view.controlIntervalMs / 1000, view.nowMs / 1000));
+        log.push({
+          nowUs: Math.round(view.nowMs * 1000),
+          windowS: w,
+          count: view.containers.map((c) => Math.round(c.requestRatePerS * w)),
+          meanMs: view.containers.map((c) => c.meanResponseMs),
+          lastMs: view.containers.map((c) => c.lastResponseMs),
+          utilisation: n0.utilisation,
+          queueMs: n0.meanQueueMs,
+        });
+        return [];
+      },
+    }).create();
+  }
+
+  // (1 s steps, 10 s window) and (5 ms steps, 50 ms window): in the second, many responses complete
+  // more than 8 control intervals after they were filed, which exercises the far-future path.
+  it.each([
+    { controlIntervalS: 1, metricsWindowS: 10, durationS: 60 },
+    { controlIntervalS: 0.005, metricsWindowS: 0.05, durationS: 10 },
+  ])('it shows exactly the requests completed in the last window (control every $controlIntervalS s)', (cfg) => {
+    const s = makeScenario({ cores: 2, users: 4, containers: 2, ratePerS: 130, serviceTime: { kind: 'exponential', meanMs: 10 }, ...cfg });
+    const log: Seen[] = [];
+    const requests: Array<{ c: number; doneUs: number; respUs: number; svcUs: number; queueUs: number }> = [];
+    simulate(s, recorder(log, cfg.metricsWindowS), 11, {
+      requestSink: (r) => {
+        const respUs = Math.round(r.responseMs * 1000);
+        requests.push({
+          c: Number(r.containerId.slice(1)),
+          doneUs: Math.round(r.sentS * 1e6) + respUs,
+          respUs,
+          svcUs: Math.round(r.serviceMs * 1000),
+          queueUs: Math.round(r.queueMs * 1000),
+        });
+      },
+    });
+    expect(log.length).toBe(Math.round(cfg.durationS / cfg.controlIntervalS));
+    const maxResponseUs = Math.max(...requests.map((r) => r.respUs));
+    if (cfg.controlIntervalS < 0.1) expect(maxResponseUs).toBeGreaterThan(8 * cfg.controlIntervalS * 1e6);
+    let checked = 0;
+    for (const seen of log) {
+      const fromUs = seen.nowUs - Math.round(seen.windowS * 1e6);
+      const inWindow = requests.filter((r) => r.doneUs >= fromUs && r.doneUs < seen.nowUs);
+      for (let c = 0; c < 2; c++) {
+        const mine = inWindow.filter((r) => r.c === c);
+        expect(seen.count[c], `count of c${c} at ${seen.nowUs} us`).toBe(mine.length);
+        if (mine.length === 0) {
+          expect(seen.meanMs[c]).toBeNaN();
+          continue;
+        }
+        expect(seen.meanMs[c]).toBeCloseTo(mine.reduce((a, r) => a + r.respUs, 0) / mine.length / 1000, 9);
+        const latest = requests.filter((r) => r.c === c && r.doneUs < seen.nowUs).sort((a, b) => b.doneUs - a.doneUs);
+        if (latest.length < 2 || latest[0].doneUs !== latest[1].doneUs) expect(seen.lastMs[c]).toBe(latest[0].respUs / 1000);
+        checked++;
+      }
+      const busyUs = inWindow.reduce((a, r) => a + r.svcUs, 0);
+      expect(seen.utilisation).toBeCloseTo(busyUs / (2 * seen.windowS * 1e6), 9);
+      if (inWindow.length > 0) expect(seen.queueMs).toBeCloseTo(inWindow.reduce((a, r) => a + r.queueUs, 0) / inWindow.length / 1000, 9);
+    }
+    expect(checked).toBeGreaterThan(log.length);
   });
 });
