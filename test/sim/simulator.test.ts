@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { estimateMigration } from '../../src/model/migration-cost.ts';
+import { checkpointMs, estimateMigration } from '../../src/model/migration-cost.ts';
 import { createBuiltinPolicy, neverPolicy } from '../../src/model/policies/index.ts';
 import type { Policy } from '../../src/model/policy.ts';
 import type { MigrationRecord, RunData } from '../../src/model/results.ts';
@@ -316,6 +316,84 @@ describe('migrations', () => {
     expect(r.stats.rejectedDecisions).toBeGreaterThan(30);
     expectOneMigrationAtATime(r.migrations);
     expectConsistent(r, s);
+  });
+});
+
+describe('migration phases seen by requests', () => {
+  it('post-copy: requests served while pages stream pay postcopyFaultPenaltyMs, before and after do not', () => {
+    const s = makeScenario({
+      nodes: 2,
+      ratePerS: 40,
+      durationS: 20,
+      serviceTime: { kind: 'deterministic', valueMs: 1 },
+      migrationMode: 'postcopy',
+      containerMemoryMiB: 512,
+      linkMbps: 500,
+      cost: { postcopyFaultPenaltyMs: 5 },
+    });
+    const run = simulateWithTrace(s, moveOncePolicy('c0', 'n1', 5), 3);
+    const m = run.result.migrations[0];
+    const endS = m.startS + m.totalMs / 1000;
+    const resumeS = endS - m.lazyPagesMs / 1000;
+    expect(m.lazyPagesMs).toBeGreaterThan(1000);
+    // Requests reach n1 after half the 2 ms RTT; allow that margin at both ends.
+    const streaming = run.requests.filter((r) => r.sentS > resumeS + 0.002 && r.sentS < endS - 0.002);
+    expect(streaming.length).toBeGreaterThan(20);
+    expect(streaming.every((r) => r.serviceMs === 6 && r.nodeId === 'n1')).toBe(true);
+    const after = run.requests.filter((r) => r.sentS > endS + 0.002);
+    expect(after.length).toBeGreaterThan(100);
+    expect(after.every((r) => r.serviceMs === 1)).toBe(true);
+    expect(run.requests.filter((r) => r.sentS < m.startS).every((r) => r.serviceMs === 1)).toBe(true);
+  });
+
+  it('drain: requests queued at the source finish there before the checkpoint, and the drain counts as downtime', () => {
+    // One core at rho = 0.9 with 100 ms jobs: a queue is almost certainly waiting when the migration starts.
+    const s = makeScenario({ nodes: 2, ratePerS: 9, durationS: 30, serviceTime: { kind: 'deterministic', valueMs: 100 } });
+    const run = simulateWithTrace(s, moveOncePolicy('c0', 'n1', 10), 5);
+    const m = run.result.migrations[0];
+    const drainMs = m.checkpointMs - checkpointMs(128, s.migration.cost);
+    expect(drainMs).toBeGreaterThan(0);
+    expect(m.downtimeMs).toBeCloseTo(m.checkpointMs + m.transferMs + m.restoreMs, 2);
+    const atSource = run.requests.filter((r) => r.nodeId === 'n0');
+    // Nothing sent after the stop is served at the source, and everything served there finished within the drain.
+    expect(atSource.every((r) => r.sentS <= m.startS)).toBe(true);
+    const lastDoneMs = Math.max(...atSource.map((r) => r.sentS * 1000 + r.responseMs));
+    expect(lastDoneMs).toBeCloseTo(m.startS * 1000 + drainMs, 2);
+  });
+});
+
+describe('node speed and background load', () => {
+  it('service times are divided by speedFactor; backgroundLoad keeps that fraction of the cores busy', () => {
+    const s = makeScenario({ cores: 4, ratePerS: 0, durationS: 200 });
+    s.topology.nodes[0].backgroundLoad = 0.3;
+    s.topology.nodes[0].speedFactor = 2;
+    const idle = simulate(s, neverPolicy.create(), 1);
+    // ~24 jobs/s of 50 ms for 200 s: the utilisation estimate has a relative SE of about 1.5%.
+    expect(Math.abs(idle.summary.nodes.meanUtilisation / 0.3 - 1)).toBeLessThan(0.06);
+
+    const fast = makeScenario({ cores: 1, ratePerS: 20, durationS: 100, serviceTime: { kind: 'deterministic', valueMs: 10 } });
+    fast.topology.nodes[0].speedFactor = 2;
+    const r = simulate(fast, neverPolicy.create(), 1);
+    expect(r.summary.componentsMeanMs.service).toBe(5);
+    // M/D/1 at rho = 20/s * 5 ms = 0.1: W = 0.1 * 5 / (2 * 0.9) + 5 = 5.28 ms.
+    expect(r.summary.responseMs.meanMs).toBeGreaterThan(5.1);
+    expect(r.summary.responseMs.meanMs).toBeLessThan(5.5);
+  });
+});
+
+describe('known simulator bugs (it.fails: flip to it() when fixed)', () => {
+  // BUG (src/sim/collector.ts nodeWork + windowOf): busy time is filed under the report window of the
+  // job's DEPARTURE, and windowOf() clamps departures after the end of the run into the last window.
+  // On an overloaded node the whole backlog lands there: overload/never gives edge1 a utilisation of
+  // 13.6 in its last window (295 s) and summary.nodes.maxUtilisation = 1.2166 (see the golden file).
+  // Work departing after the end should not be counted (or be clipped at the end of the run).
+  it.fails('no node is ever more than 100% busy (overload, never)', async () => {
+    const s = await loadScenario(scenarioFile('overload'));
+    const r = simulate(s, policyOf(s, 'never'), s.seed);
+    // Over the whole run a node cannot be busy more than 100% (departure-time filing only shifts
+    // work between neighbouring windows: single windows reach ~1.045 legitimately, so they get slack).
+    expect(r.summary.nodes.maxUtilisation).toBeLessThanOrEqual(1);
+    for (const row of r.nodeLoad) expect(row.utilisation, `${row.nodeId} at ${row.windowStartS} s`).toBeLessThanOrEqual(1.5);
   });
 });
 
