@@ -4,6 +4,7 @@
  * Completion times are rounded up to whole microseconds, so expectations below
  * are exact integers chosen to divide evenly.
  */
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Engine } from '../../src/sim/engine.ts';
 import { FlowNetwork } from '../../src/sim/flows.ts';
@@ -116,5 +117,67 @@ describe('FlowNetwork', () => {
     const b = flowAt(e, net, 5, [], 1000);
     e.run();
     expect([a.endUs, a.durationUs, b.endUs, b.durationUs]).toEqual([5, 0, 5, 0]);
+  });
+
+  it('property: allocations are feasible and max-min fair (every flow has a saturated link where it is the largest)', () => {
+    const topo = fc.array(fc.integer({ min: 10, max: 1000 }), { minLength: 1, maxLength: 5 }).chain((caps) =>
+      fc.record({
+        caps: fc.constant(caps),
+        flows: fc.array(fc.uniqueArray(fc.integer({ min: 0, max: caps.length - 1 }), { minLength: 1, maxLength: caps.length }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+      }),
+    );
+    fc.assert(
+      fc.property(topo, ({ caps, flows }) => {
+        const e = new Engine();
+        const net = new FlowNetwork(e, caps);
+        for (const links of flows) net.start(links, 1e9);
+        const rates = net.ratesMbps();
+        expect(rates).toHaveLength(flows.length);
+        const load = caps.map(() => 0);
+        flows.forEach((links, i) => links.forEach((l) => (load[l] += rates[i])));
+        const eps = 1e-9;
+        load.forEach((x, l) => expect(x).toBeLessThanOrEqual(caps[l] * (1 + eps)));
+        flows.forEach((links, i) => {
+          expect(rates[i]).toBeGreaterThan(0);
+          const bottleneck = links.some(
+            (l) => load[l] >= caps[l] * (1 - eps) && flows.every((other, j) => !other.includes(l) || rates[j] <= rates[i] * (1 + eps)),
+          );
+          expect(bottleneck, `flow ${i} on links ${links.join(',')} has no bottleneck`).toBe(true);
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('property: flows sharing one link finish, in total, when the link has carried all their bits', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1000 }),
+        fc.array(fc.record({ bits: fc.integer({ min: 1, max: 1e7 }) }), { minLength: 1, maxLength: 6 }),
+        (cap, specs) => {
+          const e = new Engine();
+          const net = new FlowNetwork(e, [cap]);
+          // Start all at 0 so the link is never idle: the last one ends after sum(bits)/cap.
+          const outs = specs.map((f) => flowAt(e, net, 0, [0], f.bits));
+          e.run();
+          const total = specs.reduce((a, f) => a + f.bits, 0);
+          const last = Math.max(...outs.map((o) => o.endUs));
+          // Completions are rounded up to whole µs, once per rate change.
+          expect(last).toBeGreaterThanOrEqual(Math.floor(total / cap));
+          expect(last).toBeLessThanOrEqual(Math.ceil(total / cap) + specs.length);
+          // Smaller flows never finish after larger ones (equal shares on one link).
+          specs.forEach((f, i) =>
+            specs.forEach((g, j) => {
+              if (f.bits < g.bits) expect(outs[i].endUs).toBeLessThanOrEqual(outs[j].endUs);
+            }),
+          );
+          expect(net.activeCount).toBe(0);
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
