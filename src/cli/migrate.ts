@@ -1,4 +1,96 @@
+/**
+ * `conmig migrate --container ID --from NODE --to NODE [--mode cold|precopy|postcopy]
+ *                 [--inventory FILE] [--json]`
+ *
+ * One real migration between two inventory nodes (see docs/migrate.md).
+ * Ctrl-C during a migration does not exit at once: the current phase finishes
+ * or is rolled back, then the command ends with INTERRUPTED.
+ */
+import path from 'node:path';
 import type { Command } from 'commander';
+import { ConmigError } from '../model/errors.ts';
+import type { MigrationMode } from '../model/types.ts';
+import { loadInventory } from '../live/inventory.ts';
+import { DEFAULT_STATE_DIR } from '../live/testbed/layout.ts';
+import { migrateContainer } from '../live/migrate/migrator.ts';
+import type { LiveMigrationResult } from '../live/migrate/result.ts';
 
-// Placeholder: the owner of this command replaces this file.
-export function registerMigrate(_program: Command): void {}
+interface MigrateFlags {
+  container: string;
+  from: string;
+  to: string;
+  mode: string;
+  inventory: string;
+  json?: boolean;
+  probe?: boolean;
+  health: string;
+}
+
+const MODES: readonly MigrationMode[] = ['cold', 'precopy', 'postcopy'];
+
+export function parseMode(text: string): MigrationMode {
+  if ((MODES as readonly string[]).includes(text)) return text as MigrationMode;
+  throw new ConmigError('USAGE', `--mode: expected one of ${MODES.join(', ')}, got "${text}"`);
+}
+
+function fmtMs(ms: number): string {
+  return ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`;
+}
+
+export function formatMigration(r: LiveMigrationResult): string {
+  const lines = [
+    `migrated ${r.containerId} ${r.from} -> ${r.to} (${r.mode}) in ${fmtMs(r.totalMs)}; downtime ${fmtMs(r.downtimeMs)}` +
+      (r.downtime ? ` (client probes: ${r.downtime.failures}/${r.downtime.probes} failed)` : ' (no probe: phases summed)'),
+    `  bytes ${(r.bytes / 2 ** 20).toFixed(2)} MiB (checkpoint ${(r.checkpointBytes / 2 ** 20).toFixed(2)} MiB, bundle ${(r.bundleBytes / 2 ** 20).toFixed(2)} MiB${r.rootfsCached ? ', rootfs cached at destination' : ''})`,
+  ];
+  for (const p of r.phases) lines.push(`  ${p.phase.padEnd(10)} ${fmtMs(p.wallMs).padStart(9)}${p.note ? `  ${p.note}` : ''}`);
+  return lines.join('\n');
+}
+
+export function registerMigrate(program: Command): void {
+  program
+    .command('migrate')
+    .description('migrate a running container between two inventory nodes with CRIU (real checkpoint/restore)')
+    .requiredOption('--container <id>', 'container name (runc id)')
+    .requiredOption('--from <node>', 'source node (inventory name)')
+    .requiredOption('--to <node>', 'destination node (inventory name)')
+    .option('--mode <mode>', 'cold | precopy | postcopy', 'cold')
+    .option('--inventory <file>', 'inventory file', path.join(DEFAULT_STATE_DIR, 'inventory.yaml'))
+    .option('--health <path>', 'HTTP health path of the service', '/health')
+    .option('--no-probe', 'do not measure client-side downtime')
+    .option('--json', 'print the result as JSON')
+    .action(async (o: MigrateFlags) => {
+      const mode = parseMode(o.mode);
+      const inventory = await loadInventory(o.inventory);
+      const ctl = new AbortController();
+      const onSigint = (): void => {
+        if (!ctl.signal.aborted) {
+          process.stderr.write('\nconmig: interrupt: finishing or rolling back the current phase (the container is never left half-way)...\n');
+          ctl.abort();
+        } else process.stderr.write('conmig: still finishing the current phase; please wait\n');
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      try {
+        const r = await migrateContainer({
+          inventory,
+          container: o.container,
+          from: o.from,
+          to: o.to,
+          mode,
+          signal: ctl.signal,
+          probe: o.probe !== false,
+          healthPath: o.health,
+          onPhase: o.json
+            ? undefined
+            : (phase, state) => {
+                if (state === 'start' && process.stderr.isTTY) process.stderr.write(`  ${phase}...\n`);
+              },
+        });
+        process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatMigration(r) + '\n');
+      } finally {
+        process.off('SIGINT', onSigint);
+        process.off('SIGTERM', onSigint);
+      }
+    });
+}

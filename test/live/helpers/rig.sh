@@ -194,7 +194,16 @@ JS
   runc --root "$rr" run -d --bundle "$b" "$name" >/dev/null 2>/dev/null </dev/null || { echo "runc run $name failed" >&2; exit 1; }
 }
 
+# (Re)start NODE's sshd (after a fault test killed it).
+sshd_start() {
+  local n=$1 i=${1#node}
+  nsenter --net=/run/netns/${PFX}-node$i /usr/sbin/sshd -f "$STATE/nodes/$n/sshd_config" -E "$STATE/nodes/$n/sshd.log"
+  for _ in $(seq 1 50); do (exec 3<>/dev/tcp/$NET.$((BASE + i))/22) 2>/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
 case "$CMD" in
+  sshd) sshd_start "${3:?node}" ;;
   up) up "${3:-3}" ;;
   down) down ;;
   shape) shape "${3:?rate}" ;;

@@ -1,0 +1,664 @@
+/**
+ * The real migration primitive: move a running runc container from one
+ * inventory node to another with CRIU, node to node, and never lose it.
+ *
+ * State machine (each phase timed with performance.now):
+ *
+ *   preflight -> [predump x N] -> checkpoint -> transfer -> restore -> verify -> cleanup
+ *                                     |            |          |          |
+ *                                     +------------+----------+----------+--> rollback
+ *
+ * Before the checkpoint nothing is changed, so a failure there just throws.
+ * From the checkpoint on, the checkpoint stays on the source until the
+ * destination has been verified; any failure (destination unreachable,
+ * transfer cut, restore or verification failing, Ctrl-C) rolls back: the
+ * destination's half-restored container and files are removed and the
+ * container is restored on the source from its local checkpoint, so it runs
+ * on exactly one node. Every file operation runs on the node it concerns
+ * (over its NodeExec): nothing assumes a shared filesystem or kernel.
+ */
+import { performance } from 'node:perf_hooks';
+import http from 'node:http';
+import { ConmigError, isConmigError } from '../../model/errors.ts';
+import type { MigrationMode } from '../../model/types.ts';
+import type { Inventory, InventoryNode } from '../inventory.ts';
+import { nodeByName } from '../inventory.ts';
+import { bundleConfigForNode } from '../testbed/bundle.ts';
+import { assertModeSupported, probeCriu, type CriuProbe } from '../criu-probe.ts';
+import { SshExecPool, type ExecPool } from '../exec/pool.ts';
+import { runChecked, shq, tail, type ExecResult, type NodeExec } from '../exec/types.ts';
+import { DowntimeProber } from './prober.ts';
+import type { LiveMigrationResult, MigrationPhase, PhaseTiming } from './result.ts';
+
+/** What a hook sees: enough to inject faults deterministically in tests. */
+export interface HookContext {
+  container: string;
+  from: InventoryNode;
+  to: InventoryNode;
+  /** Checkpoint directory on the source (images in `img/`). */
+  srcDir: string;
+  /** Checkpoint directory on the destination (images in `img/`). */
+  dstDir: string;
+  exec(node: string): NodeExec;
+}
+
+export interface MigrationHooks {
+  /** Called when a phase is about to start (after the previous one finished). */
+  beforePhase?(phase: MigrationPhase, ctx: HookContext): Promise<void> | void;
+}
+
+export interface MigrateOptions {
+  inventory: Inventory;
+  container: string;
+  from: string;
+  to: string;
+  mode: MigrationMode;
+  /** Connections to reuse (default: a new SSH pool, closed at the end). */
+  pool?: ExecPool;
+  hooks?: MigrationHooks;
+  /** Abort = Ctrl-C: the current phase finishes or is rolled back, then INTERRUPTED is thrown. */
+  signal?: AbortSignal;
+  /** Client-side downtime probing (default on when the inventory knows the container's port). */
+  probe?: boolean;
+  probeIntervalMs?: number;
+  /** Health path of the service (default /health). */
+  healthPath?: string;
+  /** Service port (default: the inventory's containers[].port). */
+  port?: number;
+  verifyTimeoutMs?: number;
+  /** Pre-copy rounds before the final dump. */
+  precopyRounds?: number;
+  /** Cache of CRIU probes by node (one probe per node per command). */
+  probeCache?: Map<string, CriuProbe>;
+  id?: number;
+  reason?: string;
+  /** Progress (the CLI shows it); called at the start and end of each phase. */
+  onPhase?: (phase: MigrationPhase, state: 'start' | 'end', wallMs: number) => void;
+}
+
+interface RuncState {
+  id: string;
+  pid: number;
+  status: string;
+  bundle: string;
+}
+
+const CRIU_CONF = [
+  '# written by conmig migrate: options runc cannot pass to CRIU itself',
+  '# a probe connection still in the accept queue is dropped (the client retries)',
+  'skip-in-flight',
+  '# connections open at dump time are dumped and restored closed (the new node has another address)',
+  'tcp-established',
+  'tcp-close',
+  '',
+].join('\n');
+
+/** Why post-copy is refused even where userfaultfd is available (see docs/migrate.md). */
+export const POSTCOPY_REFUSAL =
+  'post-copy (CRIU lazy pages) is not available in this version of conmig migrate: the kernel has userfaultfd, but the ' +
+  'runc 1.1.5 lazy-pages flow (checkpoint --lazy-pages --page-server, criu lazy-pages, restore --lazy-pages) is not wired up and ' +
+  'verified yet; use --mode cold';
+
+function criuConfPath(n: InventoryNode): string {
+  return `${n.workDir}/conmig-criu.conf`;
+}
+
+function runc(n: InventoryNode, args: string): string {
+  return `CRIU_CONFIG_FILE=${shq(criuConfPath(n))} runc --root ${shq(n.runcRoot)} --criu ${shq(n.criuPath)} ${args}`;
+}
+
+async function runcState(exec: NodeExec, n: InventoryNode, id: string): Promise<RuncState | null> {
+  const r = await exec.run(`runc --root ${shq(n.runcRoot)} state ${shq(id)}`, { timeoutMs: 15_000 });
+  if (r.code !== 0) {
+    if (/does not exist|not exist|no such/i.test(r.stderr + r.stdout)) return null;
+    if (r.code === -1) throw new ConmigError('COMMAND_FAILED', `runc state timed out on ${n.name}`, { context: { node: n.name } });
+    return null;
+  }
+  try {
+    return JSON.parse(r.stdout) as RuncState;
+  } catch {
+    return null;
+  }
+}
+
+function httpOk(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = http.get({ host, port, path, agent: false, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200));
+      res.on('error', () => resolve(false));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', () => resolve(false));
+  });
+}
+
+async function waitHealthy(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if (await httpOk(host, port, path, 1000)) return true;
+    if (performance.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * A cheap fingerprint of a rootfs (names, sizes, modes, link targets, file
+ * mtimes; not directory mtimes, which runc and CRIU touch) to notice that the
+ * container changed its rootfs between the content comparison and the freeze.
+ */
+function manifestCmd(dir: string): string {
+  return `{ find ${shq(dir)} -xdev ! -type d -printf '%P %s %T@ %m %l\\n'; find ${shq(dir)} -xdev -type d -printf '%P %m\\n'; } 2>/dev/null | LC_ALL=C sort | sha256sum | cut -c1-64`;
+}
+
+function toInt(s: string): number {
+  const n = Number.parseInt(s.trim().split(/\s+/)[0] ?? '', 10);
+  return Number.isFinite(n) ? n : 0;
+}
+
+/** Where a container runs now (by `runc state` on every reachable node). */
+export async function locateContainer(
+  inv: Inventory,
+  pool: ExecPool,
+  id: string,
+): Promise<{ running: string[]; present: Array<{ node: string; status: string }>; unreachable: string[] }> {
+  const running: string[] = [];
+  const present: Array<{ node: string; status: string }> = [];
+  const unreachable: string[] = [];
+  await Promise.all(
+    inv.nodes.map(async (n) => {
+      try {
+        const s = await runcState(pool.get(n.name), n, id);
+        if (s) {
+          present.push({ node: n.name, status: s.status });
+          if (s.status === 'running') running.push(n.name);
+        }
+      } catch {
+        unreachable.push(n.name);
+      }
+    }),
+  );
+  return { running: running.sort(), present, unreachable: unreachable.sort() };
+}
+
+function interrupted(): ConmigError {
+  return new ConmigError('INTERRUPTED', 'interrupted');
+}
+
+/** Run one live migration; see the file comment. */
+export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrationResult> {
+  const inv = opts.inventory;
+  const id = opts.container;
+  const mode = opts.mode;
+  const from = nodeByName(inv, opts.from);
+  const to = nodeByName(inv, opts.to);
+  if (from.name === to.name) {
+    throw new ConmigError('USAGE', `--from and --to are the same node (${from.name})`);
+  }
+  const ownPool = !opts.pool;
+  const pool = opts.pool ?? new SshExecPool(inv);
+  const src = pool.get(from.name);
+  const dst = pool.get(to.name);
+  const healthPath = opts.healthPath ?? '/health';
+  const port = opts.port ?? inv.containers.find((c) => c.name === id)?.port;
+  const t0 = performance.now();
+  const startEpochS = Date.now() / 1000;
+  const phases: PhaseTiming[] = [];
+  const stamp = `${id}-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${process.pid}`;
+  const srcDir = `${from.workDir}/checkpoints/${stamp}`;
+  const dstDir = `${to.workDir}/checkpoints/${stamp}`;
+  const hookCtx: HookContext = { container: id, from, to, srcDir, dstDir, exec: (n) => pool.get(n) };
+  const isAborted = (): boolean => opts.signal?.aborted === true;
+
+  async function phase<T>(name: MigrationPhase, fn: () => Promise<T>, note?: string): Promise<T> {
+    await opts.hooks?.beforePhase?.(name, hookCtx);
+    const s = performance.now();
+    opts.onPhase?.(name, 'start', 0);
+    try {
+      return await fn();
+    } finally {
+      const wallMs = performance.now() - s;
+      phases.push({ phase: name, wallMs, startWallMs: s - t0, ...(note ? { note } : {}) });
+      opts.onPhase?.(name, 'end', wallMs);
+    }
+  }
+  const sumPhase = (name: MigrationPhase): number => phases.filter((p) => p.phase === name).reduce((a, p) => a + p.wallMs, 0);
+
+  let prober: DowntimeProber | null = null;
+  try {
+    // ------------------------------------------------------------------ preflight
+    const pre = await phase('preflight', async () => {
+      const reach = await Promise.allSettled([
+        src.run('true', { timeoutMs: 15_000 }),
+        dst.run('true', { timeoutMs: 15_000 }),
+      ]);
+      for (const r of reach) if (r.status === 'rejected') throw r.reason;
+      if (!from.transfer) {
+        throw new ConmigError('INVENTORY_INVALID', `node ${from.name} has no transfer key (nodes[].transfer) to push checkpoints to other nodes`, {
+          context: { node: from.name },
+        });
+      }
+      const state = await runcState(src, from, id);
+      if (!state || state.status !== 'running') {
+        const where = await locateContainer(inv, pool, id);
+        const elsewhere = where.running.filter((n) => n !== from.name);
+        const msg = elsewhere.length
+          ? `container "${id}" does not run on ${from.name}; it runs on ${elsewhere.join(', ')}`
+          : state
+            ? `container "${id}" on ${from.name} is ${state.status}, not running`
+            : `container "${id}" runs on no node (checked ${inv.nodes.map((n) => n.name).filter((n) => !where.unreachable.includes(n)).join(', ')}${where.unreachable.length ? `; unreachable: ${where.unreachable.join(', ')}` : ''})`;
+        throw new ConmigError('CONTAINER_UNKNOWN', msg, { context: { container: id, node: from.name, runningOn: elsewhere.join(', ') || undefined } });
+      }
+      const there = await runcState(dst, to, id);
+      if (there) {
+        throw new ConmigError('MIGRATION_FAILED', `${to.name} already has a container named "${id}" (${there.status}); nothing was changed`, {
+          context: { node: to.name, container: id, phase: 'preflight' },
+        });
+      }
+      // CRIU features, once per node per command
+      const cache = opts.probeCache ?? new Map<string, CriuProbe>();
+      const probes = await Promise.all(
+        [from, to].map(async (n) => {
+          const hit = cache.get(n.name);
+          if (hit) return hit;
+          const p = await probeCriu(pool.get(n.name), n.criuPath);
+          cache.set(n.name, p);
+          return p;
+        }),
+      );
+      assertModeSupported(mode, probes);
+      if (mode === 'postcopy') {
+        throw new ConmigError('MODE_UNSUPPORTED', POSTCOPY_REFUSAL, { context: { mode, nodes: `${from.name}, ${to.name}` } });
+      }
+      // the container's bundle and rootfs
+      const cfgText = (await runChecked(src, `cat ${shq(`${state.bundle}/config.json`)}`, { phase: 'preflight', what: 'reading config.json' })).stdout;
+      let cfg: { root?: { path?: string } };
+      try {
+        cfg = JSON.parse(cfgText) as { root?: { path?: string } };
+      } catch (e) {
+        throw new ConmigError('MIGRATION_FAILED', `config.json of "${id}" on ${from.name} is not JSON`, { context: { node: from.name }, cause: e });
+      }
+      const rootRel = cfg.root?.path ?? 'rootfs';
+      const srcRootfs = rootRel.startsWith('/') ? rootRel : `${state.bundle}/${rootRel}`;
+      const imgMatch = srcRootfs.match(new RegExp(`^${from.imagesDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^/]+)/rootfs/?$`));
+      const dstBundle = `${to.bundlesDir}/${id}`;
+      // where an identical rootfs may already be at the destination: its copy of the
+      // image (by the source path, or the inventory's image name), or a copy left by an earlier migration
+      const image = imgMatch?.[1] ?? inv.containers.find((c) => c.name === id)?.image;
+      const candidates = [...(image ? [`${to.imagesDir}/${image}/rootfs`] : []), `${dstBundle}/rootfs`];
+      // sizes: memory of every process of the container + rootfs
+      const sizeScript = [
+        `pids=$(runc --root ${shq(from.runcRoot)} ps --format json ${shq(id)} | tr -d '[] ' | tr ',' ' ')`,
+        'rss=0; for p in $pids; do k=$(awk \'/^VmRSS:/ {print $2}\' /proc/$p/status 2>/dev/null); rss=$((rss + ${k:-0})); done',
+        'echo "rss_kib $rss"',
+        `echo "rootfs_bytes $(du -sb ${shq(srcRootfs)} | cut -f1)"`,
+        `echo "manifest $(${manifestCmd(srcRootfs)})"`,
+      ].join('\n');
+      const hashCmd = (dir: string): string =>
+        `if [ -d ${shq(dir)} ]; then tar -C ${shq(dir)} --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -cf - . 2>/dev/null | sha256sum | cut -c1-64; else echo none; fi`;
+      const [sizes, srcHash, dstFree, ...dstHashes] = await Promise.all([
+        runChecked(src, sizeScript, { phase: 'preflight', what: 'measuring the container' }),
+        runChecked(src, hashCmd(srcRootfs), { phase: 'preflight', what: 'hashing the rootfs' }),
+        runChecked(dst, `mkdir -p ${shq(`${to.workDir}/checkpoints`)} && df -B1 --output=avail ${shq(`${to.workDir}/checkpoints`)} | tail -1`, {
+          phase: 'preflight',
+          what: 'df',
+        }),
+        ...candidates.map((c) => runChecked(dst, hashCmd(c), { phase: 'preflight', what: 'hashing the destination rootfs' })),
+      ]);
+      const kv = new Map(sizes.stdout.split('\n').map((l) => [l.split(' ')[0], l.split(' ').slice(1).join(' ')] as [string, string]));
+      const rssBytes = toInt(kv.get('rss_kib') ?? '0') * 1024;
+      const rootfsBytes = toInt(kv.get('rootfs_bytes') ?? '0');
+      const manifest = kv.get('manifest') ?? '';
+      const srcSum = srcHash.stdout.trim();
+      const hit = candidates.findIndex((_, k) => srcSum !== 'none' && dstHashes[k].stdout.trim() === srcSum);
+      const sameRootfs = hit >= 0;
+      const dstRootfsCandidate = sameRootfs ? candidates[hit] : `${dstBundle}/rootfs`;
+      const needBytes = rssBytes + (sameRootfs ? 0 : rootfsBytes) + 8 * 1024 * 1024;
+      const freeBytes = toInt(dstFree.stdout);
+      if (freeBytes < needBytes) {
+        throw new ConmigError(
+          'MIGRATION_FAILED',
+          `not enough disk on ${to.name}: ${to.workDir}/checkpoints has ${(freeBytes / 2 ** 20).toFixed(1)} MiB free, the checkpoint needs about ${(needBytes / 2 ** 20).toFixed(1)} MiB (memory ${(rssBytes / 2 ** 20).toFixed(1)} MiB${sameRootfs ? '' : ` + rootfs ${(rootfsBytes / 2 ** 20).toFixed(1)} MiB`}); nothing was changed`,
+          { context: { node: to.name, phase: 'preflight', freeBytes, needBytes } },
+        );
+      }
+      const dstBundleExisted = (await dst.run(`test -e ${shq(dstBundle)}`)).code === 0;
+      // CRIU options runc cannot pass (see CRIU_CONF), on both nodes
+      await Promise.all(
+        [from, to].map((n) =>
+          runChecked(pool.get(n.name), `mkdir -p ${shq(n.workDir)} && cat > ${shq(criuConfPath(n))}`, { stdin: CRIU_CONF, phase: 'preflight', what: 'writing the CRIU config' }),
+        ),
+      );
+      return { state, cfgText, srcRootfs, dstBundle, dstRootfsCandidate, sameRootfs, manifest, dstBundleExisted, probes };
+    });
+    if (isAborted()) throw interrupted();
+
+    if (port !== undefined && opts.probe !== false) {
+      prober = new DowntimeProber({ address: from.address, port, path: healthPath, intervalMs: opts.probeIntervalMs ?? 10 });
+      prober.start();
+      await new Promise((r) => setTimeout(r, 50)); // a baseline of successes before the freeze
+    }
+
+    // From here on the container is touched: every failure goes to rollback.
+    let checkpointed = false;
+    let restoreIssued = false;
+    let precopyRounds = 0;
+    let checkpointBytes = 0;
+    let bundleBytes = 0;
+    let rootfsCached = pre.sameRootfs;
+    const finalImg = 'img';
+    try {
+      // ---------------------------------------------------------------- pre-copy
+      if (mode === 'precopy') {
+        const rounds = opts.precopyRounds ?? 2;
+        let parent = '';
+        for (let k = 1; k <= rounds; k++) {
+          if (isAborted()) break;
+          const dir = `pre${k}`;
+          await phase(
+            'predump',
+            async () => {
+              const cmd = runc(
+                from,
+                `checkpoint --pre-dump --image-path ${shq(`${srcDir}/${dir}`)} --work-path ${shq(`${srcDir}/work-${dir}`)}${parent ? ` --parent-path ${shq(`../${parent}`)}` : ''} ${shq(id)}`,
+              );
+              await runChecked(src, `mkdir -p ${shq(`${srcDir}/${dir}`)} && ${cmd}`, { phase: 'predump', what: 'runc checkpoint --pre-dump' });
+              await pushDir(src, from, to, srcDir, dstDir, [dir], null);
+            },
+            `round ${k}`,
+          );
+          parent = dir;
+          precopyRounds = k;
+        }
+      }
+      if (isAborted()) throw interrupted();
+
+      // ---------------------------------------------------------------- checkpoint
+      await phase('checkpoint', async () => {
+        const parentArg = precopyRounds > 0 ? ` --parent-path ${shq(`../pre${precopyRounds}`)}` : '';
+        const cmd = runc(from, `checkpoint --image-path ${shq(`${srcDir}/img`)} --work-path ${shq(`${srcDir}/work`)}${parentArg} ${shq(id)}`);
+        const r = await src.run(`mkdir -p ${shq(`${srcDir}/img`)} ${shq(`${srcDir}/work`)} && ${cmd}`);
+        if (r.code !== 0) {
+          const log = (await src.run(`tail -n 15 ${shq(`${srcDir}/work/dump.log`)} 2>/dev/null`)).stdout;
+          const after = await runcState(src, from, id).catch(() => null);
+          if (after && after.status === 'running') {
+            throw new ConmigError('MIGRATION_FAILED', `runc checkpoint of "${id}" failed on ${from.name}; the container still runs there, nothing was changed`, {
+              context: { node: from.name, phase: 'checkpoint', runningOn: from.name, stderr: tail(r.stderr), criuLog: log },
+            });
+          }
+          checkpointed = true; // the container stopped: try to bring it back from whatever was written
+          throw new ConmigError('MIGRATION_FAILED', `runc checkpoint of "${id}" failed on ${from.name}`, {
+            context: { node: from.name, phase: 'checkpoint', stderr: tail(r.stderr), criuLog: log },
+          });
+        }
+        checkpointed = true;
+      });
+      if (isAborted()) throw interrupted();
+
+      // ---------------------------------------------------------------- transfer
+      await phase('transfer', async () => {
+        const measure = await runChecked(
+          src,
+          `du -sb ${shq(`${srcDir}/img`)} | cut -f1; ${manifestCmd(pre.srcRootfs)}; du -sb ${shq(pre.srcRootfs)} | cut -f1`,
+          { phase: 'transfer', what: 'measuring the checkpoint' },
+        );
+        const [imgBytes, manifestNow, rootfsBytes] = measure.stdout.trim().split('\n');
+        checkpointBytes = toInt(imgBytes);
+        // the rootfs changed since it was compared: send it after all
+        rootfsCached = pre.sameRootfs && manifestNow === pre.manifest;
+        await pushDir(src, from, to, srcDir, dstDir, ['img'], rootfsCached ? null : pre.srcRootfs);
+        if (precopyRounds > 0) {
+          const pb = await src.run(`du -sbc ${Array.from({ length: precopyRounds }, (_, k) => shq(`${srcDir}/pre${k + 1}`)).join(' ')} | tail -1 | cut -f1`);
+          checkpointBytes += toInt(pb.stdout);
+        }
+        // the destination's bundle: its rootfs (cached or just sent) and config.json for its network namespace
+        const rootfsPath = rootfsCached ? pre.dstRootfsCandidate : `${pre.dstBundle}/rootfs`;
+        const config = bundleConfigForNode(pre.cfgText, to.netns ? `/run/netns/${to.netns}` : null, { rootfsPath });
+        const moveRootfs = rootfsCached
+          ? ''
+          : `rm -rf ${shq(`${pre.dstBundle}/rootfs`)} && mv ${shq(`${dstDir}/rootfs`)} ${shq(`${pre.dstBundle}/rootfs`)} && `;
+        await runChecked(
+          dst,
+          `mkdir -p ${shq(pre.dstBundle)} && ${moveRootfs}cat > ${shq(`${pre.dstBundle}/config.json.tmp`)} && mv ${shq(`${pre.dstBundle}/config.json.tmp`)} ${shq(`${pre.dstBundle}/config.json`)}`,
+          { stdin: config, phase: 'transfer', what: 'writing the destination bundle' },
+        );
+        bundleBytes = Buffer.byteLength(config) + (rootfsCached ? 0 : toInt(rootfsBytes));
+      });
+      if (isAborted()) throw interrupted();
+
+      // ---------------------------------------------------------------- restore
+      await phase('restore', async () => {
+        prober?.addTarget(to.address);
+        restoreIssued = true;
+        const cmd = runc(
+          to,
+          `restore -d --image-path ${shq(`${dstDir}/${finalImg}`)} --work-path ${shq(`${dstDir}/rwork`)} --bundle ${shq(pre.dstBundle)} ${shq(id)}`,
+        );
+        const r = await dst.run(`mkdir -p ${shq(`${dstDir}/rwork`)} && ${cmd} </dev/null >/dev/null 2>${shq(`${dstDir}/rwork/runc.err`)}`, { timeoutMs: 300_000 });
+        if (r.code !== 0) {
+          const log = (await dst.run(`cat ${shq(`${dstDir}/rwork/runc.err`)}; tail -n 15 ${shq(`${dstDir}/rwork/restore.log`)} 2>/dev/null`)).stdout;
+          throw new ConmigError('MIGRATION_FAILED', `runc restore of "${id}" failed on ${to.name}`, {
+            context: { node: to.name, phase: 'restore', criuLog: tail(log, 15) },
+          });
+        }
+      });
+      // no interruption check here: a restored container is verified before anything else
+
+      // ---------------------------------------------------------------- verify
+      await phase('verify', async () => {
+        const s = await runcState(dst, to, id);
+        if (!s || s.status !== 'running') {
+          throw new ConmigError('MIGRATION_FAILED', `"${id}" is ${s?.status ?? 'missing'} on ${to.name} after restore`, {
+            context: { node: to.name, phase: 'verify' },
+          });
+        }
+        if (port !== undefined) {
+          const ok = await waitHealthy(to.address, port, healthPath, opts.verifyTimeoutMs ?? 10_000);
+          if (!ok) {
+            throw new ConmigError('MIGRATION_FAILED', `"${id}" does not answer http://${to.address}:${port}${healthPath} on ${to.name} after restore`, {
+              context: { node: to.name, phase: 'verify' },
+            });
+          }
+        }
+      });
+    } catch (e) {
+      const failedPhase = (isConmigError(e) && typeof e.context.phase === 'string' ? e.context.phase : lastPhase(phases)) as MigrationPhase;
+      if (!checkpointed) {
+        if (prober) await prober.stop();
+        throw e; // nothing was changed
+      }
+      const rb = await phase('rollback', () =>
+        rollback({ pool, from, to, id, srcDir, dstDir, dstBundle: pre.dstBundle, dstBundleExisted: pre.dstBundleExisted, restoreIssued, port, healthPath, bundle: pre.state.bundle }),
+      );
+      if (prober) await prober.stop();
+      const cause = e instanceof Error ? e.message : String(e);
+      if (isConmigError(e) && e.code === 'INTERRUPTED') {
+        throw new ConmigError('INTERRUPTED', `interrupted during ${failedPhase}; ${rb.summary}`, {
+          context: { container: id, phase: failedPhase, runningOn: rb.runningOn ?? 'unknown', rollback: rb.details },
+        });
+      }
+      throw new ConmigError('MIGRATION_FAILED', `migration of "${id}" from ${from.name} to ${to.name} failed during ${failedPhase}: ${cause}; ${rb.summary}`, {
+        context: {
+          container: id,
+          phase: failedPhase,
+          runningOn: rb.runningOn ?? 'unknown',
+          rollback: rb.details,
+          ...(isConmigError(e) ? { node: e.context.node, stderr: e.context.stderr, criuLog: e.context.criuLog, command: e.context.command } : {}),
+        },
+        cause: e,
+      });
+    }
+
+    // -------------------------------------------------------------------- cleanup
+    // The destination is verified: from here the migration has happened, even if interrupted.
+    await phase('cleanup', async () => {
+      await Promise.allSettled([
+        src.run(`runc --root ${shq(from.runcRoot)} delete -f ${shq(id)} >/dev/null 2>&1; rm -rf ${shq(srcDir)}`, { timeoutMs: 60_000 }),
+        dst.run(`rm -rf ${shq(dstDir)}`, { timeoutMs: 60_000 }),
+      ]);
+    });
+    const downtime = prober ? await prober.stop() : null;
+    prober = null;
+    const totalMs = performance.now() - t0;
+    const env: Record<string, string> = {};
+    for (const p of pre.probes) {
+      env[`${p.node}.kernel`] = p.kernel;
+      env[`${p.node}.criu`] = p.criuVersion;
+    }
+    const result: LiveMigrationResult = {
+      id: opts.id ?? 0,
+      containerId: id,
+      from: from.name,
+      to: to.name,
+      mode,
+      reason: opts.reason ?? 'manual',
+      startS: startEpochS,
+      precopyRounds,
+      precopyMs: sumPhase('predump'),
+      checkpointMs: sumPhase('checkpoint'),
+      transferMs: sumPhase('transfer'),
+      restoreMs: sumPhase('restore'),
+      lazyPagesMs: 0,
+      downtimeMs: downtime ? downtime.downtimeMs : sumPhase('checkpoint') + sumPhase('transfer') + sumPhase('restore'),
+      totalMs,
+      bytes: checkpointBytes + bundleBytes,
+      status: 'ok',
+      phases,
+      verifyMs: sumPhase('verify'),
+      cleanupMs: sumPhase('cleanup'),
+      checkpointBytes,
+      bundleBytes,
+      rootfsCached,
+      downtime,
+      runningOn: to.name,
+      environment: env,
+    };
+    if (isAborted()) {
+      throw new ConmigError('INTERRUPTED', `interrupted after the migration completed: "${id}" runs on ${to.name}`, {
+        context: { container: id, runningOn: to.name },
+      });
+    }
+    return result;
+  } finally {
+    if (prober) await prober.stop();
+    if (ownPool) await pool.closeAll();
+  }
+}
+
+function lastPhase(phases: PhaseTiming[]): MigrationPhase {
+  return phases.length ? phases[phases.length - 1].phase : 'preflight';
+}
+
+/**
+ * Push directories of the source checkpoint dir (and optionally a rootfs, as
+ * `rootfs/`) to the destination's checkpoint dir, node to node: the source
+ * runs tar | ssh to the destination's address with its transfer key, so the
+ * bytes go over the link between the two nodes.
+ */
+async function pushDir(
+  src: NodeExec,
+  from: InventoryNode,
+  to: InventoryNode,
+  srcDir: string,
+  dstDir: string,
+  entries: string[],
+  rootfs: string | null,
+): Promise<ExecResult> {
+  const t = from.transfer;
+  if (!t) throw new ConmigError('INVENTORY_INVALID', `node ${from.name} has no transfer key`, { context: { node: from.name } });
+  const remote = `mkdir -p ${shq(dstDir)} && tar -C ${shq(dstDir)} -xf -`;
+  const ssh = [
+    'ssh',
+    '-i', shq(t.key),
+    '-o', shq(`UserKnownHostsFile=${t.knownHosts}`),
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', 'BatchMode=yes',
+    '-o', 'ConnectTimeout=5',
+    '-o', 'ServerAliveInterval=2',
+    '-o', 'ServerAliveCountMax=3',
+    '-p', String(to.sshPort),
+    shq(`${to.user}@${to.address}`),
+    shq(remote),
+  ].join(' ');
+  const tarArgs = [`-C ${shq(srcDir)} ${entries.map(shq).join(' ')}`];
+  if (rootfs) tarArgs.push(`-C ${shq(rootfs)} --transform 's,^\\.,rootfs,' .`);
+  const pipeline = `tar -cf - ${tarArgs.join(' ')} | ${ssh}`;
+  return runChecked(src, `bash -o pipefail -c ${shq(pipeline)}`, { phase: 'transfer', what: `pushing the checkpoint to ${to.name}` });
+}
+
+interface RollbackOutcome {
+  runningOn: string | null;
+  summary: string;
+  details: string[];
+}
+
+async function rollback(a: {
+  pool: ExecPool;
+  from: InventoryNode;
+  to: InventoryNode;
+  id: string;
+  srcDir: string;
+  dstDir: string;
+  dstBundle: string;
+  dstBundleExisted: boolean;
+  restoreIssued: boolean;
+  port: number | undefined;
+  healthPath: string;
+  bundle: string;
+}): Promise<RollbackOutcome> {
+  const details: string[] = [];
+  const src = a.pool.get(a.from.name);
+  const dst = a.pool.get(a.to.name);
+  // 1. the destination must not keep a (half-)restored container
+  let dstClean = false;
+  try {
+    const r = await dst.run(
+      `runc --root ${shq(a.to.runcRoot)} delete -f ${shq(a.id)} >/dev/null 2>&1; rm -rf ${shq(a.dstDir)}${a.dstBundleExisted ? '' : ` ${shq(a.dstBundle)}`}; runc --root ${shq(a.to.runcRoot)} state ${shq(a.id)} >/dev/null 2>&1 && echo still-there || echo gone`,
+      { timeoutMs: 30_000 },
+    );
+    dstClean = r.stdout.includes('gone');
+    details.push(dstClean ? `${a.to.name}: no container "${a.id}", checkpoint files removed` : `${a.to.name}: container "${a.id}" could not be removed`);
+  } catch (e) {
+    details.push(`${a.to.name}: unreachable during rollback (${(e as Error).message})`);
+    // unreachable: it cannot have the container unless its restore had been started
+    dstClean = !a.restoreIssued;
+  }
+  if (!dstClean) {
+    return {
+      runningOn: null,
+      summary: `NOT rolled back: ${a.to.name} may still run "${a.id}" (it could not be checked); the checkpoint is kept on ${a.from.name} at ${a.srcDir}/img`,
+      details,
+    };
+  }
+  // 2. bring the container back on the source from its local checkpoint
+  try {
+    const already = await runcState(src, a.from, a.id);
+    if (!already || already.status !== 'running') {
+      if (already) await src.run(`runc --root ${shq(a.from.runcRoot)} delete -f ${shq(a.id)}`);
+      const cmd = runc(a.from, `restore -d --image-path ${shq(`${a.srcDir}/img`)} --work-path ${shq(`${a.srcDir}/rwork`)} --bundle ${shq(a.bundle)} ${shq(a.id)}`);
+      const r = await src.run(`mkdir -p ${shq(`${a.srcDir}/rwork`)} && ${cmd} </dev/null >/dev/null 2>${shq(`${a.srcDir}/rwork/runc.err`)}`, { timeoutMs: 300_000 });
+      if (r.code !== 0) {
+        const log = (await src.run(`cat ${shq(`${a.srcDir}/rwork/runc.err`)}; tail -n 10 ${shq(`${a.srcDir}/rwork/restore.log`)}`)).stdout;
+        details.push(`${a.from.name}: restore failed: ${tail(log, 10)}`);
+        return {
+          runningOn: null,
+          summary: `ROLLBACK FAILED: "${a.id}" runs nowhere; its checkpoint is kept on ${a.from.name} at ${a.srcDir}/img (restore by hand: runc --root ${a.from.runcRoot} restore -d --image-path ${a.srcDir}/img --bundle ${a.bundle} ${a.id})`,
+          details,
+        };
+      }
+    }
+    if (a.port !== undefined) {
+      const ok = await waitHealthy(a.from.address, a.port, a.healthPath, 10_000);
+      details.push(`${a.from.name}: restored from the local checkpoint, ${ok ? 'answers' : 'does NOT answer'} http://${a.from.address}:${a.port}${a.healthPath}`);
+    } else details.push(`${a.from.name}: restored from the local checkpoint`);
+    await src.run(`rm -rf ${shq(a.srcDir)}`);
+    return { runningOn: a.from.name, summary: `rolled back: "${a.id}" runs on ${a.from.name} again`, details };
+  } catch (e) {
+    details.push(`${a.from.name}: ${(e as Error).message}`);
+    return {
+      runningOn: null,
+      summary: `ROLLBACK FAILED: could not restore "${a.id}" on ${a.from.name}; its checkpoint is kept there at ${a.srcDir}/img`,
+      details,
+    };
+  }
+}
