@@ -131,10 +131,31 @@ export class ResultCollector {
     this.failedTotal++;
   }
 
-  nodeWork(completionUs: number, node: number, serviceUs: number, queueUs: number, isRequest: boolean): void {
-    const i = this.windowOf(completionUs) * this.nodeIds.length + node;
-    this.nodeBusyUs[i] += serviceUs;
+  /**
+   * A job occupied a core of `node` from startUs to startUs + serviceUs. Busy
+   * time is split over the report windows the service spans and cut at the
+   * end of the run, so a window's utilisation never exceeds 1; request count
+   * and queueing go to the window the job leaves the core in.
+   */
+  nodeWork(startUs: number, node: number, serviceUs: number, queueUs: number, isRequest: boolean): void {
+    const N = this.nodeIds.length;
+    const I = this.reportIntervalUs;
+    const endUs = Math.min(startUs + serviceUs, this.windows * I);
+    if (endUs <= startUs) return;
+    let w = Math.floor(startUs / I);
+    const wEnd = Math.floor((endUs - 1) / I);
+    if (w === wEnd) {
+      this.nodeBusyUs[w * N + node] += endUs - startUs;
+    } else {
+      let t = startUs;
+      for (; w <= wEnd; w++) {
+        const next = Math.min(endUs, (w + 1) * I);
+        this.nodeBusyUs[w * N + node] += next - t;
+        t = next;
+      }
+    }
     if (isRequest) {
+      const i = wEnd * N + node;
       this.nodeReq[i]++;
       this.nodeQueueUs[i] += queueUs;
     }

@@ -387,19 +387,18 @@ describe('node speed and background load', () => {
   });
 });
 
-describe('known simulator bugs (it.fails: flip to it() when fixed)', () => {
+describe('utilisation is bounded (was a bug: busy time filed by departure and clamped into the last window)', () => {
   // BUG (src/sim/collector.ts nodeWork + windowOf): busy time is filed under the report window of the
   // job's DEPARTURE, and windowOf() clamps departures after the end of the run into the last window.
   // On an overloaded node the whole backlog lands there: overload/never gives edge1 a utilisation of
   // 13.6 in its last window (295 s) and summary.nodes.maxUtilisation = 1.2166 (see the golden file).
   // Work departing after the end should not be counted (or be clipped at the end of the run).
-  it.fails('no node is ever more than 100% busy (overload, never)', async () => {
+  it('no node is ever more than 100% busy (overload, never)', async () => {
     const s = await loadScenario(scenarioFile('overload'));
     const r = simulate(s, policyOf(s, 'never'), s.seed);
-    // Over the whole run a node cannot be busy more than 100% (departure-time filing only shifts
-    // work between neighbouring windows: single windows reach ~1.045 legitimately, so they get slack).
+    // Busy time is split over the windows a job spans and cut at the end of the run.
     expect(r.summary.nodes.maxUtilisation).toBeLessThanOrEqual(1);
-    for (const row of r.nodeLoad) expect(row.utilisation, `${row.nodeId} at ${row.windowStartS} s`).toBeLessThanOrEqual(1.5);
+    for (const row of r.nodeLoad) expect(row.utilisation, `${row.nodeId} at ${row.windowStartS} s`).toBeLessThanOrEqual(1 + 1e-9);
   });
 });
 
@@ -475,7 +474,8 @@ describe('the policy view is causal', () => {
         });
       },
     });
-    expect(log.length).toBe(Math.round(cfg.durationS / cfg.controlIntervalS));
+    // One control step per interval, none at the final instant (a decision there could not act).
+    expect(log.length).toBe(Math.round(cfg.durationS / cfg.controlIntervalS) - 1);
     const maxResponseUs = Math.max(...requests.map((r) => r.respUs));
     if (cfg.controlIntervalS < 0.1) expect(maxResponseUs).toBeGreaterThan(8 * cfg.controlIntervalS * 1e6);
     let checked = 0;
