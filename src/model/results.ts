@@ -94,7 +94,8 @@ export interface HistogramBucketRow {
   count: number;
 }
 
-export type MigrationStatus = 'ok' | 'failed' | 'rolled-back';
+/** `unfinished`: still in flight when the run ended (phases so far are filled in). */
+export type MigrationStatus = 'ok' | 'failed' | 'rolled-back' | 'unfinished';
 
 export interface MigrationRecord {
   id: number;

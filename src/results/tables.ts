@@ -64,7 +64,7 @@ export const MIGRATION_COLUMNS: readonly ColumnSpec<MigrationRecord>[] = [
   { key: 'downtimeMs', kind: 'num' },
   { key: 'totalMs', kind: 'num' },
   { key: 'bytes', kind: 'int' },
-  { key: 'status', kind: 'enum', values: ['ok', 'failed', 'rolled-back'] },
+  { key: 'status', kind: 'enum', values: ['ok', 'failed', 'rolled-back', 'unfinished'] },
 ];
 
 export const NODE_LOAD_COLUMNS: readonly ColumnSpec<NodeLoadRow>[] = [

@@ -31,6 +31,10 @@ const BYTES_PER_MIB = 1024 * 1024;
 
 interface InFlight extends MigrationInFlightView {
   readonly index: number;
+  /** Filled in phase by phase; reported as `unfinished` if the run ends first. */
+  readonly record: MigrationRecord;
+  /** Start of downtime, or -1 while the container still runs. */
+  downStartUs: number;
 }
 
 export class MigrationRunner {
@@ -44,8 +48,15 @@ export class MigrationRunner {
     return [...this.active.values()];
   }
 
-  records(): MigrationRecord[] {
-    return this.done.slice().sort((a, b) => a.id - b.id);
+  /** Finished migrations, and those still in flight at `nowUs` as `unfinished`. */
+  records(nowUs: number): MigrationRecord[] {
+    const open = [...this.active.values()].map((f) => ({
+      ...f.record,
+      downtimeMs: f.downStartUs >= 0 ? (nowUs - f.downStartUs) / 1000 : 0,
+      totalMs: nowUs / 1000 - f.startedMs,
+      status: 'unfinished' as const,
+    }));
+    return [...this.done, ...open].sort((a, b) => a.id - b.id);
   }
 
   start(m: AcceptedMigration): void {
@@ -62,12 +73,33 @@ export class MigrationRunner {
       to: m.to,
       mode: m.mode,
       startedMs: sim.engine.now / 1000,
+      downStartUs: -1,
+      record: {
+        id,
+        containerId: m.containerId,
+        from: m.from,
+        to: m.to,
+        mode: m.mode,
+        reason: m.reason,
+        startS: sim.engine.now / 1e6,
+        precopyRounds: 0,
+        precopyMs: 0,
+        checkpointMs: 0,
+        transferMs: 0,
+        restoreMs: 0,
+        lazyPagesMs: 0,
+        downtimeMs: 0,
+        totalMs: 0,
+        bytes: 0,
+        status: 'ok',
+      },
     };
     this.active.set(id, flight);
-    sim.engine.process(this.body(id, c, from, to, m.mode, m.reason), Priority.state);
+    sim.engine.process(this.body(flight, c, from, to, m.mode), Priority.state);
   }
 
-  private *body(id: number, c: number, from: number, to: number, mode: MigrationMode, reason: string): ProcessBody {
+  private *body(flight: InFlight, c: number, from: number, to: number, mode: MigrationMode): ProcessBody {
+    const rec = flight.record;
     const sim = this.sim;
     const engine = sim.engine;
     const spec = sim.scenario.containers[c];
@@ -95,6 +127,7 @@ export class MigrationRunner {
       yield setupUs;
       yield sim.flows.start(links, mib * bitsPerMiB);
       sentMiB += mib;
+      rec.bytes = Math.round(sentMiB * BYTES_PER_MIB);
     };
 
     // Phases while the container still runs.
@@ -109,6 +142,8 @@ export class MigrationRunner {
         const next = Math.min(mem, (spec.dirtyRateMiBps * roundUs) / 1e6);
         precopyUs += roundUs;
         precopyRounds++;
+        rec.precopyRounds = precopyRounds;
+        rec.precopyMs = precopyUs / 1000;
         const shrinking = next < dirty;
         dirty = next;
         if (!shrinking) break;
@@ -120,17 +155,21 @@ export class MigrationRunner {
 
     // Downtime: stop admitting, drain, checkpoint, transfer, restore.
     const downStartUs = engine.now;
+    flight.downStartUs = downStartUs;
     sim.containerDown[c] = 1;
     if (sim.lastDepartureUs[c] > engine.now) yield sim.lastDepartureUs[c] - engine.now;
     const drainUs = engine.now - downStartUs;
     const cpMiB = mode === 'cold' ? mem : stopMiB;
     const cpUs = msToUs(checkpointMs(cpMiB, cost));
     yield cpUs;
+    rec.checkpointMs = (drainUs + cpUs) / 1000;
     const t0 = engine.now;
     yield* transfer(stopMiB);
     const trUs = engine.now - t0;
+    rec.transferMs = trUs / 1000;
     const rsUs = msToUs(restoreMs(mode === 'postcopy' ? cost.postcopyStateMiB : mem, cost));
     yield rsUs;
+    rec.restoreMs = rsUs / 1000;
 
     // Switch over.
     sim.containerNode[c] = to;
@@ -141,6 +180,8 @@ export class MigrationRunner {
     sim.containersOn[to]++;
     sim.containerDown[c] = 0;
     const downtimeUs = engine.now - downStartUs;
+    flight.downStartUs = -1;
+    rec.downtimeMs = downtimeUs / 1000;
     sim.releaseHeld(c);
 
     let lazyUs = 0;
@@ -154,25 +195,10 @@ export class MigrationRunner {
 
     sim.containerMigrating[c] = 0;
     sim.lastMigrationEndMs[c] = engine.now / 1000;
-    this.active.delete(id);
-    this.done.push({
-      id,
-      containerId: spec.id,
-      from: fromId,
-      to: toId,
-      mode,
-      reason,
-      startS: startUs / 1e6,
-      precopyRounds,
-      precopyMs: precopyUs / 1000,
-      checkpointMs: (drainUs + cpUs) / 1000,
-      transferMs: trUs / 1000,
-      restoreMs: rsUs / 1000,
-      lazyPagesMs: lazyUs / 1000,
-      downtimeMs: downtimeUs / 1000,
-      totalMs: (engine.now - startUs) / 1000,
-      bytes: Math.round(sentMiB * BYTES_PER_MIB),
-      status: 'ok',
-    });
+    this.active.delete(rec.id);
+    rec.lazyPagesMs = lazyUs / 1000;
+    rec.totalMs = (engine.now - startUs) / 1000;
+    rec.bytes = Math.round(sentMiB * BYTES_PER_MIB);
+    this.done.push(rec);
   }
 }
