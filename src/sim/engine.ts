@@ -6,7 +6,8 @@
  * (see `Priority`), and events of equal time and priority in the order they
  * were scheduled. A run is therefore reproducible to the event.
  *
- * Costs: schedule O(log n), next event O(log n). Events cannot be cancelled;
+ * Costs: schedule O(log n), next event O(log n); request arrivals sit in a
+ * heap of their own (see Engine), which keeps the hot path shallow. Events cannot be cancelled;
  * owners that need cancellation keep a version number and ignore stale events
  * (cheaper than a removable heap for the few events that are ever cancelled).
  *
@@ -77,23 +78,115 @@ export interface Waitable {
 export type ProcessStep = number | Waitable;
 export type ProcessBody = Generator<ProcessStep, void, unknown>;
 
+/**
+ * A 4-ary min-heap of events over parallel typed arrays (no object per
+ * event), ordered by (time, key) where key = priority * 2^48 + sequence.
+ */
+class EventHeap {
+  times = new Float64Array(1024);
+  keys = new Float64Array(1024);
+  args = new Float64Array(1024);
+  handlers: EventHandler[] = new Array<EventHandler>(1024).fill(noop);
+  size = 0;
+
+  private grow(): void {
+    const cap = this.times.length * 2;
+    const t = new Float64Array(cap);
+    t.set(this.times);
+    this.times = t;
+    const k = new Float64Array(cap);
+    k.set(this.keys);
+    this.keys = k;
+    const a = new Float64Array(cap);
+    a.set(this.args);
+    this.args = a;
+    for (let i = this.handlers.length; i < cap; i++) this.handlers.push(noop);
+  }
+
+  push(time: number, key: number, handler: EventHandler, arg: number): void {
+    if (this.size === this.times.length) this.grow();
+    const times = this.times;
+    const keys = this.keys;
+    const handlers = this.handlers;
+    const args = this.args;
+    let i = this.size++;
+    while (i > 0) {
+      const p = (i - 1) >> 2;
+      const pt = times[p];
+      if (pt < time || (pt === time && keys[p] < key)) break;
+      times[i] = pt;
+      keys[i] = keys[p];
+      handlers[i] = handlers[p];
+      args[i] = args[p];
+      i = p;
+    }
+    times[i] = time;
+    keys[i] = key;
+    handlers[i] = handler;
+    args[i] = arg;
+  }
+
+  /** Remove the top (the caller has read it). */
+  pop(): void {
+    const times = this.times;
+    const keys = this.keys;
+    const handlers = this.handlers;
+    const args = this.args;
+    const n = --this.size;
+    const t = times[n];
+    const k = keys[n];
+    const h = handlers[n];
+    const a = args[n];
+    handlers[n] = noop; // let the closure be collected
+    if (n === 0) return;
+    let i = 0;
+    for (;;) {
+      // 4-ary: half the depth of a binary heap, children adjacent in memory.
+      const first = 4 * i + 1;
+      if (first >= n) break;
+      let c = first;
+      let ct = times[first];
+      let ck = keys[first];
+      const last = first + 4 < n ? first + 4 : n;
+      for (let j = first + 1; j < last; j++) {
+        const tj = times[j];
+        if (tj < ct || (tj === ct && keys[j] < ck)) {
+          c = j;
+          ct = tj;
+          ck = keys[j];
+        }
+      }
+      if (t < ct || (t === ct && k < ck)) break;
+      times[i] = ct;
+      keys[i] = ck;
+      handlers[i] = handlers[c];
+      args[i] = args[c];
+      i = c;
+    }
+    times[i] = t;
+    keys[i] = k;
+    handlers[i] = h;
+    args[i] = a;
+  }
+}
+
 export class Engine {
   /** Current simulated time in microseconds. */
   now = 0;
   /** Number of events fired so far. */
   fired = 0;
 
-  // Heap storage: typed arrays grown by doubling; `size` entries are live.
-  private times = new Float64Array(1024);
-  private keys = new Float64Array(1024);
-  private args = new Float64Array(1024);
-  private handlers: EventHandler[] = new Array<EventHandler>(1024).fill(noop);
-  private size = 0;
+  // Two heaps, one order: arrivals (the hot path, always a few ms ahead) live
+  // in a small heap of their own, everything else (mobility legs far ahead,
+  // control, migrations) in another; run() fires the smaller of the two tops.
+  // A small heap is shallow, so the per-request events cost fewer levels.
+  private readonly hot = new EventHeap();
+  private readonly cold = new EventHeap();
   private seq = 0;
   private stopped = false;
 
   get pending(): number {
-    return this.size;
+    return this.hot.size + this.cold.size;
   }
 
   /**
@@ -157,12 +250,25 @@ export class Engine {
    */
   run(untilUs = Number.POSITIVE_INFINITY): void {
     this.stopped = false;
-    while (this.size > 0 && !this.stopped) {
-      const t = this.times[0];
+    const hot = this.hot;
+    const cold = this.cold;
+    while (!this.stopped) {
+      let h: EventHeap;
+      if (hot.size === 0) {
+        if (cold.size === 0) break;
+        h = cold;
+      } else if (cold.size === 0) {
+        h = hot;
+      } else {
+        const ht = hot.times[0];
+        const ct = cold.times[0];
+        h = ht < ct || (ht === ct && hot.keys[0] < cold.keys[0]) ? hot : cold;
+      }
+      const t = h.times[0];
       if (t > untilUs) break;
-      const handler = this.handlers[0];
-      const arg = this.args[0];
-      this.popTop();
+      const handler = h.handlers[0];
+      const arg = h.args[0];
+      h.pop();
       this.now = t;
       this.fired++;
       handler(arg);
@@ -170,87 +276,10 @@ export class Engine {
     if (!this.stopped && Number.isFinite(untilUs) && this.now < untilUs) this.now = untilUs;
   }
 
-  // --- 4-ary heap over parallel arrays (no object per event) --------------
-
-  private grow(): void {
-    const cap = this.times.length * 2;
-    const t = new Float64Array(cap);
-    t.set(this.times);
-    this.times = t;
-    const k = new Float64Array(cap);
-    k.set(this.keys);
-    this.keys = k;
-    const a = new Float64Array(cap);
-    a.set(this.args);
-    this.args = a;
-    for (let i = this.handlers.length; i < cap; i++) this.handlers.push(noop);
-  }
-
   private push(time: number, priority: number, handler: EventHandler, arg: number): void {
     // priority (< 16) in the high part, sequence in the low 48 bits: exact in a double.
     const key = priority * 281474976710656 + this.seq++;
-    if (this.size === this.times.length) this.grow();
-    const times = this.times;
-    const keys = this.keys;
-    const handlers = this.handlers;
-    const args = this.args;
-    let i = this.size++;
-    while (i > 0) {
-      const p = (i - 1) >> 2;
-      const pt = times[p];
-      if (pt < time || (pt === time && keys[p] < key)) break;
-      times[i] = pt;
-      keys[i] = keys[p];
-      handlers[i] = handlers[p];
-      args[i] = args[p];
-      i = p;
-    }
-    times[i] = time;
-    keys[i] = key;
-    handlers[i] = handler;
-    args[i] = arg;
-  }
-
-  private popTop(): void {
-    const times = this.times;
-    const keys = this.keys;
-    const handlers = this.handlers;
-    const args = this.args;
-    const n = --this.size;
-    const t = times[n];
-    const k = keys[n];
-    const h = handlers[n];
-    const a = args[n];
-    handlers[n] = noop; // let the closure be collected
-    if (n === 0) return;
-    let i = 0;
-    for (;;) {
-      // 4-ary heap: half the depth of a binary one, children adjacent in memory.
-      const first = 4 * i + 1;
-      if (first >= n) break;
-      let c = first;
-      let ct = times[first];
-      let ck = keys[first];
-      const last = first + 4 < n ? first + 4 : n;
-      for (let j = first + 1; j < last; j++) {
-        const tj = times[j];
-        if (tj < ct || (tj === ct && keys[j] < ck)) {
-          c = j;
-          ct = tj;
-          ck = keys[j];
-        }
-      }
-      if (t < ct || (t === ct && k < ck)) break;
-      times[i] = ct;
-      keys[i] = ck;
-      handlers[i] = handlers[c];
-      args[i] = args[c];
-      i = c;
-    }
-    times[i] = t;
-    keys[i] = k;
-    handlers[i] = h;
-    args[i] = a;
+    (priority === Priority.arrival ? this.hot : this.cold).push(time, key, handler, arg);
   }
 }
 

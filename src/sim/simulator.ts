@@ -394,7 +394,7 @@ export class Simulator {
     const queueUs = start - now;
     const waitUs = sendUs - origUs;
     this.observed.add(completion, c, n, responseUs, rttUs, svcUs, queueUs, svcUs * this.nodeSpeed[n]);
-    this.collector.nodeWork(depart, n, svcUs, queueUs, true);
+    this.collector.nodeWork(start, n, svcUs, queueUs, true);
     if (origUs < this.warmupUs) return;
     const failed = responseUs > this.userTimeoutUs[u];
     if (completion > this.endUs) this.collector.unfinished++;
@@ -435,7 +435,7 @@ export class Simulator {
     const svcUs = Math.max(1, Math.round(exponential(this.backgroundRng, this.bgJobUs) / this.nodeSpeed[n]));
     const start = this.takeCore(n, now, svcUs);
     this.observed.add(start + svcUs, -1, n, 0, 0, svcUs, start - now, svcUs * this.nodeSpeed[n]);
-    this.collector.nodeWork(start + svcUs, n, svcUs, start - now, false);
+    this.collector.nodeWork(start, n, svcUs, start - now, false);
   };
 
   // ------------------------------------------------------------------------
@@ -521,7 +521,7 @@ export class Simulator {
       for (const m of accepted) this.migrations.start(m);
     }
     const controlUs = Math.round(this.scenario.controlIntervalS * US_PER_S);
-    if (now + controlUs <= this.endUs) this.engine.schedule(controlUs, Priority.control, this.onControl);
+    if (now + controlUs < this.endUs) this.engine.schedule(controlUs, Priority.control, this.onControl);
   };
 
   private readonly onReportWindowEnd = (w: number): void => {
@@ -567,7 +567,7 @@ export class Simulator {
         context: { generated: col.generated, served: col.served, failed: col.failedTotal, unfinished: col.unfinished },
       });
     }
-    const migrations = this.migrations.records();
+    const migrations = this.migrations.records(this.engine.now);
     const overall = col.overall();
     const summary = this.buildSummary(migrations, overall);
     return {
@@ -621,7 +621,7 @@ export class Simulator {
       qos: { thresholdMs: s.qosThresholdMs, fractionOver: served > 0 ? col.overQosTotal / served : Number.NaN },
       migrations: {
         count: migrations.length,
-        failed: migrations.length - ok.length,
+        failed: migrations.filter((m) => m.status === 'failed' || m.status === 'rolled-back').length,
         bytesTotal: migrations.reduce((a, m) => a + m.bytes, 0),
         downtimeMs: { mean: mean(downtimes), p95, max: max(downtimes) },
         totalMs: { mean: mean(totals), max: max(totals) },

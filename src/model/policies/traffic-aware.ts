@@ -27,6 +27,10 @@
  *   now − lastMigrationEnd > minDwellMs (hysteresis against ping-pong).
  *
  * Containers are visited in view order (greedy, one pass: O(containers · k)).
+ * Pruning (exact, not a heuristic): a single-user container already on its
+ * RTT-nearest node, whose expected queueing wait there is <= marginMs, on a
+ * node no slower than any other, cannot gain more than marginMs anywhere
+ * (every candidate has RTT >= and wait >= 0), so its candidates are skipped.
  * Containers without traffic or without a service-time estimate stay put.
  */
 import { definePolicy } from './define.ts';
@@ -79,6 +83,8 @@ export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
     const ledger = new StepLedger(view);
     const cands: NodeId[] = [];
     const cost = view.migrationCost;
+    let maxSpeed = 0;
+    for (const n of view.nodes) if (n.speedFactor > maxSpeed) maxSpeed = n.speedFactor;
     for (const c of view.containers) {
       if (c.migrating || c.users.length === 0 || !(c.requestRatePerS > 0)) continue;
       if (!(view.nowMs - c.lastMigrationEndMs > p.minDwellMs)) continue;
@@ -87,6 +93,10 @@ export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
       if (!(serviceMs > 0)) continue;
 
       const currentMs = expectedResponseMs(view, ledger, c, from, serviceMs, p.serviceScv);
+      if (c.users.length === 1 && from.speedFactor >= maxSpeed && view.nodesByRtt(c.users[0])[0] === c.nodeId) {
+        const waitMs = currentMs - view.networkRttMs(c.users[0], from.id) - serviceMs / from.speedFactor;
+        if (waitMs <= p.marginMs) continue;
+      }
       let best: NodeView | undefined;
       let bestMs = currentMs;
       for (const id of collectCandidates(view, c.users, p.candidates, cands)) {
