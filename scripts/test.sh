@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite: type check, unit tests (files in parallel), then the
+# live tests one file at a time (they share this machine's namespaces, bridge
+# and addresses). Ends with one plain line: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+status=0
+npx tsc --noEmit -p . || { echo "typecheck: failed"; status=1; }
+npx vitest run --exclude 'test/live/**' --reporter=default --reporter=json --outputFile="$out/unit.json" || status=1
+npx vitest run test/live --no-file-parallelism --reporter=default --reporter=json --outputFile="$out/live.json" || status=1
+node -e '
+  const fs = require("fs");
+  let p = 0, f = 0, s = 0;
+  for (const name of ["unit.json", "live.json"]) {
+    const file = process.argv[1] + "/" + name;
+    if (!fs.existsSync(file)) { f++; console.error(`no results from ${name}`); continue; }
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + (r.numTodoTests || 0);
+  }
+  console.log(`\nTests: ${p} passed, ${f} failed, ${s} skipped`);
+' "$out"
+exit $status
