@@ -34,7 +34,7 @@ import { createRng, exponential, type Rng } from '../model/random.ts';
 import { createServiceTimeSampler } from '../model/service-time.ts';
 import type { Point, Scenario } from '../model/types.ts';
 import type { MigrationInFlightView } from '../model/view.ts';
-import { validateDecisions } from '../model/decisions.ts';
+import { controlStep, type ControlPort } from '../model/control.ts';
 import { RESULT_SCHEMA, type RequestRecord, type RunData, type RunSummary } from '../model/results.ts';
 import { LatencyHistogram } from '../model/histogram.ts';
 import { AliasTable } from './alias.ts';
@@ -270,7 +270,11 @@ export class Simulator {
     );
     this.view = new SimClusterView(this);
     this.migrations = new MigrationRunner(this);
+    this.controlPort = { view: this.view, startMigration: (m) => this.migrations.start(m) };
   }
+
+  /** The simulator as the controller sees it (the same port the live backend offers). */
+  readonly controlPort: ControlPort;
 
   inFlightMigrations(): MigrationInFlightView[] {
     return this.migrations.inFlight();
@@ -514,12 +518,7 @@ export class Simulator {
     const now = this.engine.now;
     this.observed.closeIntervals(now);
     this.view.refresh(now);
-    const decisions = this.policy.decide(this.view);
-    if (decisions.length > 0) {
-      const { accepted, rejected } = validateDecisions(this.view, decisions);
-      this.rejected += rejected.length;
-      for (const m of accepted) this.migrations.start(m);
-    }
+    this.rejected += controlStep(this.policy, this.controlPort).rejected.length;
     const controlUs = Math.round(this.scenario.controlIntervalS * US_PER_S);
     if (now + controlUs < this.endUs) this.engine.schedule(controlUs, Priority.control, this.onControl);
   };
