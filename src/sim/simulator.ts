@@ -65,8 +65,9 @@ export interface SimulateResult extends RunData {
 
 export function scenarioHash(s: Scenario): string {
   // Same experiment = same everything except which policy and seed ran it,
-  // where the file lives, and output options.
-  const { policies: _p, seed: _s, file: _f, output: _o, ...rest } = s;
+  // where the file lives, output options, and whether it ran simulated or
+  // live (so a live run and its simulation compare as the same scenario).
+  const { policies: _p, seed: _s, file: _f, output: _o, mode: _m, live: _l, ...rest } = s;
   return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
