@@ -1,22 +1,27 @@
 /**
- * `conmig run SCENARIO [--seed N] [--out DIR] [--policy NAME]`: simulate a
- * scenario (every policy it lists, or one), write the results and the report,
- * print a summary table.
+ * `conmig run SCENARIO [--seed N | --seeds 1..30] [--out DIR] [--policy NAME] [--live]`:
+ * simulate a scenario (every policy it lists, or one) or run it live, write
+ * the results and the report, print a summary table.
  */
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
 import { formatSummaryTable } from '../report/index.ts';
-import { runScenario } from '../run/run-scenario.ts';
+import { runLive } from '../live/run-live.ts';
+import { formatSeedsTable, parseSeedList, runSeeds } from '../run/multi-seed.ts';
+import { runScenario, type ScenarioRun } from '../run/run-scenario.ts';
 import { loadScenario } from '../scenario-io/load.ts';
 
 interface RunFlags {
   seed?: string;
+  seeds?: string;
   out?: string;
   policy?: string;
   live?: boolean;
+  inventory?: string;
   progress?: boolean;
+  report?: boolean;
 }
 
 export function parseSeed(text: string): number {
@@ -27,64 +32,102 @@ export function parseSeed(text: string): number {
   return n;
 }
 
-/** Progress bars only for a person at a terminal, never in CI logs. */
-function wantProgress(flag: boolean | undefined): boolean {
-  return flag !== false && Boolean(process.stderr.isTTY) && !process.env.CI;
+/** A progress bar per policy, for a person at a terminal only (never in CI logs). */
+class Progress {
+  private readonly bar: cliProgress.SingleBar | undefined;
+  private current = -1;
+
+  constructor(enabled: boolean) {
+    this.bar = enabled
+      ? new cliProgress.SingleBar(
+          { format: '{policy} [{bar}] {percentage}% | {eta_formatted} left', clearOnComplete: true, hideCursor: true },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  }
+
+  static wanted(flag: boolean | undefined): boolean {
+    return flag !== false && Boolean(process.stderr.isTTY) && !process.env.CI;
+  }
+
+  readonly update = (index: number, name: string, fraction: number): void => {
+    if (!this.bar) return;
+    if (index !== this.current) {
+      if (this.current >= 0) this.bar.stop();
+      this.bar.start(100, 0, { policy: name.padEnd(14) });
+      this.current = index;
+    }
+    this.bar.update(Math.round(fraction * 100));
+  };
+
+  stop(): void {
+    this.bar?.stop();
+    this.current = -1;
+  }
+}
+
+function rel(p: string): string {
+  return path.relative(process.cwd(), p) || p;
+}
+
+function printRuns(name: string, seed: number, runs: ScenarioRun[], reportPath: string | undefined): void {
+  process.stdout.write(`\n${name} (seed ${seed})\n`);
+  process.stdout.write(formatSummaryTable(runs.map((r) => ({ ...r.data, label: r.policy })), { color: Boolean(process.stdout.isTTY) }) + '\n');
+  if (reportPath) process.stdout.write(`report: ${rel(reportPath)}\n`);
 }
 
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('simulate a scenario and write its results and report')
+    .description('simulate a scenario (or run it live) and write its results and report')
     .argument('<scenario>', 'scenario YAML file')
-    .option('--seed <n>', 'random seed (default: the scenario\'s)')
+    .option('--seed <n>', "random seed (default: the scenario's)")
+    .option('--seeds <list>', 'many seeds in parallel, e.g. 1..30 or 1,2,7: means with confidence intervals')
     .option('--out <dir>', 'output folder (default: results/<scenario name>)')
-    .option('--policy <name>', 'run only this policy (one of the scenario\'s, or a built-in)')
-    .option('--live', 'run on real nodes (mode: live)')
+    .option('--policy <name>', "run only this policy (one of the scenario's, or a built-in)")
+    .option('--live', 'run on real nodes (as mode: live in the scenario)')
+    .option('--inventory <file>', "live mode: the nodes (default: the scenario's live.inventory)")
     .option('--no-progress', 'no progress bar')
+    .option('--no-report', 'write the run folders only (no HTML/SVG report)')
     .action(async (file: string, flags: RunFlags) => {
+      if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
       const seed = flags.seed === undefined ? undefined : parseSeed(flags.seed);
       const scenario = await loadScenario(file, { seed, policy: flags.policy });
-      if (flags.live || scenario.mode === 'live') {
-        throw new ConmigError('USAGE', 'live mode is not available in this version: run without --live (and with mode: sim) to simulate', {
-          context: { scenario: scenario.file },
-        });
-      }
-      const outDir = path.resolve(flags.out ?? path.join('results', scenario.name));
-      const bar = wantProgress(flags.progress)
-        ? new cliProgress.SingleBar(
-            { format: '{policy} [{bar}] {percentage}% | {eta_formatted} left', clearOnComplete: true, hideCursor: true },
-            cliProgress.Presets.shades_classic,
-          )
-        : undefined;
-      let current = -1;
-      try {
-        const { runs, reportPath } = await runScenario(scenario, {
+      const live = Boolean(flags.live) || scenario.mode === 'live';
+      const outDir = path.resolve(flags.out ?? path.join('results', live ? `${scenario.name}-live` : scenario.name));
+
+      if (flags.seeds !== undefined) {
+        if (live) throw new ConmigError('USAGE', '--seeds is for simulation: a live run has one seed');
+        const seeds = parseSeedList(flags.seeds);
+        const { aggregate, reportPath } = await runSeeds(file, seeds, {
           outDir,
-          onProgress: bar
-            ? (i, name, f) => {
-                if (i !== current) {
-                  if (current >= 0) bar.stop();
-                  bar.start(100, 0, { policy: name.padEnd(14) });
-                  current = i;
-                }
-                bar.update(Math.round(f * 100));
-              }
-            : undefined,
-          onRunWritten: (name, dir, result, wallMs) => {
-            if (bar) bar.stop();
-            current = -1;
-            const rate = result.stats.requests / (wallMs / 1000);
-            process.stderr.write(
-              `${name}: ${result.stats.requests.toLocaleString('en-US')} requests, ${result.stats.events.toLocaleString('en-US')} events in ${(wallMs / 1000).toFixed(1)} s (${Math.round(rate).toLocaleString('en-US')} requests/s) -> ${path.relative(process.cwd(), dir) || dir}\n`,
-            );
-          },
+          policy: flags.policy,
+          onSeedDone: (s, done, total) => process.stderr.write(`seed ${s} done (${done}/${total})\n`),
         });
-        process.stdout.write(`\n${scenario.name} (seed ${seed ?? scenario.seed})\n`);
-        process.stdout.write(formatSummaryTable(runs.map((r) => ({ ...r.data, label: r.policy })), { color: Boolean(process.stdout.isTTY) }) + '\n');
-        if (reportPath) process.stdout.write(`report: ${path.relative(process.cwd(), reportPath) || reportPath}\n`);
+        process.stdout.write(`\n${scenario.name}: ${seeds.length} seeds\n${formatSeedsTable(aggregate)}\nreport: ${rel(reportPath)}\n`);
+        return;
+      }
+
+      const progress = new Progress(Progress.wanted(flags.progress));
+      try {
+        const { runs, reportPath } = live
+          ? await runLive(scenario, { outDir, inventory: flags.inventory, seed, onProgress: progress.update })
+          : await runScenario(scenario, {
+              outDir,
+              seed,
+              noReport: flags.report === false,
+              onProgress: progress.update,
+              onRunWritten: (name, dir, result, wallMs) => {
+                progress.stop();
+                const rate = result.stats.requests / (wallMs / 1000);
+                process.stderr.write(
+                  `${name}: ${result.stats.requests.toLocaleString('en-US')} requests, ${result.stats.events.toLocaleString('en-US')} events in ${(wallMs / 1000).toFixed(1)} s (${Math.round(rate).toLocaleString('en-US')} requests/s) -> ${rel(dir)}\n`,
+                );
+              },
+            });
+        printRuns(scenario.name, seed ?? scenario.seed, runs, reportPath);
       } finally {
-        bar?.stop();
+        progress.stop();
       }
     });
 }

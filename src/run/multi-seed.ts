@@ -1,0 +1,184 @@
+/**
+ * `conmig run SCENARIO --seeds 1..30`: the same scenario over many seeds, in
+ * parallel child processes (one per core), then per policy the mean of each
+ * metric over the seeds with a Student-t confidence interval, so that a
+ * difference between policies is stated with its uncertainty.
+ *
+ *   <outDir>/seed-<n>/<policy>/...    every run, as a single-seed run writes it
+ *   <outDir>/seeds.json, seeds.csv    the aggregate
+ *   <outDir>/seeds.html, charts/      means with 95% CIs per policy
+ */
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { aggregateSeeds, SEED_METRICS, type SeedAggregate } from '../analysis/seeds.ts';
+import { ConmigError } from '../model/errors.ts';
+import type { RunData } from '../model/results.ts';
+import { escapeHtml, renderSvg, type VegaLiteTopLevelSpec } from '../report/index.ts';
+import { findRuns, readRun, writeFileAtomic } from '../results/index.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/conmig.js', import.meta.url));
+
+/** "1..30", "1,2,7", "3..5,9" or "5" -> seeds, in order, without duplicates. */
+export function parseSeedList(text: string): number[] {
+  const seeds: number[] = [];
+  for (const part of text.split(',').map((p) => p.trim())) {
+    const range = /^(\d+)\.\.(\d+)$/.exec(part);
+    if (range) {
+      const lo = Number(range[1]);
+      const hi = Number(range[2]);
+      if (hi < lo || hi - lo > 10_000) throw new ConmigError('USAGE', `--seeds: bad range "${part}" (expected lo..hi with lo <= hi)`);
+      for (let s = lo; s <= hi; s++) seeds.push(s);
+    } else if (/^\d+$/.test(part)) {
+      seeds.push(Number(part));
+    } else {
+      throw new ConmigError('USAGE', `--seeds: expected a list like 1..30 or 1,2,7, got "${text}"`);
+    }
+  }
+  const unique = [...new Set(seeds)];
+  if (unique.length === 0) throw new ConmigError('USAGE', '--seeds: no seeds given');
+  return unique;
+}
+
+export interface MultiSeedOptions {
+  outDir: string;
+  policy?: string;
+  /** Parallel runs (default: the machine's cores). */
+  concurrency?: number;
+  onSeedDone?: (seed: number, done: number, total: number) => void;
+}
+
+function runOneSeed(scenarioFile: string, seed: number, dir: string, policy: string | undefined): Promise<void> {
+  const args = [BIN, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report'];
+  if (policy) args.push('--policy', policy);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => {
+      stderr = (stderr + d.toString()).slice(-4000);
+    });
+    child.on('error', (e) => reject(new ConmigError('COMMAND_FAILED', `could not start the run for seed ${seed}`, { cause: e })));
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else {
+        reject(
+          new ConmigError('COMMAND_FAILED', `the run for seed ${seed} failed (exit ${code})`, {
+            context: { seed, stderr: stderr.trim().split('\n').slice(-5).join('\n') },
+          }),
+        );
+      }
+    });
+  });
+}
+
+export async function runSeeds(
+  scenarioFile: string,
+  seeds: readonly number[],
+  opts: MultiSeedOptions,
+): Promise<{ aggregate: SeedAggregate[]; runs: RunData[]; reportPath: string }> {
+  await mkdir(opts.outDir, { recursive: true });
+  const concurrency = Math.max(1, Math.min(opts.concurrency ?? availableParallelism(), seeds.length));
+  let next = 0;
+  let done = 0;
+  const failures: unknown[] = [];
+  const worker = async (): Promise<void> => {
+    while (next < seeds.length) {
+      const seed = seeds[next++];
+      try {
+        await runOneSeed(scenarioFile, seed, path.join(opts.outDir, `seed-${seed}`), opts.policy);
+      } catch (e) {
+        failures.push(e);
+      }
+      opts.onSeedDone?.(seed, ++done, seeds.length);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (failures.length > 0) throw failures[0];
+
+  const runs: RunData[] = [];
+  for (const seed of seeds) {
+    for (const dir of await findRuns(path.join(opts.outDir, `seed-${seed}`))) runs.push(await readRun(dir));
+  }
+  const aggregate = aggregateSeeds(runs);
+  await writeFileAtomic(path.join(opts.outDir, 'seeds.json'), JSON.stringify(aggregate, null, 2) + '\n');
+  await writeFileAtomic(path.join(opts.outDir, 'seeds.csv'), seedsCsv(aggregate));
+  const reportPath = await writeSeedsReport(opts.outDir, aggregate, runs[0]?.summary.scenario.name ?? '');
+  return { aggregate, runs, reportPath };
+}
+
+function seedsCsv(agg: readonly SeedAggregate[]): string {
+  const lines = ['policy,metric,n,mean,sd,ciLow,ciHigh'];
+  for (const a of agg) {
+    for (const m of SEED_METRICS) {
+      const e = a.metrics[m];
+      lines.push([a.policy, m, e.n, e.mean, e.sd, e.ci.lo, e.ci.hi].map((v) => (typeof v === 'number' && !Number.isFinite(v) ? '' : String(v))).join(','));
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Terminal table: mean ± CI half-width per policy. */
+export function formatSeedsTable(agg: readonly SeedAggregate[]): string {
+  const fmt = (m: SeedAggregate['metrics'][keyof SeedAggregate['metrics']], digits: number): string =>
+    Number.isFinite(m.ci.halfWidth) ? `${m.mean.toFixed(digits)} ± ${m.ci.halfWidth.toFixed(digits)}` : m.mean.toFixed(digits);
+  const head = ['policy', 'seeds', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'QoS viol. %', 'migrations'];
+  const rows = agg.map((a) => [
+    a.policy,
+    String(a.n),
+    fmt(a.metrics.meanMs, 1),
+    fmt(a.metrics.p50Ms, 1),
+    fmt(a.metrics.p95Ms, 1),
+    fmt(a.metrics.p99Ms, 1),
+    fmt({ ...a.metrics.qosViolationFraction, mean: a.metrics.qosViolationFraction.mean * 100, ci: { ...a.metrics.qosViolationFraction.ci, halfWidth: a.metrics.qosViolationFraction.ci.halfWidth * 100 } }, 2),
+    fmt(a.metrics.migrations, 0),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n(mean over seeds ± half-width of the 95% Student-t interval)';
+}
+
+function ciChart(agg: readonly SeedAggregate[], title: string): VegaLiteTopLevelSpec {
+  const values = agg.flatMap((a) =>
+    (['p50Ms', 'p95Ms', 'p99Ms'] as const).map((m) => ({
+      policy: a.policy,
+      percentile: m.replace('Ms', ''),
+      mean: a.metrics[m].mean,
+      lo: Number.isFinite(a.metrics[m].ci.lo) ? a.metrics[m].ci.lo : a.metrics[m].mean,
+      hi: Number.isFinite(a.metrics[m].ci.hi) ? a.metrics[m].ci.hi : a.metrics[m].mean,
+    })),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
+    title,
+    data: { values },
+    facet: { column: { field: 'percentile', type: 'nominal', title: null } },
+    spec: {
+      width: 180,
+      height: 220,
+      layer: [
+        { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: { field: 'policy', type: 'nominal', title: null }, y: { field: 'mean', type: 'quantitative', title: 'response time (ms), mean over seeds', scale: { zero: false } }, color: { field: 'policy', type: 'nominal', legend: null } } },
+        { mark: { type: 'rule' }, encoding: { x: { field: 'policy', type: 'nominal' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'policy', type: 'nominal', legend: null } } },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as VegaLiteTopLevelSpec;
+}
+
+async function writeSeedsReport(outDir: string, agg: readonly SeedAggregate[], scenarioName: string): Promise<string> {
+  const title = `${scenarioName}: response-time percentiles over ${agg[0]?.n ?? 0} seeds (95% CI)`;
+  const svg = await renderSvg(ciChart(agg, title));
+  await mkdir(path.join(outDir, 'charts'), { recursive: true });
+  await writeFileAtomic(path.join(outDir, 'charts', 'seeds-percentiles.svg'), svg);
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
+<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>
+<h1>${escapeHtml(scenarioName)}: ${agg[0]?.n ?? 0} seeds</h1>
+<pre>${escapeHtml(formatSeedsTable(agg))}</pre>
+${svg}
+<p>Each seed is an independent replication; intervals are Student-t on the per-seed values. Runs are in the seed-&lt;n&gt; folders.</p>
+</body></html>\n`;
+  const reportPath = path.join(outDir, 'seeds.html');
+  await writeFileAtomic(reportPath, html);
+  return reportPath;
+}
