@@ -93,11 +93,23 @@ const CRIU_CONF = [
   '',
 ].join('\n');
 
-/** Why post-copy is refused even where userfaultfd is available (see docs/migrate.md). */
+/**
+ * Why post-copy is refused even where userfaultfd is available. Tried for real
+ * on this project's machines (kernel 6.18, CRIU 4.2.1, runc 1.1.5), see
+ * docs/migrate.md: `runc checkpoint --lazy-pages --page-server SRC:PORT
+ * --status-fd` dumped and started the page server, `criu lazy-pages
+ * --page-server --address SRC --port PORT` on the destination connected, and
+ * `runc restore --lazy-pages` began; then the source's page server failed with
+ * "page-pipe: splice: -1: Bad file descriptor" / "Lazy pages transfer FAILED"
+ * (the source container was resumed), the destination's restore hung after
+ * "uffd: Failed sending restore finished indication: Broken pipe", leaving a
+ * half-restored process and CRIU's cgroup yard mounted in the work dir. A
+ * migration mode that can leave that behind is not offered.
+ */
 export const POSTCOPY_REFUSAL =
-  'post-copy (CRIU lazy pages) is not available in this version of conmig migrate: the kernel has userfaultfd, but the ' +
-  'runc 1.1.5 lazy-pages flow (checkpoint --lazy-pages --page-server, criu lazy-pages, restore --lazy-pages) is not wired up and ' +
-  'verified yet; use --mode cold';
+  'post-copy (CRIU lazy pages) is refused: userfaultfd is available, but with runc 1.1.5 + CRIU 4.2.1 the source page server ' +
+  'fails while serving pages ("page-pipe: splice: -1: Bad file descriptor", "Lazy pages transfer FAILED") and the destination ' +
+  'restore hangs half-restored ("uffd: Failed sending restore finished indication: Broken pipe"); use --mode cold (see docs/migrate.md)';
 
 function criuConfPath(n: InventoryNode): string {
   return `${n.workDir}/conmig-criu.conf`;
@@ -149,6 +161,16 @@ async function waitHealthy(host: string, port: number, path: string, timeoutMs: 
  */
 function manifestCmd(dir: string): string {
   return `{ find ${shq(dir)} -xdev ! -type d -printf '%P %s %T@ %m %l\\n'; find ${shq(dir)} -xdev -type d -printf '%P %m\\n'; } 2>/dev/null | LC_ALL=C sort | sha256sum | cut -c1-64`;
+}
+
+/**
+ * Remove a checkpoint directory on a node. A CRIU restore that crashed can
+ * leave its cgroup yard (cgroupfs mounts) under the work dir: unmount what is
+ * mounted below the directory first, and never cross into another filesystem.
+ */
+function rmCheckpointDir(dir: string): string {
+  const d = shq(dir);
+  return `for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
 }
 
 function toInt(s: string): number {
@@ -416,7 +438,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
         const config = bundleConfigForNode(pre.cfgText, to.netns ? `/run/netns/${to.netns}` : null, { rootfsPath });
         const moveRootfs = rootfsCached
           ? ''
-          : `rm -rf ${shq(`${pre.dstBundle}/rootfs`)} && mv ${shq(`${dstDir}/rootfs`)} ${shq(`${pre.dstBundle}/rootfs`)} && `;
+          : `rm -rf --one-file-system ${shq(`${pre.dstBundle}/rootfs`)} && mv ${shq(`${dstDir}/rootfs`)} ${shq(`${pre.dstBundle}/rootfs`)} && `;
         await runChecked(
           dst,
           `mkdir -p ${shq(pre.dstBundle)} && ${moveRootfs}cat > ${shq(`${pre.dstBundle}/config.json.tmp`)} && mv ${shq(`${pre.dstBundle}/config.json.tmp`)} ${shq(`${pre.dstBundle}/config.json`)}`,
@@ -493,8 +515,8 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     // The destination is verified: from here the migration has happened, even if interrupted.
     await phase('cleanup', async () => {
       await Promise.allSettled([
-        src.run(`runc --root ${shq(from.runcRoot)} delete -f ${shq(id)} >/dev/null 2>&1; rm -rf ${shq(srcDir)}`, { timeoutMs: 60_000 }),
-        dst.run(`rm -rf ${shq(dstDir)}`, { timeoutMs: 60_000 }),
+        src.run(`runc --root ${shq(from.runcRoot)} delete -f ${shq(id)} >/dev/null 2>&1; ${rmCheckpointDir(srcDir)}`, { timeoutMs: 60_000 }),
+        dst.run(rmCheckpointDir(dstDir), { timeoutMs: 60_000 }),
       ]);
     });
     const downtime = prober ? await prober.stop() : null;
@@ -613,7 +635,7 @@ async function rollback(a: {
   let dstClean = false;
   try {
     const r = await dst.run(
-      `runc --root ${shq(a.to.runcRoot)} delete -f ${shq(a.id)} >/dev/null 2>&1; rm -rf ${shq(a.dstDir)}${a.dstBundleExisted ? '' : ` ${shq(a.dstBundle)}`}; runc --root ${shq(a.to.runcRoot)} state ${shq(a.id)} >/dev/null 2>&1 && echo still-there || echo gone`,
+      `runc --root ${shq(a.to.runcRoot)} delete -f ${shq(a.id)} >/dev/null 2>&1; ${rmCheckpointDir(a.dstDir)};${a.dstBundleExisted ? '' : ` rm -rf --one-file-system ${shq(a.dstBundle)};`} runc --root ${shq(a.to.runcRoot)} state ${shq(a.id)} >/dev/null 2>&1 && echo still-there || echo gone`,
       { timeoutMs: 30_000 },
     );
     dstClean = r.stdout.includes('gone');
@@ -651,7 +673,7 @@ async function rollback(a: {
       const ok = await waitHealthy(a.from.address, a.port, a.healthPath, 10_000);
       details.push(`${a.from.name}: restored from the local checkpoint, ${ok ? 'answers' : 'does NOT answer'} http://${a.from.address}:${a.port}${a.healthPath}`);
     } else details.push(`${a.from.name}: restored from the local checkpoint`);
-    await src.run(`rm -rf ${shq(a.srcDir)}`);
+    await src.run(rmCheckpointDir(a.srcDir));
     return { runningOn: a.from.name, summary: `rolled back: "${a.id}" runs on ${a.from.name} again`, details };
   } catch (e) {
     details.push(`${a.from.name}: ${(e as Error).message}`);

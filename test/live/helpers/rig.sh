@@ -39,8 +39,9 @@ down() {
   done
   ip link del $BR 2>/dev/null
   # a tiny tmpfs a fault test may have left mounted over a workDir
-  for m in $(awk '{print $2}' /proc/mounts | grep "^$RIGROOT/" | sort -r); do umount -l "$m" 2>/dev/null; done
-  rm -rf "$RIGROOT" "$RUNROOT" "$STATE"
+  # and whatever a crashed CRIU restore left mounted (cgroup yards, criu-root)
+  for m in $(awk '{print $2}' /proc/mounts | grep -E "^($RIGROOT|$RUNROOT)/" | sort -r); do umount -l "$m" 2>/dev/null; done
+  rm -rf --one-file-system "$RIGROOT" "$RUNROOT" "$STATE"
   return 0
 }
 
