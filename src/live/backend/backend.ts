@@ -1,0 +1,401 @@
+/**
+ * The live backend: a ControlPort over real nodes. `view` is a
+ * LiveClusterView (view.ts); `startMigration` runs the real migration
+ * primitive (migrateContainer) asynchronously, one per container at a time;
+ * `step()` is what happens before each control decision: read every node's
+ * container CPU counters over SSH (one command per node, in parallel), file
+ * them as busy time, close the metric intervals up to now and refresh the view.
+ *
+ * The control loop (run.ts) calls `step()` and then `controlStep(policy, backend)`
+ * every controlIntervalS of scenario time, exactly as the simulator's onControl does.
+ */
+import { performance } from 'node:perf_hooks';
+import type { AcceptedMigration } from '../../model/decisions.ts';
+import type { ControlPort } from '../../model/control.ts';
+import { ConmigError, isConmigError } from '../../model/errors.ts';
+import type { MigrationRecord, MigrationStatus } from '../../model/results.ts';
+import type { Scenario } from '../../model/types.ts';
+import type { CriuProbe } from '../criu-probe.ts';
+import type { ExecPool } from '../exec/pool.ts';
+import { shq, type RunningCommand } from '../exec/types.ts';
+import type { Inventory, InventoryNode } from '../inventory.ts';
+import { migrateContainer } from '../migrate/migrator.ts';
+import type { LiveMigrationResult } from '../migrate/result.ts';
+import type { ScenarioClock } from './clock.ts';
+import type { UserMotion } from './motion.ts';
+import { LiveClusterView, LiveState } from './view.ts';
+
+/** What one live migration produced, beyond the MigrationRecord row. */
+export interface LiveMigrationDetail {
+  id: number;
+  containerId: string;
+  from: string;
+  to: string;
+  status: MigrationStatus;
+  /** Scenario seconds the migration started / ended. */
+  startS: number;
+  endS: number;
+  /** Present when migrateContainer returned. */
+  result?: Omit<LiveMigrationResult, 'startS'>;
+  error?: { code: string; message: string; runningOn?: string };
+  /** `runc list` on the node the backend records the container on, after the migration. */
+  verifiedOn?: string | null;
+}
+
+/** The migration primitive (injectable for tests of the backend's bookkeeping). */
+export type MigrateFn = typeof migrateContainer;
+
+export interface LiveBackendOptions {
+  scenario: Scenario;
+  motion: UserMotion;
+  inventory: Inventory;
+  /** Inventory node per scenario node, in scenario order. */
+  nodes: readonly InventoryNode[];
+  /** Container name on the nodes per scenario container, in scenario order. */
+  containerNames: readonly string[];
+  ports: readonly number[];
+  pool: ExecPool;
+  clock: ScenarioClock;
+  /** Aborting it interrupts migrations (they finish or roll back). */
+  signal: AbortSignal;
+  probeCache: Map<string, CriuProbe>;
+  migrate?: MigrateFn;
+  /** The container's placement changed (users re-send outstanding requests). */
+  onContainerMoved?: (c: number, n: number) => void;
+  onMigrationStarted?: (scenUs: number) => void;
+  /** A busy-time sample of node n: CPU µs (scenario-scaled) over [fromScenUs, toScenUs]. */
+  onNodeBusy?: (n: number, fromScenUs: number, toScenUs: number, busyScenUs: number) => void;
+}
+
+export interface StepTiming {
+  /** Wall ms of the CPU probe (SSH, all nodes in parallel). */
+  probeWallMs: number;
+  /** SSH commands run for it. */
+  sshCommands: number;
+}
+
+export class LiveBackend implements ControlPort {
+  readonly state: LiveState;
+  readonly view: LiveClusterView;
+  readonly records: MigrationRecord[] = [];
+  readonly details: LiveMigrationDetail[] = [];
+  /** Set when a migration left a container on no known node: the run must stop. */
+  lostContainer: string | null = null;
+  private readonly running = new Map<number, Promise<void>>();
+  private readonly cpuLastNs: Map<string, number>[];
+  private lastCpuScenUs = 0;
+  private readonly monitors: RunningCommand[] = [];
+  private readonly latest: (Map<string, number> | null)[];
+  private stoppingMonitors = false;
+  private lostNode: string | null = null;
+  private nextId = 1;
+
+  constructor(private readonly o: LiveBackendOptions) {
+    this.state = new LiveState(o.scenario, o.motion);
+    this.view = new LiveClusterView(this.state);
+    this.cpuLastNs = o.nodes.map(() => new Map());
+    this.latest = o.nodes.map(() => null);
+  }
+
+  get migrationsRunning(): number {
+    return this.running.size;
+  }
+
+  /** Wait until no migration is in flight. */
+  async whenIdle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running.values()]);
+  }
+
+  /**
+   * Close metric intervals up to now and refresh the view, after filing the
+   * CPU time reported since the last step: from the node monitors when they
+   * run (no SSH round trip in the step), else by one SSH command per node.
+   * Throws NODE_UNREACHABLE when a node was lost.
+   */
+  async step(): Promise<StepTiming> {
+    const t0 = performance.now();
+    let sshCommands = 0;
+    if (this.monitors.length > 0) this.fileMonitorSamples();
+    else {
+      await this.sampleCpu();
+      sshCommands = this.o.nodes.length;
+    }
+    const probeWallMs = performance.now() - t0;
+    const now = this.o.clock.nowScenUs();
+    this.state.observed.closeIntervals(now);
+    this.view.refresh(now);
+    return { probeWallMs, sshCommands };
+  }
+
+  /** Shell loop printing every container's CPU counters (runc's cgroup stats) and a tick mark. */
+  private cpuScript(n: InventoryNode, everyWallMs: number | null): string {
+    const r = shq(n.runcRoot);
+    const once = `for id in $(runc --root ${r} list -q 2>/dev/null); do printf '%s\\t' "$id"; runc --root ${r} events --stats "$id" 2>/dev/null | tr -d '\\n'; echo; done; echo "${TICK}"`;
+    if (everyWallMs === null) return once;
+    return `while :; do ${once}; sleep ${(everyWallMs / 1000).toFixed(3)}; done`;
+  }
+
+  /** One sample of every node's container CPU counters (one SSH command per node, in parallel). */
+  async sampleCpu(): Promise<void> {
+    const outs = await Promise.all(this.o.nodes.map((n) => this.o.pool.get(n.name).run(this.cpuScript(n, null), { timeoutMs: 15_000 })));
+    outs.forEach((out, n) => {
+      const batch = parseCpuLines(out.stdout.split('\n'));
+      if (batch) this.fileCpu(n, batch);
+    });
+    this.lastCpuScenUs = this.o.clock.nowScenUs();
+  }
+
+  /**
+   * Keep one long-running command per node that prints the CPU counters
+   * every `everyWallMs`; steps then read the latest sample without an SSH
+   * round trip. A monitor whose connection ends marks its node lost.
+   */
+  startMonitors(everyWallMs: number): void {
+    this.o.nodes.forEach((n, i) => {
+      let buf = '';
+      let lines: string[] = [];
+      const cmd = this.o.pool.get(n.name).stream(this.cpuScript(n, everyWallMs), {
+        onStdout: (chunk) => {
+          buf += chunk.toString('utf8');
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (line === TICK) {
+              this.latest[i] = parseCpuLines(lines);
+              lines = [];
+            } else lines.push(line);
+          }
+        },
+      });
+      cmd.done.then(
+        () => {
+          if (!this.stoppingMonitors) this.lostNode = n.name;
+        },
+        () => {
+          if (!this.stoppingMonitors) this.lostNode = n.name;
+        },
+      );
+      this.monitors.push(cmd);
+    });
+  }
+
+  stopMonitors(): void {
+    this.stoppingMonitors = true;
+    for (const m of this.monitors) m.kill();
+    this.monitors.length = 0;
+  }
+
+  private fileMonitorSamples(): void {
+    if (this.lostNode) {
+      throw new ConmigError('NODE_UNREACHABLE', `lost node ${this.lostNode}: its CPU monitor (an SSH command) ended`, { context: { node: this.lostNode } });
+    }
+    this.latest.forEach((batch, n) => {
+      if (batch) this.fileCpu(n, batch);
+      this.latest[n] = null;
+    });
+    this.lastCpuScenUs = this.o.clock.nowScenUs();
+  }
+
+  /** File the CPU used since the previous sample of node n as busy time over [last sample, now]. */
+  private fileCpu(n: number, seen: Map<string, number>): void {
+    const last = this.cpuLastNs[n];
+    let busyNs = 0;
+    for (const [id, ns] of seen) {
+      const prev = last.get(id);
+      if (prev !== undefined && ns >= prev) busyNs += ns - prev;
+    }
+    this.cpuLastNs[n] = seen;
+    const fromScenUs = this.lastCpuScenUs;
+    const toScenUs = this.o.clock.nowScenUs();
+    // CPU µs of wall time are scenario-scaled so that utilisation = busy / (cores * window) in one clock.
+    const busyScenUs = (busyNs / 1000) * this.o.clock.timeScale;
+    if (busyScenUs > 0) {
+      this.state.observed.add(toScenUs, -1, n, 0, 0, busyScenUs, 0, 0);
+      this.o.onNodeBusy?.(n, fromScenUs, toScenUs, busyScenUs);
+    }
+  }
+
+  startMigration(m: AcceptedMigration): void {
+    const st = this.state;
+    const c = st.containerIndex.get(m.containerId);
+    const from = st.nodeIndex.get(m.from);
+    const to = st.nodeIndex.get(m.to);
+    if (c === undefined || from === undefined || to === undefined) {
+      throw new ConmigError('SIM_INVARIANT', `accepted migration names an unknown container or node`, { context: { ...m } });
+    }
+    if (this.running.has(c) || st.migrating[c] === 1) {
+      throw new ConmigError('SIM_INVARIANT', `container ${m.containerId} is already migrating`, { context: { ...m } });
+    }
+    const spec = this.o.scenario.containers[c];
+    const startScenUs = this.o.clock.nowScenUs();
+    const id = this.nextId++;
+    st.migrating[c] = 1;
+    st.memReservedMiB[to] += spec.memoryMiB;
+    st.inFlight.set(c, { containerId: m.containerId, from: m.from, to: m.to, mode: m.mode, startedMs: startScenUs / 1000 });
+    this.o.onMigrationStarted?.(startScenUs);
+    const t0Wall = performance.now();
+    const migrate = this.o.migrate ?? migrateContainer;
+    const p = migrate({
+      inventory: this.o.inventory,
+      container: this.o.containerNames[c],
+      from: this.o.nodes[from].name,
+      to: this.o.nodes[to].name,
+      mode: m.mode,
+      pool: this.o.pool,
+      signal: this.o.signal,
+      probeCache: this.o.probeCache,
+      port: this.o.ports[c],
+      id,
+      reason: m.reason,
+    })
+      .then(
+        (r) => this.finished(c, from, to, id, m, startScenUs, r, null, performance.now() - t0Wall),
+        (e: unknown) => this.finished(c, from, to, id, m, startScenUs, null, e, performance.now() - t0Wall),
+      )
+      .finally(() => this.running.delete(c));
+    this.running.set(c, p);
+  }
+
+  private async finished(
+    c: number,
+    from: number,
+    to: number,
+    id: number,
+    m: AcceptedMigration,
+    startScenUs: number,
+    r: LiveMigrationResult | null,
+    err: unknown,
+    wallMs: number,
+  ): Promise<void> {
+    const st = this.state;
+    const spec = this.o.scenario.containers[c];
+    let status: MigrationStatus;
+    let endOn: number | null;
+    let error: LiveMigrationDetail['error'];
+    if (r) {
+      status = 'ok';
+      endOn = to;
+    } else {
+      const ce = isConmigError(err) ? err : null;
+      const runningOn = typeof ce?.context.runningOn === 'string' ? ce.context.runningOn : undefined;
+      error = { code: ce?.code ?? 'MIGRATION_FAILED', message: err instanceof Error ? err.message : String(err), runningOn };
+      if (runningOn === this.o.nodes[to].name) {
+        status = 'ok'; // interrupted after the destination was verified: it moved
+        endOn = to;
+      } else if (runningOn === this.o.nodes[from].name) {
+        status = 'rolled-back';
+        endOn = from;
+      } else if (runningOn === undefined) {
+        status = 'failed'; // refused before the checkpoint: nothing was changed
+        endOn = from;
+      } else {
+        status = 'failed';
+        endOn = null;
+      }
+    }
+    const endScenUs = this.o.clock.nowScenUs();
+    st.memReservedMiB[to] -= spec.memoryMiB;
+    if (endOn === to) {
+      st.memUsedMiB[from] -= spec.memoryMiB;
+      st.memUsedMiB[to] += spec.memoryMiB;
+      st.containerNode[c] = to;
+    }
+    st.migrating[c] = 0;
+    st.inFlight.delete(c);
+    st.lastMigrationEndMs[c] = endScenUs / 1000;
+    if (endOn === null) this.lostContainer = `${spec.id} (${error?.message ?? 'rollback failed'})`;
+    this.o.onContainerMoved?.(c, st.containerNode[c]);
+    let verifiedOn: string | null = null;
+    if (endOn !== null) {
+      const n = this.o.nodes[endOn];
+      const out = await this.o.pool
+        .get(n.name)
+        .run(`runc --root ${shq(n.runcRoot)} list -q`, { timeoutMs: 15_000 })
+        .catch(() => null);
+      verifiedOn = out && out.stdout.split('\n').includes(this.o.containerNames[c]) ? n.name : null;
+    }
+    const row: MigrationRecord = r
+      ? {
+          id,
+          containerId: spec.id,
+          from: m.from,
+          to: m.to,
+          mode: m.mode,
+          reason: m.reason,
+          startS: startScenUs / 1e6,
+          precopyRounds: r.precopyRounds,
+          precopyMs: r.precopyMs,
+          checkpointMs: r.checkpointMs,
+          transferMs: r.transferMs,
+          restoreMs: r.restoreMs,
+          lazyPagesMs: r.lazyPagesMs,
+          downtimeMs: r.downtimeMs,
+          totalMs: r.totalMs,
+          bytes: r.bytes,
+          status,
+        }
+      : {
+          id,
+          containerId: spec.id,
+          from: m.from,
+          to: m.to,
+          mode: m.mode,
+          reason: m.reason,
+          startS: startScenUs / 1e6,
+          precopyRounds: 0,
+          precopyMs: 0,
+          checkpointMs: Number.NaN,
+          transferMs: Number.NaN,
+          restoreMs: Number.NaN,
+          lazyPagesMs: 0,
+          downtimeMs: Number.NaN,
+          totalMs: wallMs,
+          bytes: 0,
+          status,
+        };
+    this.records.push(row);
+    let result: LiveMigrationDetail['result'];
+    if (r) {
+      const { startS: _epoch, ...rest } = r;
+      result = rest;
+    }
+    this.details.push({
+      id,
+      containerId: spec.id,
+      from: m.from,
+      to: m.to,
+      status,
+      startS: startScenUs / 1e6,
+      endS: endScenUs / 1e6,
+      ...(result ? { result } : {}),
+      ...(error ? { error } : {}),
+      verifiedOn,
+    });
+  }
+}
+
+const TICK = '@@conmig-cpu-tick@@';
+
+/** container id -> CPU ns from `id<TAB>json` lines (null if no line parsed and none was expected). */
+function parseCpuLines(lines: readonly string[]): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const line of lines) {
+    const tab = line.indexOf('\t');
+    if (tab <= 0) continue;
+    const ns = cpuTotalNs(line.slice(tab + 1));
+    if (ns !== null) seen.set(line.slice(0, tab), ns);
+  }
+  return seen;
+}
+
+/** usage.total (ns) from one `runc events --stats` JSON line, or null. */
+export function cpuTotalNs(json: string): number | null {
+  try {
+    const j = JSON.parse(json) as { data?: { cpu?: { usage?: { total?: unknown } } } };
+    const t = j.data?.cpu?.usage?.total;
+    return typeof t === 'number' && Number.isFinite(t) ? t : null;
+  } catch {
+    return null;
+  }
+}

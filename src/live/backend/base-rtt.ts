@@ -1,0 +1,103 @@
+/**
+ * The base RTT of each user -> node path, measured once at pre-flight (the
+ * live view adds it to the latency model's RTT, which is what the emulation
+ * imposes on top):
+ *
+ *   base(node) = median TCP connect time controller -> node:sshPort   (the path itself)
+ *              + relay extra                                          (local testbed only)
+ *   relay extra = median GET /health through a relay route with 0 ms delay
+ *               - median GET /health straight to the node, on the node running the container
+ *
+ * (The emulated users live in the controller process, so the controller's
+ * path is the users' path, plus the relay hop on the local testbed.)
+ */
+import net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { InventoryNode, InventoryRelay } from '../inventory.ts';
+import { relayControl } from '../testbed/relay.ts';
+import { httpAttempt } from './access.ts';
+
+/** Relay port of the temporary measuring route. */
+export const RELAY_PROBE_PORT = 18999;
+
+function median(xs: number[]): number {
+  if (xs.length === 0) return Number.NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export function tcpConnectMs(host: string, port: number, timeoutMs = 2000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const sock = net.connect({ host, port });
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`connect ${host}:${port} timed out`));
+    }, timeoutMs);
+    sock.once('connect', () => {
+      clearTimeout(timer);
+      const ms = performance.now() - t0;
+      sock.destroy();
+      resolve(ms);
+    });
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+async function timedGet(host: string, port: number, path: string): Promise<number> {
+  const ctl = new AbortController();
+  const t0 = performance.now();
+  const r = await httpAttempt(host, port, path, 2000, ctl.signal);
+  if (r.status !== 200) throw new Error(`GET ${host}:${port}${path} answered ${r.status}`);
+  return performance.now() - t0;
+}
+
+export interface BaseRtt {
+  /** Per node in the order given. */
+  baseRttMs: number[];
+  connectMs: number[];
+  relayExtraMs: number;
+  method: string;
+}
+
+export async function measureBaseRtt(
+  nodes: readonly InventoryNode[],
+  relay: InventoryRelay | undefined,
+  service: { node: InventoryNode; port: number; healthPath: string },
+  samples = 7,
+): Promise<BaseRtt> {
+  const connectMs: number[] = [];
+  for (const n of nodes) {
+    const xs: number[] = [];
+    for (let i = 0; i < samples; i++) xs.push(await tcpConnectMs(n.address, n.sshPort));
+    connectMs.push(median(xs));
+  }
+  let relayExtraMs = 0;
+  if (relay) {
+    const sock = relay.controlSocket;
+    const existing = ((await relayControl(sock, { op: 'get' })).routes ?? []).some((r) => r.listenPort === RELAY_PROBE_PORT);
+    if (existing) await relayControl(sock, { op: 'remove', listenPort: RELAY_PROBE_PORT });
+    await relayControl(sock, { op: 'add', listenPort: RELAY_PROBE_PORT, target: `${service.node.address}:${service.port}`, delayMs: 0, node: service.node.name });
+    try {
+      const via: number[] = [];
+      const direct: number[] = [];
+      for (let i = 0; i < samples; i++) {
+        via.push(await timedGet(relay.address, RELAY_PROBE_PORT, service.healthPath));
+        direct.push(await timedGet(service.node.address, service.port, service.healthPath));
+      }
+      relayExtraMs = Math.max(0, median(via) - median(direct));
+    } finally {
+      await relayControl(sock, { op: 'remove', listenPort: RELAY_PROBE_PORT }).catch(() => undefined);
+    }
+  }
+  return {
+    baseRttMs: connectMs.map((c) => c + relayExtraMs),
+    connectMs,
+    relayExtraMs,
+    method: `median of ${samples} TCP connects controller -> node:sshPort${relay ? ` + relay extra (median GET ${service.healthPath} via a 0 ms relay route - direct)` : ''}`,
+  };
+}

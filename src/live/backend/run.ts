@@ -1,0 +1,361 @@
+/**
+ * One live run of one (scenario, policy): emulated users send requests,
+ * every controlIntervalS of scenario time the backend refreshes its view and
+ * `controlStep(policy, backend)` decides (the same function the simulator
+ * calls), and everything measured goes into the simulator's ResultCollector
+ * so the run's files have exactly the simulation's schema and meaning.
+ *
+ * Ending: at durationS, or early when `signal` aborts (Ctrl-C) or a node
+ * stops answering. Either way the users stop (requests still outstanding are
+ * `unfinished`, or `failed` past their timeout, as in the simulator), the
+ * migrations in flight finish or roll back, and the results so far are
+ * returned with `ended` saying how the run ended.
+ */
+import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
+import { controlStep } from '../../model/control.ts';
+import { isConmigError } from '../../model/errors.ts';
+import type { Policy } from '../../model/policy.ts';
+import { RESULT_SCHEMA, type RequestRecord, type RunData, type RunSummary } from '../../model/results.ts';
+import type { Scenario } from '../../model/types.ts';
+import { ResultCollector } from '../../sim/collector.ts';
+import { scenarioHash } from '../../sim/simulator.ts';
+import type { CriuProbe } from '../criu-probe.ts';
+import type { ExecPool } from '../exec/pool.ts';
+import type { Inventory, InventoryNode } from '../inventory.ts';
+import type { AccessPath } from './access.ts';
+import { LiveBackend, type LiveMigrationDetail, type MigrateFn } from './backend.ts';
+import { createScenarioClock, sleepUntilScen } from './clock.ts';
+import { UserMotion } from './motion.ts';
+import { EmulatedUsers } from './users.ts';
+
+export type LiveRunEnd = 'completed' | 'interrupted' | 'node-lost' | 'container-lost';
+
+export interface LivePolicyRunOptions {
+  scenario: Scenario;
+  policy: Policy;
+  seed: number;
+  inventory: Inventory;
+  nodes: readonly InventoryNode[];
+  containerNames: readonly string[];
+  ports: readonly number[];
+  pool: ExecPool;
+  access: AccessPath;
+  baseRttMs: readonly number[];
+  probeCache: Map<string, CriuProbe>;
+  /** Ctrl-C: stop the run (migrations get it too and finish or roll back). */
+  signal: AbortSignal;
+  /** HTTP path the users request (default /plate). */
+  path?: string;
+  requestSink?: (r: RequestRecord) => void;
+  onProgress?: (fraction: number) => void;
+  migrate?: MigrateFn;
+  /** How node CPU is read: one long-running SSH command per node (default) or one SSH command per node per step. */
+  cpuProbe?: 'stream' | 'per-step';
+}
+
+export interface ControlStats {
+  steps: number;
+  /** Wall ms from the start of the view refresh to the decisions, per step. */
+  stepWallMs: number[];
+  /** Wall ms of the CPU probe (SSH to every node, in parallel) per step. */
+  probeWallMs: number[];
+  /** Wall ms of policy.decide + validation, per step. */
+  decideWallMs: number[];
+  /** SSH commands run inside each step (0 with streaming CPU monitors). */
+  sshCommandsPerStep: number;
+  cpuProbe: 'stream' | 'per-step';
+  rejectedDecisions: number;
+}
+
+export interface LivePolicyRunResult {
+  data: RunData;
+  ended: LiveRunEnd;
+  endedReason: string;
+  migrations: LiveMigrationDetail[];
+  control: ControlStats;
+  users: { generated: number; attempts: number; eventLoopLagP99Ms: number; eventLoopLagMaxMs: number };
+  /** Scenario container id -> inventory node it runs on at the end (by the backend's record). */
+  placement: Record<string, string>;
+  wallStartIso: string;
+  wallMs: number;
+}
+
+export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicyRunResult> {
+  const s = o.scenario;
+  const timeScale = s.live?.timeScale ?? 1;
+  const endUs = Math.round(s.durationS * 1e6);
+  const warmupUs = Math.round(s.warmupS * 1e6);
+  const controlUs = Math.round(s.controlIntervalS * 1e6);
+  const reportUs = Math.round(s.reportIntervalS * 1e6);
+  const motion = new UserMotion(s, o.seed);
+  const runCtl = new AbortController();
+  const onOuterAbort = (): void => runCtl.abort();
+  if (o.signal.aborted) runCtl.abort();
+  o.signal.addEventListener('abort', onOuterAbort, { once: true });
+
+  const collector = new ResultCollector(
+    reportUs,
+    endUs,
+    warmupUs,
+    s.qosThresholdMs,
+    s.topology.nodes.map((n) => n.id),
+    s.topology.nodes.map((n) => n.cpuCores),
+    s.output.perUserSeries ? s.users.map((u) => u.id) : null,
+  );
+  const wallStartIso = new Date().toISOString();
+  const clock = createScenarioClock(timeScale);
+  let users: EmulatedUsers | null = null;
+  const backend = new LiveBackend({
+    scenario: s,
+    motion,
+    inventory: o.inventory,
+    nodes: o.nodes,
+    containerNames: o.containerNames,
+    ports: o.ports,
+    pool: o.pool,
+    clock,
+    signal: o.signal,
+    probeCache: o.probeCache,
+    migrate: o.migrate,
+    onContainerMoved: (c, n) => users?.containerMoved(c, n),
+    onMigrationStarted: (scenUs) => collector.migrationStarted(scenUs),
+    onNodeBusy: (n, fromUs, toUs, busyUs) => fileBusy(collector, n, fromUs, toUs, busyUs, s.topology.nodes[n].cpuCores),
+  });
+  const st = backend.state;
+  o.baseRttMs.forEach((ms, n) => (st.baseRttMs[n] = ms));
+  const sink = o.requestSink;
+  const nodeIds = st.nodeIds;
+
+  users = new EmulatedUsers({
+    scenario: s,
+    seed: o.seed,
+    state: st,
+    clock,
+    access: o.access,
+    path: o.path ?? '/plate',
+    endpointOf: (c, n) => ({ node: o.nodes[n].name, address: o.nodes[n].address, port: o.ports[c] }),
+    onSent: (_u, sentUs) => {
+      if (collector.counts(sentUs)) collector.generated++;
+    },
+    onDone: (r) => {
+      const respUs = r.responseMs * 1000;
+      if (r.status === 'served') {
+        // The view sees it at the scenario time the answer arrived (causal, like the simulator).
+        st.observed.add(r.completionScenUs, r.c, r.n, respUs, r.networkMs * 1000, 0, r.queueMs * 1000, r.serviceMs * 1000 * s.topology.nodes[r.n].speedFactor);
+      }
+      if (!collector.counts(r.sentScenUs)) return;
+      if (r.completionScenUs > endUs) {
+        collector.unfinished++;
+        return;
+      }
+      if (r.status === 'served') {
+        collector.served1(r.sentScenUs, r.u, respUs, r.networkMs * 1000, r.queueMs * 1000, r.serviceMs * 1000, r.waitMs * 1000);
+        // Request count and queueing per node (the busy time comes from the CPU counters).
+        collector.nodeWork(r.completionScenUs, r.n, 1, r.queueMs * 1000, true);
+      } else collector.failed1(r.sentScenUs);
+      sink?.({
+        userId: s.users[r.u].id,
+        containerId: s.containers[r.c].id,
+        nodeId: nodeIds[r.n],
+        sentS: r.sentScenUs / 1e6,
+        status: r.status,
+        responseMs: r.responseMs,
+        networkMs: r.networkMs,
+        queueMs: r.queueMs,
+        serviceMs: r.serviceMs,
+        migrationWaitMs: r.waitMs,
+      });
+    },
+    onAbandoned: (u, _c, _n, sentUs, elapsedWallMs) => {
+      if (!collector.counts(sentUs)) return;
+      if (elapsedWallMs > s.users[u].requests.timeoutMs) collector.failed1(sentUs);
+      else collector.unfinished++;
+    },
+  });
+
+  // Relay routes (or nothing, in-client) towards each user's container's start node.
+  await o.access.open(s.users.length, (u) => {
+    const c = st.userContainer[u];
+    const n = st.containerNode[c];
+    return { to: { node: o.nodes[n].name, address: o.nodes[n].address, port: o.ports[c] }, rttMs: st.modelRttMs(u, n, 0) };
+  });
+
+  const lag = monitorEventLoopDelay({ resolution: 10 });
+  lag.enable();
+  const control: ControlStats = { steps: 0, stepWallMs: [], probeWallMs: [], decideWallMs: [], sshCommandsPerStep: 0, cpuProbe: o.cpuProbe ?? 'stream', rejectedDecisions: 0 };
+  let ended: LiveRunEnd = 'completed';
+  let endedReason = `scenario time ${s.durationS} s reached`;
+  const t0Wall = performance.now();
+
+  // Report windows: placement sampled at each window end, as the simulator does.
+  const reportLoop = (async (): Promise<void> => {
+    for (let w = 0; w < collector.windows; w++) {
+      await sleepUntilScen(clock, Math.min((w + 1) * reportUs, endUs), runCtl.signal);
+      if (runCtl.signal.aborted) return;
+      sampleWindow(collector, backend, w, s.output.perUserSeries);
+      o.onProgress?.(Math.min(1, clock.nowScenUs() / endUs));
+    }
+  })();
+
+  try {
+    await backend.sampleCpu(); // CPU baseline
+    if (control.cpuProbe === 'stream') backend.startMonitors(Math.max(200, controlUs / 1000 / timeScale / 2));
+    users.start(endUs);
+    for (let k = 1; ; k++) {
+      const atUs = k * controlUs;
+      if (atUs >= endUs) {
+        await sleepUntilScen(clock, endUs, runCtl.signal);
+        break;
+      }
+      await sleepUntilScen(clock, atUs, runCtl.signal);
+      if (runCtl.signal.aborted) break;
+      if (backend.lostContainer) {
+        ended = 'container-lost';
+        endedReason = `a migration left ${backend.lostContainer} on no known node`;
+        break;
+      }
+      const tStep = performance.now();
+      const timing = await backend.step();
+      const tDecide = performance.now();
+      control.rejectedDecisions += controlStep(o.policy, backend).rejected.length;
+      const tEnd = performance.now();
+      control.steps++;
+      control.stepWallMs.push(tEnd - tStep);
+      control.probeWallMs.push(timing.probeWallMs);
+      control.decideWallMs.push(tEnd - tDecide);
+      control.sshCommandsPerStep = Math.max(control.sshCommandsPerStep, timing.sshCommands);
+    }
+  } catch (e) {
+    if (isConmigError(e) && (e.code === 'NODE_UNREACHABLE' || e.code === 'HOSTKEY_MISMATCH')) {
+      ended = 'node-lost';
+      endedReason = e.message;
+    } else {
+      runCtl.abort();
+      backend.stopMonitors();
+      await users.stop();
+      await backend.whenIdle();
+      o.signal.removeEventListener('abort', onOuterAbort);
+      lag.disable();
+      throw e;
+    }
+  }
+  if (ended === 'completed' && o.signal.aborted) {
+    ended = 'interrupted';
+    endedReason = 'interrupted (Ctrl-C) at scenario time ' + (clock.nowScenUs() / 1e6).toFixed(1) + ' s';
+  }
+  const endScenUs = Math.min(endUs, clock.nowScenUs());
+  runCtl.abort();
+  await users.stop();
+  await reportLoop;
+  backend.stopMonitors();
+  // Migrations in flight finish (or roll back when interrupted): no container is left half-migrated.
+  await backend.whenIdle();
+  lag.disable();
+  o.signal.removeEventListener('abort', onOuterAbort);
+  if (ended !== 'completed') {
+    // Windows not reached: sample the placement now so the last rows are meaningful.
+    const w = Math.min(collector.windows - 1, Math.floor(endScenUs / reportUs));
+    sampleWindow(collector, backend, w, s.output.perUserSeries);
+  }
+  o.onProgress?.(1);
+
+  const data = buildRunData(s, o.policy, o.seed, collector, backend, ended === 'completed' ? s.durationS : endScenUs / 1e6);
+  const placement: Record<string, string> = {};
+  s.containers.forEach((c, i) => (placement[c.id] = o.nodes[st.containerNode[i]].name));
+  return {
+    data,
+    ended,
+    endedReason,
+    migrations: backend.details,
+    control,
+    users: {
+      generated: users.generated,
+      attempts: users.attemptsTotal,
+      eventLoopLagP99Ms: lag.percentile(99) / 1e6,
+      eventLoopLagMaxMs: lag.max / 1e6,
+    },
+    placement,
+    wallStartIso,
+    wallMs: performance.now() - t0Wall,
+  };
+}
+
+function sampleWindow(collector: ResultCollector, backend: LiveBackend, w: number, perUser: boolean): void {
+  const st = backend.state;
+  const mem = new Float64Array(st.nodeIds.length);
+  for (let n = 0; n < mem.length; n++) mem[n] = st.memUsedMiB[n] + st.memReservedMiB[n];
+  let userNode: Int32Array | null = null;
+  if (perUser) {
+    userNode = new Int32Array(st.userIds.length);
+    for (let u = 0; u < userNode.length; u++) userNode[u] = st.containerNode[st.userContainer[u]];
+  }
+  collector.sampleWindowEnd(w, st.containersPerNode(), mem, userNode);
+}
+
+/** Spread a measured busy time over [from, to] as `cores` parallel segments (the collector splits them over report windows). */
+function fileBusy(collector: ResultCollector, n: number, fromUs: number, toUs: number, busyUs: number, cores: number): void {
+  const spanUs = Math.max(1, toUs - fromUs);
+  let left = busyUs;
+  for (let k = 0; k < cores && left > 0; k++) {
+    const part = Math.min(spanUs, left);
+    collector.nodeWork(fromUs, n, part, 0, false);
+    left -= part;
+  }
+}
+
+function buildRunData(s: Scenario, policy: Policy, seed: number, col: ResultCollector, backend: LiveBackend, durationS: number): RunData {
+  const migrations = [...backend.records].sort((a, b) => a.startS - b.startS || a.id - b.id);
+  const h = col.overall();
+  const served = col.served;
+  const util = col.nodeUtilisation();
+  const ok = migrations.filter((m) => m.status === 'ok');
+  const downtimes = ok.map((m) => m.downtimeMs).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  const totals = ok.map((m) => m.totalMs).filter((x) => Number.isFinite(x));
+  const mean = (xs: number[]): number => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
+  const max = (xs: number[]): number => xs.reduce((a, b) => (b > a ? b : a), xs.length > 0 ? -Infinity : Number.NaN);
+  const p95 = downtimes.length > 0 ? downtimes[Math.min(downtimes.length - 1, Math.ceil(0.95 * downtimes.length) - 1)] : Number.NaN;
+  const summary: RunSummary = {
+    schema: RESULT_SCHEMA,
+    mode: 'live',
+    scenario: { name: s.name, hash: scenarioHash(s), file: s.file },
+    policy: { name: policy.name, params: { ...policy.params } },
+    seed,
+    durationS,
+    warmupS: s.warmupS,
+    qosThresholdMs: s.qosThresholdMs,
+    requests: { generated: col.generated, served, failed: col.failedTotal, unfinished: col.unfinished },
+    responseMs: {
+      count: h.count,
+      meanMs: h.mean,
+      minMs: h.min,
+      p50Ms: h.quantile(0.5),
+      p90Ms: h.quantile(0.9),
+      p95Ms: h.quantile(0.95),
+      p99Ms: h.quantile(0.99),
+      maxMs: h.max,
+    },
+    componentsMeanMs: {
+      network: served > 0 ? col.sumNetworkMs / served : Number.NaN,
+      queue: served > 0 ? col.sumQueueMs / served : Number.NaN,
+      service: served > 0 ? col.sumServiceMs / served : Number.NaN,
+      migrationWait: served > 0 ? col.sumWaitMs / served : Number.NaN,
+    },
+    qos: { thresholdMs: s.qosThresholdMs, fractionOver: served > 0 ? col.overQosTotal / served : Number.NaN },
+    migrations: {
+      count: migrations.length,
+      failed: migrations.filter((m) => m.status === 'failed' || m.status === 'rolled-back').length,
+      bytesTotal: migrations.reduce((a, m) => a + m.bytes, 0),
+      downtimeMs: { mean: mean(downtimes), p95, max: max(downtimes) },
+      totalMs: { mean: mean(totals), max: max(totals) },
+    },
+    nodes: { meanUtilisation: mean(util), maxUtilisation: max(util) },
+  };
+  return {
+    summary,
+    timeseries: col.timeseries(),
+    histogram: h.nonEmptyBuckets(),
+    migrations,
+    nodeLoad: col.nodeLoad(),
+    userSeries: col.userSeries(),
+  };
+}

@@ -1,0 +1,200 @@
+/**
+ * Emulated mobile users in the controller process. Each scenario user sends
+ * a Poisson stream of real HTTP requests (its rate is per scenario second, so
+ * per wall second it is rate * timeScale; arrivals drawn from the seeded
+ * stream `live-arrivals:<user>`) to the node its container runs on NOW, over
+ * an AccessPath that imposes the latency model at the user's position.
+ *
+ * A request that fails because the container is down (connection refused or
+ * reset, or the container moved away while the request was outstanding) is
+ * retried every RETRY_GAP_WALL_MS until its timeout (`onDowntime: retry`), or
+ * counted as failed at once (`fail`). Per request:
+ *   response   = first send -> answer accepted (wall ms)
+ *   network    = emulated RTT of the successful attempt + measured base RTT of the path
+ *   service    = processingMs reported by the plate service (0 if absent)
+ *   wait       = first send -> start of the successful attempt (time spent retrying)
+ *   queue      = max(0, response - network - service - wait)
+ */
+import { performance } from 'node:perf_hooks';
+import { createRng, exponential, type Rng } from '../../model/random.ts';
+import type { Scenario } from '../../model/types.ts';
+import type { AccessPath, Endpoint } from './access.ts';
+import { sleepWallMs, type ScenarioClock } from './clock.ts';
+import type { LiveState } from './view.ts';
+
+export const RETRY_GAP_WALL_MS = 50;
+
+export interface RequestOutcome {
+  u: number;
+  c: number;
+  /** Node index of the last attempt. */
+  n: number;
+  sentScenUs: number;
+  completionScenUs: number;
+  status: 'served' | 'failed';
+  responseMs: number;
+  networkMs: number;
+  serviceMs: number;
+  queueMs: number;
+  waitMs: number;
+  attempts: number;
+}
+
+export interface UsersOptions {
+  scenario: Scenario;
+  seed: number;
+  state: LiveState;
+  clock: ScenarioClock;
+  access: AccessPath;
+  /** Where each node's copy of a container answers (by node index). */
+  endpointOf(c: number, n: number): Endpoint;
+  /** HTTP path of a request (the plate service: /plate). */
+  path: string;
+  /** A request being sent: for counting. */
+  onSent(u: number, sentScenUs: number): void;
+  onDone(r: RequestOutcome): void;
+  /** Outstanding when stopped. */
+  onAbandoned(u: number, c: number, n: number, sentScenUs: number, elapsedWallMs: number): void;
+  /** Cap of one attempt (wall ms); a hung attempt is given up and retried after this. */
+  attemptTimeoutWallMs?: number;
+}
+
+interface Attempt {
+  c: number;
+  n: number;
+  ctl: AbortController;
+}
+
+export class EmulatedUsers {
+  private readonly stopCtl = new AbortController();
+  private readonly attempts = new Set<Attempt>();
+  private readonly outstanding = new Set<Promise<void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly rngs: Rng[];
+  generated = 0;
+  completed = 0;
+  attemptsTotal = 0;
+
+  constructor(private readonly o: UsersOptions) {
+    this.rngs = o.scenario.users.map((u) => createRng(o.seed, `live-arrivals:${u.id}`));
+  }
+
+  /** Start every user's arrival stream (scenario time 0 = clock start); stops by itself at `endScenUs`. */
+  start(endScenUs: number): void {
+    this.o.scenario.users.forEach((u, i) => {
+      if (u.requests.ratePerS > 0) this.scheduleNext(i, 0, endScenUs);
+    });
+  }
+
+  private scheduleNext(u: number, fromScenUs: number, endScenUs: number): void {
+    if (this.stopCtl.signal.aborted) return;
+    const meanUs = 1e6 / this.o.scenario.users[u].requests.ratePerS;
+    const atScenUs = fromScenUs + Math.max(1, Math.round(exponential(this.rngs[u], meanUs)));
+    if (atScenUs >= endScenUs) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.scheduleNext(u, atScenUs, endScenUs);
+      this.launch(u, atScenUs);
+    }, Math.max(0, this.o.clock.wallMsAt(atScenUs) - performance.now()));
+    this.timers.add(t);
+  }
+
+  private launch(u: number, sentScenUs: number): void {
+    const p = this.one(u, sentScenUs).finally(() => this.outstanding.delete(p));
+    this.outstanding.add(p);
+  }
+
+  /** The container moved (or started migrating): abort outstanding attempts to other nodes so they are re-sent. */
+  containerMoved(c: number, nowOn: number): void {
+    for (const a of this.attempts) if (a.c === c && a.n !== nowOn) a.ctl.abort();
+  }
+
+  private async one(u: number, sentScenUs: number): Promise<void> {
+    const o = this.o;
+    const st = o.state;
+    const c = st.userContainer[u];
+    const spec = o.scenario.users[u].requests;
+    const timeoutMs = spec.timeoutMs;
+    const t0Wall = performance.now();
+    this.generated++;
+    o.onSent(u, sentScenUs);
+    let n = st.containerNode[c];
+    let attempts = 0;
+    const stop = this.stopCtl.signal;
+    for (;;) {
+      if (stop.aborted) {
+        o.onAbandoned(u, c, n, sentScenUs, performance.now() - t0Wall);
+        return;
+      }
+      n = st.containerNode[c];
+      const attemptWall = performance.now();
+      const nowScen = o.clock.nowScenUs();
+      const rttMs = st.modelRttMs(u, n, nowScen);
+      const leftMs = timeoutMs - (attemptWall - t0Wall);
+      const ctl = new AbortController();
+      const onStop = (): void => ctl.abort();
+      stop.addEventListener('abort', onStop, { once: true });
+      const a: Attempt = { c, n, ctl };
+      this.attempts.add(a);
+      attempts++;
+      this.attemptsTotal++;
+      let ok = false;
+      let serviceMs = 0;
+      let emulatedMs = rttMs;
+      try {
+        const cap = Math.max(1, Math.min(leftMs, o.attemptTimeoutWallMs ?? 5000));
+        const r = await o.access.request(u, o.endpointOf(c, n), rttMs, o.path, cap, ctl.signal);
+        emulatedMs = r.emulatedMs;
+        ok = r.status === 200;
+        if (ok) serviceMs = parseProcessingMs(r.body);
+      } catch {
+        ok = false;
+      } finally {
+        this.attempts.delete(a);
+        stop.removeEventListener('abort', onStop);
+      }
+      const endWall = performance.now();
+      const responseMs = endWall - t0Wall;
+      if (ok) {
+        const waitMs = attemptWall - t0Wall;
+        const networkMs = emulatedMs + st.baseRttMs[n];
+        this.completed++;
+        o.onDone({
+          u, c, n, sentScenUs, completionScenUs: o.clock.nowScenUs(),
+          status: responseMs > timeoutMs ? 'failed' : 'served',
+          responseMs, networkMs, serviceMs, waitMs,
+          queueMs: Math.max(0, responseMs - networkMs - serviceMs - waitMs),
+          attempts,
+        });
+        return;
+      }
+      if (stop.aborted) continue; // reported as abandoned at the top of the loop
+      if (o.scenario.live?.onDowntime === 'fail' || responseMs + RETRY_GAP_WALL_MS >= timeoutMs) {
+        this.completed++;
+        o.onDone({
+          u, c, n, sentScenUs, completionScenUs: o.clock.nowScenUs(), status: 'failed',
+          responseMs, networkMs: Number.NaN, serviceMs: Number.NaN, queueMs: Number.NaN, waitMs: responseMs, attempts,
+        });
+        return;
+      }
+      await sleepWallMs(RETRY_GAP_WALL_MS, stop);
+    }
+  }
+
+  /** Stop sending; abort outstanding requests (reported through onAbandoned) and wait for them. */
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.stopCtl.abort();
+    while (this.outstanding.size > 0) await Promise.allSettled([...this.outstanding]);
+  }
+}
+
+function parseProcessingMs(body: string): number {
+  try {
+    const j = JSON.parse(body) as { processingMs?: unknown };
+    return typeof j.processingMs === 'number' && Number.isFinite(j.processingMs) ? j.processingMs : 0;
+  } catch {
+    return 0;
+  }
+}
