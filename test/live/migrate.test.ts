@@ -79,12 +79,18 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
     expect(s1.count).toBeGreaterThan(s0.count);
     await expectOnlyOn('counter', 'node2');
 
+    // node3 lacks the image: the rootfs must travel with the checkpoint
+    execFileSync('rm', ['-rf', `${inv.nodes[2].imagesDir}/counter`]);
     const r2 = await migrateContainer(opts({ container: 'counter', from: 'node2', to: 'node3' }));
+    expect(r2.rootfsCached).toBe(false);
+    expect(r2.bundleBytes).toBeGreaterThan(1_000_000); // busybox
     const s2 = await waitCounter(ADDR.node3);
     expect(s2.start).toBe(s0.start);
     expect(s2.count).toBeGreaterThan(s1.count);
     await expectOnlyOn('counter', 'node3');
 
+    expect(r1.rootfsCached).toBe(true); // the image is on node2: not sent again
+    expect(r1.bundleBytes).toBeLessThan(20_000);
     for (const r of [r1, r2]) {
       // phases in order, all timed; measured downtime is a real gap within the migration
       expect(r.phases.map((p) => p.phase)).toEqual(['preflight', 'checkpoint', 'transfer', 'restore', 'verify', 'cleanup']);
@@ -96,11 +102,11 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
       expect(r.downtimeMs).toBeGreaterThan(r.checkpointMs * 0.5);
       expect(r.downtimeMs).toBeLessThan(r.totalMs);
       expect(r.totalMs).toBeGreaterThanOrEqual(r.checkpointMs + r.transferMs + r.restoreMs);
-      // the image is on every node: the rootfs is not sent again
-      expect(r.rootfsCached).toBe(true);
     }
-    // and back, so the fault tests start from node1
-    await migrateContainer(opts({ container: 'counter', from: 'node3', to: 'node1', probe: false }));
+    // and back, so the fault tests start from node1 (its image copy is identical: cached)
+    const r3 = await migrateContainer(opts({ container: 'counter', from: 'node3', to: 'node1', probe: false }));
+    expect(r3.rootfsCached).toBe(true);
+    expect((await waitCounter(ADDR.node1)).start).toBe(s0.start);
     await expectOnlyOn('counter', 'node1');
   });
 

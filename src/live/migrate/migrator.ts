@@ -247,6 +247,8 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
   const sumPhase = (name: MigrationPhase): number => phases.filter((p) => p.phase === name).reduce((a, p) => a + p.wallMs, 0);
 
   let prober: DowntimeProber | null = null;
+  const ctlSock = `/tmp/conmig-${process.pid}-${stamp.slice(-20).replace(/[^A-Za-z0-9-]/g, '')}.ctl`;
+  let transferOpen = false;
   try {
     // ------------------------------------------------------------------ preflight
     const pre = await phase('preflight', async () => {
@@ -345,6 +347,15 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
         );
       }
       const dstBundleExisted = (await dst.run(`test -e ${shq(dstBundle)}`)).code === 0;
+      // the node-to-node SSH channel the checkpoint will take, opened now: it proves the
+      // source can reach the destination (key, host key) and saves a handshake in the downtime
+      const opened = await src.run(transferSsh(from, to, ctlSock, ['-M', '-o', 'ControlPersist=300', '-f', '-N']), { timeoutMs: 20_000 });
+      if (opened.code !== 0) {
+        throw new ConmigError('NODE_UNREACHABLE', `${from.name} cannot reach ${to.name} (${to.address}:${to.sshPort}) over SSH with its transfer key`, {
+          context: { node: from.name, address: `${to.address}:${to.sshPort}`, sshError: tail(opened.stderr, 4), phase: 'preflight' },
+        });
+      }
+      transferOpen = true;
       // CRIU options runc cannot pass (see CRIU_CONF), on both nodes
       await Promise.all(
         [from, to].map((n) =>
@@ -385,7 +396,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
                 `checkpoint --pre-dump --image-path ${shq(`${srcDir}/${dir}`)} --work-path ${shq(`${srcDir}/work-${dir}`)}${parent ? ` --parent-path ${shq(`../${parent}`)}` : ''} ${shq(id)}`,
               );
               await runChecked(src, `mkdir -p ${shq(`${srcDir}/${dir}`)} && ${cmd}`, { phase: 'predump', what: 'runc checkpoint --pre-dump' });
-              await pushDir(src, from, to, srcDir, dstDir, [dir], null);
+              await pushDir(src, from, to, srcDir, dstDir, [dir], null, ctlSock);
             },
             `round ${k}`,
           );
@@ -419,32 +430,39 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
 
       // ---------------------------------------------------------------- transfer
       await phase('transfer', async () => {
-        const measure = await runChecked(
-          src,
-          `du -sb ${shq(`${srcDir}/img`)} | cut -f1; ${manifestCmd(pre.srcRootfs)}; du -sb ${shq(pre.srcRootfs)} | cut -f1`,
-          { phase: 'transfer', what: 'measuring the checkpoint' },
-        );
-        const [imgBytes, manifestNow, rootfsBytes] = measure.stdout.trim().split('\n');
-        checkpointBytes = toInt(imgBytes);
-        // the rootfs changed since it was compared: send it after all
-        rootfsCached = pre.sameRootfs && manifestNow === pre.manifest;
-        await pushDir(src, from, to, srcDir, dstDir, ['img'], rootfsCached ? null : pre.srcRootfs);
+        // One command on the source: measure, decide whether the rootfs must go (it changed since it was
+        // compared), write the destination's config.json, push it all through the open node-to-node channel,
+        // and on the destination put the bundle in place. One round trip less is downtime saved.
+        const netnsPath = to.netns ? `/run/netns/${to.netns}` : null;
+        const cfgCached = bundleConfigForNode(pre.cfgText, netnsPath, { rootfsPath: pre.dstRootfsCandidate });
+        const cfgSent = bundleConfigForNode(pre.cfgText, netnsPath, { rootfsPath: `${pre.dstBundle}/rootfs` });
+        const b64 = (x: string): string => Buffer.from(x).toString('base64');
+        const remote = [
+          `mkdir -p ${shq(dstDir)} ${shq(pre.dstBundle)}`,
+          `tar -C ${shq(dstDir)} -xf -`,
+          `if [ -d ${shq(`${dstDir}/rootfs`)} ]; then rm -rf --one-file-system ${shq(`${pre.dstBundle}/rootfs`)} && mv ${shq(`${dstDir}/rootfs`)} ${shq(`${pre.dstBundle}/rootfs`)}; fi`,
+          `mv ${shq(`${dstDir}/config.json`)} ${shq(`${pre.dstBundle}/config.json`)}`,
+        ].join(' && ');
+        const script = [
+          'set -o pipefail',
+          `img=$(du -sb ${shq(`${srcDir}/img`)} | cut -f1)`,
+          `man=$(${manifestCmd(pre.srcRootfs)})`,
+          `rb=$(du -sb ${shq(pre.srcRootfs)} | cut -f1)`,
+          `if [ "$man" = ${shq(pre.manifest)} ] && [ ${pre.sameRootfs ? 1 : 0} = 1 ]; then send=0; else send=1; fi`,
+          'echo "img $img"; echo "rootfs_bytes $rb"; echo "send_rootfs $send"',
+          `if [ $send = 1 ]; then cfg=${b64(cfgSent)}; extra=(-C ${shq(pre.srcRootfs)} --transform 's,^\\.,rootfs,' .); else cfg=${b64(cfgCached)}; extra=(); fi`,
+          `printf %s "$cfg" | base64 -d > ${shq(`${srcDir}/config.json`)}`,
+          `tar -cf - -C ${shq(srcDir)} img config.json "\${extra[@]}" | ${transferSsh(from, to, ctlSock, ['-o', 'ControlMaster=no'], remote)}`,
+        ].join('\n');
+        const r = await runChecked(src, `bash -c ${shq(script)}`, { phase: 'transfer', what: `pushing the checkpoint to ${to.name}` });
+        const kv = new Map(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0], l.split(' ')[1] ?? ''] as [string, string]));
+        checkpointBytes = toInt(kv.get('img') ?? '0');
+        rootfsCached = kv.get('send_rootfs') === '0';
         if (precopyRounds > 0) {
           const pb = await src.run(`du -sbc ${Array.from({ length: precopyRounds }, (_, k) => shq(`${srcDir}/pre${k + 1}`)).join(' ')} | tail -1 | cut -f1`);
           checkpointBytes += toInt(pb.stdout);
         }
-        // the destination's bundle: its rootfs (cached or just sent) and config.json for its network namespace
-        const rootfsPath = rootfsCached ? pre.dstRootfsCandidate : `${pre.dstBundle}/rootfs`;
-        const config = bundleConfigForNode(pre.cfgText, to.netns ? `/run/netns/${to.netns}` : null, { rootfsPath });
-        const moveRootfs = rootfsCached
-          ? ''
-          : `rm -rf --one-file-system ${shq(`${pre.dstBundle}/rootfs`)} && mv ${shq(`${dstDir}/rootfs`)} ${shq(`${pre.dstBundle}/rootfs`)} && `;
-        await runChecked(
-          dst,
-          `mkdir -p ${shq(pre.dstBundle)} && ${moveRootfs}cat > ${shq(`${pre.dstBundle}/config.json.tmp`)} && mv ${shq(`${pre.dstBundle}/config.json.tmp`)} ${shq(`${pre.dstBundle}/config.json`)}`,
-          { stdin: config, phase: 'transfer', what: 'writing the destination bundle' },
-        );
-        bundleBytes = Buffer.byteLength(config) + (rootfsCached ? 0 : toInt(rootfsBytes));
+        bundleBytes = Buffer.byteLength(rootfsCached ? cfgCached : cfgSent) + (rootfsCached ? 0 : toInt(kv.get('rootfs_bytes') ?? '0'));
       });
       if (isAborted()) throw interrupted();
 
@@ -563,6 +581,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     return result;
   } finally {
     if (prober) await prober.stop();
+    if (transferOpen) await src.run(`${transferSsh(from, to, ctlSock, ['-O', 'exit'])} 2>/dev/null; rm -f ${shq(ctlSock)}`, { timeoutMs: 10_000 }).catch(() => undefined);
     if (ownPool) await pool.closeAll();
   }
 }
@@ -577,19 +596,15 @@ function lastPhase(phases: PhaseTiming[]): MigrationPhase {
  * runs tar | ssh to the destination's address with its transfer key, so the
  * bytes go over the link between the two nodes.
  */
-async function pushDir(
-  src: NodeExec,
-  from: InventoryNode,
-  to: InventoryNode,
-  srcDir: string,
-  dstDir: string,
-  entries: string[],
-  rootfs: string | null,
-): Promise<ExecResult> {
+/**
+ * The ssh command the SOURCE node runs to reach the destination (node to node,
+ * with the source's transfer key and known_hosts, host keys verified), sharing
+ * one master connection through `ctlSock` (on the source).
+ */
+function transferSsh(from: InventoryNode, to: InventoryNode, ctlSock: string, extra: string[], remote?: string): string {
   const t = from.transfer;
-  if (!t) throw new ConmigError('INVENTORY_INVALID', `node ${from.name} has no transfer key`, { context: { node: from.name } });
-  const remote = `mkdir -p ${shq(dstDir)} && tar -C ${shq(dstDir)} -xf -`;
-  const ssh = [
+  if (!t) throw new ConmigError('INVENTORY_INVALID', `node ${from.name} has no transfer key (nodes[].transfer)`, { context: { node: from.name } });
+  return [
     'ssh',
     '-i', shq(t.key),
     '-o', shq(`UserKnownHostsFile=${t.knownHosts}`),
@@ -598,13 +613,34 @@ async function pushDir(
     '-o', 'ConnectTimeout=5',
     '-o', 'ServerAliveInterval=2',
     '-o', 'ServerAliveCountMax=3',
+    '-S', shq(ctlSock),
+    ...extra,
     '-p', String(to.sshPort),
     shq(`${to.user}@${to.address}`),
-    shq(remote),
+    ...(remote === undefined ? [] : [shq(remote)]),
   ].join(' ');
+}
+
+/**
+ * Push directories of the source checkpoint dir (and optionally a rootfs, as
+ * `rootfs/`) to the destination's checkpoint dir, node to node: the source
+ * runs tar | ssh to the destination's address with its transfer key, so the
+ * bytes go over the link between the two nodes (never through the controller).
+ */
+async function pushDir(
+  src: NodeExec,
+  from: InventoryNode,
+  to: InventoryNode,
+  srcDir: string,
+  dstDir: string,
+  entries: string[],
+  rootfs: string | null,
+  ctlSock: string,
+): Promise<ExecResult> {
+  const remote = `mkdir -p ${shq(dstDir)} && tar -C ${shq(dstDir)} -xf -`;
   const tarArgs = [`-C ${shq(srcDir)} ${entries.map(shq).join(' ')}`];
   if (rootfs) tarArgs.push(`-C ${shq(rootfs)} --transform 's,^\\.,rootfs,' .`);
-  const pipeline = `tar -cf - ${tarArgs.join(' ')} | ${ssh}`;
+  const pipeline = `tar -cf - ${tarArgs.join(' ')} | ${transferSsh(from, to, ctlSock, ['-o', 'ControlMaster=no'], remote)}`;
   return runChecked(src, `bash -o pipefail -c ${shq(pipeline)}`, { phase: 'transfer', what: `pushing the checkpoint to ${to.name}` });
 }
 
