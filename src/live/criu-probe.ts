@@ -32,7 +32,7 @@ const MARK = '@@conmig@@';
 export async function probeCriu(exec: NodeExec, criu: string): Promise<CriuProbe> {
   const c = shq(criu);
   const parts: Array<[string, string]> = [
-    ['version', `${c} --version 2>&1 | head -1`],
+    ['version', `${c} --version 2>&1`],
     ['kernel', 'uname -r'],
     ['check', `${c} check 2>&1`],
     ['dirty', `${c} check --feature mem_dirty_track 2>&1`],
@@ -63,7 +63,7 @@ export async function probeCriu(exec: NodeExec, criu: string): Promise<CriuProbe
   if (!checkOk) failures.check = tail(check.text, 6);
   return {
     node: exec.node,
-    criuVersion: get('version').code === 0 ? get('version').text : '',
+    criuVersion: get('version').code === 0 ? (get('version').text.split('\n')[0] ?? '') : '',
     kernel: get('kernel').text,
     checkOk,
     checkOutput: check.text,
