@@ -1,0 +1,230 @@
+/**
+ * Live mode for real: a 3-node local testbed (namespaces, sshd, runc + CRIU,
+ * the plate service, the latency relay), brought up here and torn down in
+ * afterAll. Needs root and the tools of scripts/setup-live.sh; locally it
+ * skips with a printed reason, under CI=true it never skips.
+ *
+ *  - the shared ControlPort contract against the live backend
+ *  - a short live ShareOn run in which the user drives past the nodes, so the
+ *    threshold policy must migrate: migrations ok, the container ends where the
+ *    policy put it (runc on that node), every request accounted for, results
+ *    readable with readRun (the simulation's schema)
+ *  - pre-flight refusals: unreachable node, unknown host key, missing CRIU,
+ *    unsupported migration mode
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConmigError } from '../../src/model/errors.ts';
+import type { Scenario } from '../../src/model/types.ts';
+import { readRun, readRequestTrace } from '../../src/results/index.ts';
+import { parseScenarioText } from '../../src/scenario-io/load.ts';
+import { probeCriu } from '../../src/live/criu-probe.ts';
+import { SshExecPool } from '../../src/live/exec/pool.ts';
+import { loadInventory, type Inventory } from '../../src/live/inventory.ts';
+import { LiveBackend } from '../../src/live/backend/backend.ts';
+import { createScenarioClock, sleepWallMs } from '../../src/live/backend/clock.ts';
+import { UserMotion } from '../../src/live/backend/motion.ts';
+import { preflight } from '../../src/live/backend/preflight.ts';
+import { runLive } from '../../src/live/run-live.ts';
+import { cleanTestbed, testbedUp } from '../../src/live/testbed/index.ts';
+import { describeBackendContract } from '../contract/backend-contract.ts';
+
+function sh(cmd: string): { code: number; out: string } {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+  return { code: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
+}
+const missing = ['ip', 'tc', 'nsenter', 'runc', 'criu', 'ssh-keygen', 'busybox', 'gcc']
+  .filter((t) => sh(`command -v ${t}`).code !== 0)
+  .concat(existsSync('/usr/sbin/sshd') ? [] : ['sshd']);
+const isRoot = process.getuid?.() === 0;
+const liveReason = !isRoot ? 'not root' : missing.length > 0 ? `missing ${missing.join(', ')} (run bash scripts/setup-live.sh)` : '';
+if (liveReason && process.env.CI) throw new Error(`live-run tests cannot run in CI: ${liveReason}`);
+const skip = liveReason !== '';
+if (skip) console.log(`[live-run.test] skipping live mode tests: ${liveReason}`);
+
+const STATE = '/tmp/conmig-live-run-test';
+const INV = join(STATE, 'inventory.yaml');
+const work = mkdtempSync(join(tmpdir(), 'conmig-live-run-'));
+
+/** The ShareOn live scenario, shortened: 60 scenario s at timeScale 2 (30 s wall), the car at 2 m/s. */
+function shortScenario(mode: 'cold' | 'precopy' = 'cold', memoryNode3MiB = 4096): Scenario {
+  const raw = parse(readFileSync(new URL('../../scenarios/shareon-live.yaml', import.meta.url), 'utf8')) as Record<string, unknown> & {
+    users: Array<{ mobility: { speedMps: number } }>;
+    topology: { nodes: Array<{ memoryMiB: number }> };
+    live: { inventory: string };
+    migration: { mode: string };
+  };
+  raw.durationS = 60;
+  raw.users[0].mobility.speedMps = 2;
+  raw.policies = ['threshold'];
+  raw.live.inventory = INV;
+  raw.migration.mode = mode;
+  raw.topology.nodes[2].memoryMiB = memoryNode3MiB;
+  return parseScenarioText(stringify(raw), join(work, 'shareon-live-short.yaml'));
+}
+
+async function refusal(p: Promise<unknown>): Promise<ConmigError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConmigError);
+    return e as ConmigError;
+  }
+  throw new Error('expected the live run to be refused');
+}
+
+async function variantInventory(name: string, edit: (inv: Inventory) => void): Promise<string> {
+  const inv = structuredClone(await loadInventory(INV));
+  edit(inv);
+  const file = join(work, `${name}.yaml`);
+  writeFileSync(file, stringify(inv));
+  return file;
+}
+
+describe.skipIf(skip)('live mode on a 3-node local testbed', () => {
+  beforeAll(async () => {
+    await cleanTestbed(STATE).catch(() => undefined);
+    await testbedUp({ stateDir: STATE, nodes: 3 });
+  }, 180_000);
+
+  afterAll(async () => {
+    await cleanTestbed(STATE);
+  }, 120_000);
+
+  // The contract first: `plate` is on node1 as testbed up started it (node3 is "full" in this scenario).
+  let pool: SshExecPool | null = null;
+  describeBackendContract(
+    'live backend (3-node testbed)',
+    async () => {
+      const inv = await loadInventory(INV);
+      pool = new SshExecPool(inv);
+      const scenario = shortScenario('cold', 64);
+      const pre = await preflight(scenario, inv, INV, pool);
+      const timeScale = 4;
+      const clock = createScenarioClock(timeScale);
+      const backend = new LiveBackend({
+        scenario,
+        motion: new UserMotion(scenario, 1),
+        inventory: inv,
+        nodes: pre.nodes,
+        containerNames: ['plate'],
+        ports: [8080],
+        pool,
+        clock,
+        signal: new AbortController().signal,
+        probeCache: new Map(pre.probes),
+      });
+      await backend.sampleCpu();
+      return {
+        port: backend,
+        advance: async (ms) => {
+          await sleepWallMs(ms / timeScale);
+          await backend.step();
+        },
+        fullNodeId: 'node3',
+        migrationBudgetMs: 120_000,
+        pollMs: 1000,
+        close: async () => {
+          await backend.whenIdle();
+          await pool?.closeAll();
+        },
+      };
+    },
+    { timeoutMs: 60_000 },
+  );
+
+  it('runs ShareOn live: the threshold policy migrates, the results have the simulation schema', async () => {
+    const out = join(work, 'run');
+    const scenario = shortScenario();
+    const { runs } = await runLive(scenario, { outDir: out, inventory: INV, noReport: true });
+    expect(runs.length).toBe(1);
+    const run = runs[0];
+    const s = run.data.summary;
+    expect(s.mode).toBe('live');
+    expect(s.environment?.ended).toBe('completed');
+    // the policy had to migrate, and every migration worked
+    expect(run.data.migrations.length).toBeGreaterThanOrEqual(1);
+    for (const m of run.data.migrations) expect(m.status).toBe('ok');
+    // the container ends where the policy put it last: runc on that node says so
+    const last = run.data.migrations[run.data.migrations.length - 1];
+    expect(run.live.placement.plate).toBe(last.to);
+    const inv = await loadInventory(INV);
+    const p = new SshExecPool(inv);
+    try {
+      for (const n of inv.nodes) {
+        const listed = (await p.get(n.name).run(`runc --root ${n.runcRoot} list -q`)).stdout.split('\n');
+        expect(listed.includes('plate')).toBe(n.name === last.to);
+      }
+    } finally {
+      await p.closeAll();
+    }
+    // every request is accounted for, and written
+    const r = s.requests;
+    expect(r.generated).toBeGreaterThan(10);
+    expect(r.served + r.failed + r.unfinished).toBe(r.generated);
+    let rows = 0;
+    for await (const _row of readRequestTrace(run.dir)) rows++;
+    expect(rows).toBe(r.served + r.failed);
+    expect(r.served).toBeGreaterThan(0);
+    // same schema as a simulation: readRun validates every file
+    const back = await readRun(run.dir);
+    expect(back.summary.scenario.hash).toBe(s.scenario.hash);
+    expect(back.migrations.length).toBe(run.data.migrations.length);
+    expect(back.timeseries.reduce((a, w) => a + w.requests, 0)).toBe(r.served);
+    expect(existsSync(join(run.dir, 'live-migrations.json'))).toBe(true);
+  }, 240_000);
+
+  it('refuses an unreachable node (an unused 10.77.0.x address) before touching anything', async () => {
+    const inv = await variantInventory('unreachable', (i) => {
+      i.nodes[1].address = '10.77.0.99';
+    });
+    const e = await refusal(runLive(shortScenario(), { outDir: join(work, 'x1'), inventory: inv, noReport: true }));
+    expect(e.code).toBe('NODE_UNREACHABLE');
+    expect(e.message).toMatch(/node2/);
+  }, 60_000);
+
+  it('refuses a node whose host key is not known (empty known_hosts)', async () => {
+    const empty = join(work, 'empty_known_hosts');
+    writeFileSync(empty, '');
+    const inv = await variantInventory('hostkey', (i) => {
+      i.controller.knownHosts = empty;
+    });
+    const e = await refusal(runLive(shortScenario(), { outDir: join(work, 'x2'), inventory: inv, noReport: true }));
+    expect(e.code).toBe('HOSTKEY_MISMATCH');
+    expect(e.problems.length).toBe(3); // one per node, all listed in one refusal
+  }, 60_000);
+
+  it('refuses a node without CRIU, naming it', async () => {
+    const inv = await variantInventory('nocriu', (i) => {
+      i.nodes[2].criuPath = '/nonexistent/criu';
+    });
+    const e = await refusal(runLive(shortScenario(), { outDir: join(work, 'x3'), inventory: inv, noReport: true }));
+    expect(e.code).toBe('SETUP_MISSING');
+    expect(e.message).toMatch(/node3.*\/nonexistent\/criu/);
+  }, 60_000);
+
+  it('refuses a migration mode the kernel cannot do (pre-copy without soft-dirty)', async () => {
+    const inv = await loadInventory(INV);
+    const p = new SshExecPool(inv);
+    const probe = await probeCriu(p.get('node1'), inv.nodes[0].criuPath).finally(() => p.closeAll());
+    if (probe.memDirtyTrack) {
+      // this kernel can pre-copy: then pre-flight must accept it (checked without running)
+      const pool2 = new SshExecPool(inv);
+      try {
+        const pre = await preflight(shortScenario('precopy'), inv, INV, pool2);
+        expect(pre.nodes.length).toBe(3);
+      } finally {
+        await pool2.closeAll();
+      }
+      return;
+    }
+    const e = await refusal(runLive(shortScenario('precopy'), { outDir: join(work, 'x4'), inventory: INV, noReport: true }));
+    expect(e.code).toBe('MODE_UNSUPPORTED');
+    expect(e.message).toMatch(/pre-copy/);
+  }, 60_000);
+});
+
