@@ -3,10 +3,11 @@
  * live view adds it to the latency model's RTT, which is what the emulation
  * imposes on top):
  *
- *   base(node) = median TCP connect time controller -> node:sshPort   (the path itself)
- *              + relay extra                                          (local testbed only)
- *   relay extra = median GET /health through a relay route with 0 ms delay
- *               - median GET /health straight to the node, on the node running the container
+ *   base(S)    = median GET /health on a fresh connection (what every request costs
+ *                besides the emulated delay and its service), through a relay route
+ *                with 0 ms delay when there is a relay, on the node S running the container
+ *   base(node) = base(S) + connect(node) - connect(S)
+ *   connect(n) = median TCP connect time controller -> n:sshPort
  *
  * (The emulated users live in the controller process, so the controller's
  * path is the users' path, plus the relay hop on the local testbed.)
@@ -77,6 +78,9 @@ export async function measureBaseRtt(
     connectMs.push(median(xs));
   }
   let relayExtraMs = 0;
+  const direct: number[] = [];
+  for (let i = 0; i < samples; i++) direct.push(await timedGet(service.node.address, service.port, service.healthPath));
+  let fullMs = median(direct);
   if (relay) {
     const sock = relay.controlSocket;
     const existing = ((await relayControl(sock, { op: 'get' })).routes ?? []).some((r) => r.listenPort === RELAY_PROBE_PORT);
@@ -84,20 +88,18 @@ export async function measureBaseRtt(
     await relayControl(sock, { op: 'add', listenPort: RELAY_PROBE_PORT, target: `${service.node.address}:${service.port}`, delayMs: 0, node: service.node.name });
     try {
       const via: number[] = [];
-      const direct: number[] = [];
-      for (let i = 0; i < samples; i++) {
-        via.push(await timedGet(relay.address, RELAY_PROBE_PORT, service.healthPath));
-        direct.push(await timedGet(service.node.address, service.port, service.healthPath));
-      }
-      relayExtraMs = Math.max(0, median(via) - median(direct));
+      for (let i = 0; i < samples; i++) via.push(await timedGet(relay.address, RELAY_PROBE_PORT, service.healthPath));
+      relayExtraMs = Math.max(0, median(via) - fullMs);
+      fullMs = median(via);
     } finally {
       await relayControl(sock, { op: 'remove', listenPort: RELAY_PROBE_PORT }).catch(() => undefined);
     }
   }
+  const si = Math.max(0, nodes.findIndex((n) => n.name === service.node.name));
   return {
-    baseRttMs: connectMs.map((c) => c + relayExtraMs),
+    baseRttMs: connectMs.map((c) => Math.max(0, fullMs + c - connectMs[si])),
     connectMs,
     relayExtraMs,
-    method: `median of ${samples} TCP connects controller -> node:sshPort${relay ? ` + relay extra (median GET ${service.healthPath} via a 0 ms relay route - direct)` : ''}`,
+    method: `median of ${samples} GET ${service.healthPath} on fresh connections${relay ? ' through a 0 ms relay route' : ''} to ${service.node.name}, shifted per node by the difference of median TCP connect times to node:sshPort`,
   };
 }
