@@ -3,11 +3,15 @@
  * flows over the backhaul links, sharing bandwidth max-min fairly.
  *
  * Whenever a flow starts or ends, every active flow's progress is advanced and
- * the rates are recomputed by progressive filling: raise all unfrozen flows'
- * rates together until a link saturates, freeze the flows through it, repeat.
- * Each flow's completion is then rescheduled; stale completions are ignored by
- * a version number. Flows are few (migrations in flight), so the O(F * L)
- * recomputation is cheap next to the request path.
+ * the rates are recomputed by progressive filling: find the link with the
+ * smallest fair share (remaining capacity / unfrozen flows on it), give that
+ * share to every unfrozen flow through it, take it from their other links,
+ * repeat. Each iteration freezes one link, so a recomputation costs
+ * O(L^2 + F * path length) for L links and F flows.
+ *
+ * Only ONE completion event is pending for the whole network (the earliest
+ * finishing flow), re-armed after each change, so a storm of thousands of
+ * concurrent migrations does not fill the event queue with stale completions.
  */
 import { Engine, Priority, SimEvent } from './engine.ts';
 
@@ -16,17 +20,21 @@ interface Flow {
   links: readonly number[];
   remainingBits: number;
   rateBitsPerUs: number;
-  lastUpdateUs: number;
-  version: number;
   startUs: number;
   done: SimEvent<number>;
 }
 
+/** A flow is complete when less than this is left (rounding of integer-us times). */
+const EPSILON_BITS = 1e-6;
+
 export class FlowNetwork {
-  private readonly active = new Map<number, Flow>();
+  private readonly active: Flow[] = [];
   private nextId = 0;
   /** Link capacity in bits per microsecond (= Mbit/s). */
   private readonly capacity: readonly number[];
+  private lastUpdateUs = 0;
+  /** Version of the one pending completion event; older events are stale. */
+  private armed = 0;
 
   constructor(
     private readonly engine: Engine,
@@ -36,7 +44,7 @@ export class FlowNetwork {
   }
 
   get activeCount(): number {
-    return this.active.size;
+    return this.active.length;
   }
 
   /**
@@ -49,71 +57,80 @@ export class FlowNetwork {
       done.succeed(0);
       return done;
     }
-    const flow: Flow = {
-      id: this.nextId++,
-      links,
-      remainingBits: bits,
-      rateBitsPerUs: 0,
-      lastUpdateUs: this.engine.now,
-      version: 0,
-      startUs: this.engine.now,
-      done,
-    };
     this.advance();
-    this.active.set(flow.id, flow);
+    this.active.push({ id: this.nextId++, links, remainingBits: bits, rateBitsPerUs: 0, startUs: this.engine.now, done });
     this.reallocate();
     return done;
   }
 
-  /** Current rate of every active flow in Mbit/s (for tests and metrics). */
+  /** Current rate of every active flow in Mbit/s, in start order (for tests and metrics). */
   ratesMbps(): number[] {
-    return [...this.active.values()].map((f) => f.rateBitsPerUs);
+    return this.active.map((f) => f.rateBitsPerUs);
   }
 
   private advance(): void {
     const now = this.engine.now;
-    for (const f of this.active.values()) {
-      f.remainingBits = Math.max(0, f.remainingBits - f.rateBitsPerUs * (now - f.lastUpdateUs));
-      f.lastUpdateUs = now;
-    }
+    const dt = now - this.lastUpdateUs;
+    if (dt > 0) for (const f of this.active) f.remainingBits = Math.max(0, f.remainingBits - f.rateBitsPerUs * dt);
+    this.lastUpdateUs = now;
   }
 
   private reallocate(): void {
-    const flows = [...this.active.values()];
+    const flows = this.active;
+    const L = this.capacity.length;
     const remCap = this.capacity.slice();
-    const unfrozen = new Set(flows);
-    const countOn = new Array<number>(remCap.length).fill(0);
-    for (const f of flows) for (const l of f.links) countOn[l]++;
-    while (unfrozen.size > 0) {
+    const count = new Int32Array(L);
+    const onLink: number[][] = Array.from({ length: L }, () => []);
+    flows.forEach((f, i) => {
+      f.rateBitsPerUs = -1; // unfrozen
+      for (const l of f.links) {
+        count[l]++;
+        onLink[l].push(i);
+      }
+    });
+    for (;;) {
+      let best = -1;
       let share = Number.POSITIVE_INFINITY;
-      for (let l = 0; l < remCap.length; l++) {
-        if (countOn[l] > 0) share = Math.min(share, remCap[l] / countOn[l]);
+      for (let l = 0; l < L; l++) {
+        if (count[l] > 0 && remCap[l] / count[l] < share) {
+          share = remCap[l] / count[l];
+          best = l;
+        }
       }
-      const frozenNow: Flow[] = [];
-      for (const f of unfrozen) {
-        if (f.links.some((l) => countOn[l] > 0 && remCap[l] / countOn[l] <= share * (1 + 1e-12))) frozenNow.push(f);
-      }
-      for (const f of frozenNow) {
+      if (best < 0) break;
+      for (const i of onLink[best]) {
+        const f = flows[i];
+        if (f.rateBitsPerUs >= 0) continue;
         f.rateBitsPerUs = share;
-        unfrozen.delete(f);
         for (const l of f.links) {
           remCap[l] -= share;
-          countOn[l]--;
+          count[l]--;
         }
       }
     }
-    for (const f of flows) this.scheduleCompletion(f);
+    this.arm();
   }
 
-  private scheduleCompletion(f: Flow): void {
-    f.version++;
-    const version = f.version;
-    const delayUs = Math.max(0, Math.ceil(f.remainingBits / f.rateBitsPerUs));
-    this.engine.schedule(delayUs, Priority.state, () => {
-      if (f.version !== version || !this.active.has(f.id)) return;
+  /** Schedule the one completion event: when the first active flow will finish. */
+  private arm(): void {
+    const version = ++this.armed;
+    let soonestUs = Number.POSITIVE_INFINITY;
+    for (const f of this.active) soonestUs = Math.min(soonestUs, f.remainingBits / f.rateBitsPerUs);
+    if (!Number.isFinite(soonestUs)) return;
+    this.engine.schedule(Math.max(0, Math.ceil(soonestUs)), Priority.state, () => {
+      if (version !== this.armed) return;
       this.advance();
-      this.active.delete(f.id);
-      f.done.succeed(this.engine.now - f.startUs);
+      const now = this.engine.now;
+      // Everything finished by now completes (ties finish together, in start order).
+      const finished = this.active.filter((f) => f.remainingBits <= EPSILON_BITS);
+      if (finished.length === 0) {
+        this.arm();
+        return;
+      }
+      const left = this.active.filter((f) => f.remainingBits > EPSILON_BITS);
+      this.active.length = 0;
+      this.active.push(...left);
+      for (const f of finished) f.done.succeed(now - f.startUs);
       this.reallocate();
     });
   }

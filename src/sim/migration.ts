@@ -95,6 +95,8 @@ export class MigrationRunner {
       },
     };
     this.active.set(id, flight);
+    // Visible at once: the container is migrating from the decision on.
+    sim.containerMigrating[c] = 1;
     sim.engine.process(this.body(flight, c, from, to, m.mode), Priority.state);
   }
 

@@ -1,0 +1,48 @@
+/**
+ * One simulator benchmark case, run in a fresh process by bench/run.ts so its
+ * wall time and peak memory are its own. Prints one JSON line.
+ *
+ *   tsx bench/sim-case.ts '{"scenario":"scenarios/metro.yaml","users":10000,"durationS":3600,"policy":"traffic-aware"}'
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parseScenarioText } from '../src/scenario-io/load.ts';
+import { loadPolicy } from '../src/run/load-policy.ts';
+import { simulate } from '../src/sim/simulator.ts';
+
+interface CaseSpec {
+  scenario: string;
+  users?: number;
+  durationS?: number;
+  policy?: string;
+  /** Memory per node, raised with the user count so placement fits. */
+  nodeMemoryMiB?: number;
+}
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
+const file = path.resolve(spec.scenario);
+let text = await readFile(file, 'utf8');
+// The benchmark varies a ready scenario's size; the text edits are checked below.
+if (spec.users !== undefined) {
+  text = text.replace(/count: \d+/, `count: ${spec.users}`);
+  // Keep the offered load per node constant as users grow: scale the mean service time.
+  text = text.replace(/meanMs: 20 }/, `meanMs: ${(20 * 10_000) / spec.users} }`);
+}
+if (spec.durationS !== undefined) text = text.replace(/durationS: \d+/, `durationS: ${spec.durationS}`);
+if (spec.nodeMemoryMiB !== undefined) text = text.replace(/memoryMiB: 32768/, `memoryMiB: ${spec.nodeMemoryMiB}`);
+const scenario = parseScenarioText(text, spec.scenario, { file, overrides: { policy: spec.policy } });
+if (spec.users !== undefined && scenario.users.length !== spec.users) throw new Error(`expected ${spec.users} users, got ${scenario.users.length}`);
+const policy = await loadPolicy(scenario.policies[0], scenario);
+
+const t0 = performance.now();
+const r = simulate(scenario, policy, scenario.seed);
+const wallMs = performance.now() - t0;
+process.stdout.write(
+  JSON.stringify({
+    wallMs,
+    events: r.stats.events,
+    requests: r.stats.requests,
+    migrations: r.summary.migrations.count,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+  }) + '\n',
+);
