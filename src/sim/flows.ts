@@ -35,12 +35,20 @@ export class FlowNetwork {
   private lastUpdateUs = 0;
   /** Version of the one pending completion event; older events are stale. */
   private armed = 0;
+  // Scratch for reallocate(), reused: per link the capacity left, the unfrozen
+  // flows (0 again after every reallocation) and the flows through it.
+  private readonly remCap: Float64Array;
+  private readonly count: Int32Array;
+  private readonly onLink: number[][];
 
   constructor(
     private readonly engine: Engine,
     linkBandwidthMbps: readonly number[],
   ) {
     this.capacity = linkBandwidthMbps.slice();
+    this.remCap = new Float64Array(this.capacity.length);
+    this.count = new Int32Array(this.capacity.length);
+    this.onLink = this.capacity.map(() => []);
   }
 
   get activeCount(): number {
@@ -77,13 +85,19 @@ export class FlowNetwork {
 
   private reallocate(): void {
     const flows = this.active;
-    const L = this.capacity.length;
-    const remCap = this.capacity.slice();
-    const count = new Int32Array(L);
-    const onLink: number[][] = Array.from({ length: L }, () => []);
+    const remCap = this.remCap;
+    const count = this.count;
+    const onLink = this.onLink;
+    // Only links that carry a flow take part (a few, even in a large backhaul).
+    const links: number[] = [];
     flows.forEach((f, i) => {
       f.rateBitsPerUs = -1; // unfrozen
       for (const l of f.links) {
+        if (count[l] === 0) {
+          links.push(l);
+          remCap[l] = this.capacity[l];
+          onLink[l].length = 0;
+        }
         count[l]++;
         onLink[l].push(i);
       }
@@ -91,7 +105,7 @@ export class FlowNetwork {
     for (;;) {
       let best = -1;
       let share = Number.POSITIVE_INFINITY;
-      for (let l = 0; l < L; l++) {
+      for (const l of links) {
         if (count[l] > 0 && remCap[l] / count[l] < share) {
           share = remCap[l] / count[l];
           best = l;

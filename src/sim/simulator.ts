@@ -198,6 +198,9 @@ export class Simulator {
     this.held = [];
     this.serviceRng = createRng(seed, 'service');
     this.samplers = [];
+    // One sampler per distinct service-time spec: with one closure per
+    // container (10,000 in metro) the call site goes megamorphic and slow.
+    const samplerBySpec = new Map<string, () => number>();
     s.containers.forEach((c, i) => {
       this.containerIndex.set(c.id, i);
       const n = this.nodeIndex.get(c.node);
@@ -206,7 +209,13 @@ export class Simulator {
       this.memUsedMiB[n] += c.memoryMiB;
       this.containersOn[n]++;
       this.held.push([]);
-      this.samplers.push(createServiceTimeSampler(c.serviceTime, this.serviceRng));
+      const key = JSON.stringify(c.serviceTime);
+      let sampler = samplerBySpec.get(key);
+      if (sampler === undefined) {
+        sampler = createServiceTimeSampler(c.serviceTime, this.serviceRng);
+        samplerBySpec.set(key, sampler);
+      }
+      this.samplers.push(sampler);
     });
 
     // Users.
