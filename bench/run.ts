@@ -62,7 +62,7 @@ lines.push(row('metro, never (baseline)', base));
 const ta = medianOf({ scenario: 'scenarios/metro.yaml', durationS, policy: 'traffic-aware' });
 lines.push(row('metro, traffic-aware', ta, base));
 
-const scaleS = quick ? 120 : 600;
+const scaleS = quick ? 120 : 300;
 lines.push(`\n### scaling: users x10 at constant load per node (service time / 10), ${scaleS} s, traffic-aware\n`, header);
 let first: CaseResult | undefined;
 for (const users of [1_000, 10_000, 100_000]) {
