@@ -1,5 +1,5 @@
 /**
- * The exec primitive of the live side (src/live/DESIGN.md): run a shell
+ * The exec primitive of the live side (docs/testbed.md, docs/migrate.md): run a shell
  * command on a node and get its exit code and output. Implemented over SSH
  * (ssh.ts) for real nodes and locally (local.ts) for tests.
  */
