@@ -59,7 +59,8 @@ export function describeError(e: ConmigError): string {
   // Some messages already list their problems (readRun's, for one): do not print them twice.
   const listed = formatProblems(e.problems);
   if (e.problems.length > 0 && !e.message.includes(listed)) lines.push(listed);
-  const ctx = Object.entries(e.context).filter(([, v]) => v !== undefined && v !== '');
+  // Nor context values the message already says (a live run's placement, its output folder).
+  const ctx = Object.entries(e.context).filter(([, v]) => v !== undefined && v !== '' && !(typeof v === 'string' && e.message.includes(v)));
   for (const [k, v] of ctx) lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
   if (e.cause instanceof Error && !isConmigError(e.cause)) lines.push(`  cause: ${e.cause.message}`);
   return lines.join('\n');

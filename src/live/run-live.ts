@@ -167,7 +167,7 @@ export async function runLive(scenario: Scenario, opts: LiveRunOptions): Promise
       const placement = await describePlacement(inv, pool, scenario.containers.map((c) => scenario.live?.containerNames[c.id] ?? c.id));
       throw new ConmigError(
         'INTERRUPTED',
-        `live run stopped: ${stop ? stop.endedReason : 'interrupted before a run started'}; results so far in ${opts.outDir}; ${placement}`,
+        `live run stopped (${stop?.ended ?? 'interrupted'}): ${stop ? stop.endedReason : 'interrupted before a run started'}; results so far in ${opts.outDir}; ${placement}`,
         { context: { outDir: opts.outDir, ended: stop?.ended ?? 'interrupted', placement } },
       );
     }
