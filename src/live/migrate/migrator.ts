@@ -504,6 +504,8 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     } catch (e) {
       const failedPhase = (isConmigError(e) && typeof e.context.phase === 'string' ? e.context.phase : lastPhase(phases)) as MigrationPhase;
       if (!checkpointed) {
+        // the container never stopped: only files of ours (pre-dump rounds, a failed dump's logs) to remove
+        await Promise.allSettled([src.run(rmCheckpointDir(srcDir), { timeoutMs: 30_000 }), dst.run(rmCheckpointDir(dstDir), { timeoutMs: 30_000 })]);
         if (prober) await prober.stop();
         throw e; // nothing was changed
       }
