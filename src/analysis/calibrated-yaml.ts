@@ -65,6 +65,12 @@ export function calibratedYaml(originalText: string, scenario: Scenario, result:
     doc.setIn(['migration', 'cost', key], typeof v === 'number' ? sig(v) : v);
   }
   const notes: string[] = [];
+  // A calibrated scenario is for the simulator: a live scenario's copy would otherwise run live
+  // again. The scenario hash leaves out mode and live, so it still compares with the live runs.
+  if (scenario.mode === 'live' || doc.get('mode') === 'live') {
+    doc.set('mode', 'sim');
+    notes.push(' mode: sim (was live): the calibrated scenario is simulated; its live section is kept for reference');
+  }
   if (result.serviceTime) {
     const containers = doc.get('containers');
     if (isSeq(containers)) {
