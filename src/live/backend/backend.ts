@@ -248,6 +248,14 @@ export class LiveBackend implements ControlPort {
       port: this.o.ports[c],
       id,
       reason: m.reason,
+      // The restore succeeded once verification starts: the container answers at the destination
+      // from now on, so the users are sent there (as the simulator serves them when the restore
+      // ends); the backend's placement follows. finished() sets the final node (back to `from` on a rollback).
+      onPhase: (phase, state) => {
+        if (phase !== 'verify' || state !== 'start' || st.containerNode[c] === to) return;
+        st.containerNode[c] = to;
+        this.o.onContainerMoved?.(c, to);
+      },
     })
       .then(
         (r) => this.finished(c, from, to, id, m, startScenUs, r, null, performance.now() - t0Wall),
@@ -299,8 +307,8 @@ export class LiveBackend implements ControlPort {
     if (endOn === to) {
       st.memUsedMiB[from] -= spec.memoryMiB;
       st.memUsedMiB[to] += spec.memoryMiB;
-      st.containerNode[c] = to;
     }
+    st.containerNode[c] = endOn ?? from;
     st.migrating[c] = 0;
     st.inFlight.delete(c);
     st.lastMigrationEndMs[c] = endScenUs / 1000;
