@@ -26,6 +26,9 @@ export class DowntimeProber {
   private readonly samples: Sample[] = [];
   private timer: NodeJS.Timeout | null = null;
   private inflight = 0;
+  /** When the destination was added (its restore began): a moment inside the downtime. */
+  private switchMs: number | null = null;
+  private startMs: number | null = null;
 
   constructor(opts: { address: string; port: number; path: string; intervalMs?: number; timeoutMs?: number }) {
     this.targets = [opts.address];
@@ -37,6 +40,7 @@ export class DowntimeProber {
 
   start(): void {
     if (this.timer) return;
+    this.startMs = performance.now();
     this.timer = setInterval(() => {
       for (const a of this.targets) this.probeOnce(a);
     }, this.intervalMs);
@@ -45,6 +49,7 @@ export class DowntimeProber {
   /** Also probe `address` from now on (the destination, once its restore began). */
   addTarget(address: string): void {
     if (!this.targets.includes(address)) this.targets.push(address);
+    this.switchMs ??= performance.now();
   }
 
   private probeOnce(addr: string): void {
@@ -80,7 +85,16 @@ export class DowntimeProber {
     const s = [...this.samples].sort((a, b) => a.tMs - b.tMs);
     const oks = s.filter((x) => x.ok);
     let best = { gap: 0, before: null as Sample | null, after: null as Sample | null };
-    for (let i = 1; i < oks.length; i++) {
+    const sw = this.switchMs;
+    if (sw !== null) {
+      // The container is down at the switch (its restore began): the downtime is the gap around
+      // that moment, not the longest gap (a single-threaded service busy with a long request
+      // fails probes too, at the source before the freeze or at the destination after it).
+      // No success before it: from the start of probing (an upper bound).
+      const after = oks.find((x) => x.tMs >= sw) ?? null;
+      const before = oks.filter((x) => x.tMs < sw).pop() ?? null;
+      if (after) best = { gap: after.tMs - (before?.tMs ?? this.startMs ?? after.tMs), before, after };
+    } else for (let i = 1; i < oks.length; i++) {
       const gap = oks[i].tMs - oks[i - 1].tMs;
       // a gap counts only if a probe failed inside it
       const failedInside = s.some((x) => !x.ok && x.tMs > oks[i - 1].tMs && x.tMs < oks[i].tMs);
