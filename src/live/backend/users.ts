@@ -2,7 +2,7 @@
  * Emulated mobile users in the controller process. Each scenario user sends
  * a Poisson stream of real HTTP requests (its rate is per scenario second, so
  * per wall second it is rate * timeScale; arrivals drawn from the seeded
- * stream `live-arrivals:<user>`) to the node its container runs on NOW, over
+ * stream `arrivals`, merged over the users and drawn as the simulator does) to the node its container runs on NOW, over
  * an AccessPath that imposes the latency model at the user's position.
  *
  * A request that fails because the container is down (connection refused or
@@ -17,6 +17,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { createRng, exponential, type Rng } from '../../model/random.ts';
+import { AliasTable } from '../../sim/alias.ts';
 import type { Scenario } from '../../model/types.ts';
 import type { AccessPath, Endpoint } from './access.ts';
 import { sleepWallMs, type ScenarioClock } from './clock.ts';
@@ -70,31 +71,40 @@ export class EmulatedUsers {
   private readonly attempts = new Set<Attempt>();
   private readonly outstanding = new Set<Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly rngs: Rng[];
+  /** The simulator's merged arrival process, drawn the same way (src/sim/simulator.ts onArrival). */
+  private readonly rng: Rng;
+  private readonly alias: AliasTable | null;
+  private readonly userByAlias: Int32Array;
+  private readonly totalRatePerUs: number;
   generated = 0;
   completed = 0;
   attemptsTotal = 0;
 
   constructor(private readonly o: UsersOptions) {
-    this.rngs = o.scenario.users.map((u) => createRng(o.seed, `live-arrivals:${u.id}`));
+    // Same stream, same order of draws (gap to the next arrival, then which user) as the
+    // simulator: a live run and its simulation with one seed send the same requests at the
+    // same scenario times, so a comparison is not blurred by different arrival samples.
+    this.rng = createRng(o.seed, 'arrivals');
+    const active = o.scenario.users.map((u, i) => ({ i, rate: u.requests.ratePerS })).filter((x) => x.rate > 0);
+    this.alias = active.length > 0 ? new AliasTable(active.map((x) => x.rate)) : null;
+    this.userByAlias = Int32Array.from(active.map((x) => x.i));
+    this.totalRatePerUs = active.reduce((a, x) => a + x.rate, 0) / 1e6;
   }
 
-  /** Start every user's arrival stream (scenario time 0 = clock start); stops by itself at `endScenUs`. */
+  /** Start the arrival stream (scenario time 0 = clock start); it stops by itself at `endScenUs`. */
   start(endScenUs: number): void {
-    this.o.scenario.users.forEach((u, i) => {
-      if (u.requests.ratePerS > 0) this.scheduleNext(i, 0, endScenUs);
-    });
+    if (this.alias && this.totalRatePerUs > 0) this.scheduleNext(0, endScenUs);
   }
 
-  private scheduleNext(u: number, fromScenUs: number, endScenUs: number): void {
-    if (this.stopCtl.signal.aborted) return;
-    const meanUs = 1e6 / this.o.scenario.users[u].requests.ratePerS;
-    const atScenUs = fromScenUs + Math.max(1, Math.round(exponential(this.rngs[u], meanUs)));
+  private scheduleNext(fromScenUs: number, endScenUs: number): void {
+    if (this.stopCtl.signal.aborted || !this.alias) return;
+    const alias = this.alias;
+    const atScenUs = fromScenUs + Math.max(1, Math.round(exponential(this.rng, 1 / this.totalRatePerUs)));
     if (atScenUs >= endScenUs) return;
     const t = setTimeout(() => {
       this.timers.delete(t);
-      this.scheduleNext(u, atScenUs, endScenUs);
-      this.launch(u, atScenUs);
+      this.scheduleNext(atScenUs, endScenUs);
+      this.launch(this.userByAlias[alias.pick(this.rng)], atScenUs);
     }, Math.max(0, this.o.clock.wallMsAt(atScenUs) - performance.now()));
     this.timers.add(t);
   }
