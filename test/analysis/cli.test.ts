@@ -92,7 +92,8 @@ policies: [never]
       const cp = (85 + 1.0 * (m as number)) * uniform(rng, 0.97, 1.03);
       const rs = (60 + 0.95 * (m as number)) * uniform(rng, 0.97, 1.03);
       const tr = 4 + (mibToMegabits(m as number) / 900) * 1000;
-      return migration({ id, containerId: c as string, from: 'n1', to: 'n2', checkpointMs: cp, restoreMs: rs, transferMs: tr, bytes: (m as number) * 1048576 });
+      // downtime = the phase sum, as in a run without client probes (a probed one is scaled, see calibrate.ts)
+      return migration({ id, containerId: c as string, from: 'n1', to: 'n2', checkpointMs: cp, restoreMs: rs, transferMs: tr, downtimeMs: cp + tr + rs, bytes: (m as number) * 1048576 });
     });
     const dir = join(tmp, 'live-1');
     await writeRun(dir, syntheticRun({ label: 'live-1', samplesMs: [10, 20, 30], migrations: recs, mode: 'live', name: 'calib' }));
