@@ -59,7 +59,7 @@ function otherTestbed(): string[] {
 }
 
 /**
- * shareon-live shortened for interruption: 60 scenario s (30 s wall), the car
+ * shareon-live shortened for interruption: 60 scenario s at timeScale 2 (30 s wall), the car
  * starts at x = 40 m (node2 is nearest, the container starts on node1) and
  * sends 1 request per scenario second, so threshold migrates within the first
  * control steps.
@@ -67,7 +67,7 @@ function otherTestbed(): string[] {
 function writeScenario(name: string): string {
   const raw = parse(readFileSync(join(REPO, 'scenarios/shareon-live.yaml'), 'utf8')) as Record<string, unknown> & {
     users: Array<{ mobility: { from: { x: number }; speedMps: number }; requests: { ratePerS: number } }>;
-    live: { inventory: string };
+    live: { inventory: string; timeScale: number };
   };
   raw.name = name;
   raw.durationS = 60;
@@ -76,6 +76,7 @@ function writeScenario(name: string): string {
   raw.users[0].requests.ratePerS = 1;
   raw.policies = ['threshold'];
   raw.live.inventory = INV;
+  raw.live.timeScale = 2;
   const file = join(work, `${name}.yaml`);
   writeFileSync(file, stringify(raw));
   return file;
