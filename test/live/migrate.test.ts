@@ -5,7 +5,7 @@
  * never in CI.
  */
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConmigError } from '../../src/model/errors.ts';
 import type { Inventory } from '../../src/live/inventory.ts';
@@ -197,11 +197,15 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
     expect(after.count).toBeGreaterThan(before.count);
   });
 
-  it('transfer cut mid-stream (the pushing ssh killed on a slow link): rolled back', async () => {
-    // a second container with 24 MiB of memory ballast (its httpd cannot bind :8080 beside `counter`'s: runc state is what counts here)
-    rig('counter', STATE, 'node1', 'big', '24');
+  it('transfer cut mid-stream (the node-to-node ssh killed on an 8 Mbit/s link): rolled back', async () => {
+    // a second container with 16 MiB of memory ballast (its httpd cannot bind :8080 beside `counter`'s: runc state is what counts here)
+    rig('counter', STATE, 'node1', 'big', '16');
     const before = await waitCounter(ADDR.node1);
-    rig('shape', STATE, '40');
+    // wait until big's shell holds its ballast (it writes its state only after building it)
+    const pid = JSON.parse(execFileSync('runc', ['--root', inv.nodes[0].runcRoot, 'state', 'big'], { encoding: 'utf8' })).pid as number;
+    for (let i = 0; i < 300 && !existsSync(`/proc/${pid}/root/dev/shm/state`); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(`/proc/${pid}/root/dev/shm/state`)).toBe(true);
+    rig('shape', STATE, '8');
     let cut = 0;
     try {
       const e = await expectError(
@@ -216,7 +220,10 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
               beforePhase: (phase, ctx) => {
                 if (phase !== 'transfer') return;
                 const t = setInterval(() => {
-                  const pids = findPids('ssh', ctx.dstDir, 'StrictHostKeyChecking=yes').filter((p) => findPids('bash', ctx.dstDir).indexOf(p) < 0);
+                  // once the push has started, kill the node-to-node SSH connection that carries it: the
+                  // source's ControlMaster (the push's ssh client hands its stdio to the master)
+                  const pushing = findPids('ssh', ctx.dstDir, 'StrictHostKeyChecking=yes').filter((p) => findPids('bash', ctx.dstDir).indexOf(p) < 0);
+                  const pids = pushing.length ? findPids('ControlPersist', `@${ctx.to.address}`, `/tmp/conmig-${process.pid}-`) : [];
                   if (pids.length) {
                     clearInterval(t);
                     setTimeout(() => {
@@ -228,7 +235,7 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
                           /* already gone: the transfer finished first */
                         }
                       }
-                    }, 500);
+                    }, 300);
                   }
                 }, 20);
                 setTimeout(() => clearInterval(t), 30_000);
@@ -237,7 +244,7 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
           }),
         ),
       );
-      expect(cut).toBeGreaterThan(0);
+      expect(cut, e.message).toBeGreaterThan(0);
       expect(e.code).toBe('MIGRATION_FAILED');
       expect(e.context.phase).toBe('transfer');
       expect(e.context.runningOn).toBe('node1');
