@@ -49,9 +49,8 @@ export interface TrafficAwareParams extends Record<string, unknown> {
   serviceScv: number;
 }
 
-/** Expected response time (ms) of container c if it ran on node n. */
-export function expectedResponseMs(
-  view: ClusterView,
+/** Expected queueing wait (ms) of container c's requests if it ran on node n (M/G/c, Allen–Cunneen). */
+export function expectedWaitMs(
   ledger: StepLedger,
   c: ContainerView,
   n: NodeView,
@@ -63,8 +62,19 @@ export function expectedResponseMs(
   let busy = n.utilisation * n.cpuCores + ledger.erlangsDelta(n.id);
   busy = n.id === c.nodeId ? Math.max(busy, own) : Math.max(busy, 0) + own;
   const cores = Math.max(1, Math.round(n.cpuCores));
-  const wait = busy > 0 ? mgcMeanWaitMs(cores, busy / sN, sN, scv) : 0;
-  return meanRttMs(view, c.users, n.id) + wait + sN;
+  return busy > 0 ? mgcMeanWaitMs(cores, busy / sN, sN, scv) : 0;
+}
+
+/** Expected response time (ms) of container c if it ran on node n. */
+export function expectedResponseMs(
+  view: ClusterView,
+  ledger: StepLedger,
+  c: ContainerView,
+  n: NodeView,
+  serviceMs: number,
+  scv: number,
+): number {
+  return meanRttMs(view, c.users, n.id) + expectedWaitMs(ledger, c, n, serviceMs, scv) + serviceMs / n.speedFactor;
 }
 
 export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
@@ -92,11 +102,16 @@ export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
       const serviceMs = serviceMsOf(c, from);
       if (!(serviceMs > 0)) continue;
 
-      const currentMs = expectedResponseMs(view, ledger, c, from, serviceMs, p.serviceScv);
-      if (c.users.length === 1 && from.speedFactor >= maxSpeed && view.nodesByRtt(c.users[0])[0] === c.nodeId) {
-        const waitMs = currentMs - view.networkRttMs(c.users[0], from.id) - serviceMs / from.speedFactor;
-        if (waitMs <= p.marginMs) continue;
+      // Exact pruning (see the header), checked before any RTT is computed.
+      if (
+        c.users.length === 1 &&
+        from.speedFactor >= maxSpeed &&
+        view.nodesByRtt(c.users[0])[0] === c.nodeId &&
+        expectedWaitMs(ledger, c, from, serviceMs, p.serviceScv) <= p.marginMs
+      ) {
+        continue;
       }
+      const currentMs = expectedResponseMs(view, ledger, c, from, serviceMs, p.serviceScv);
       let best: NodeView | undefined;
       let bestMs = currentMs;
       for (const id of collectCandidates(view, c.users, p.candidates, cands)) {
