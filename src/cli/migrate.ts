@@ -24,6 +24,7 @@ interface MigrateFlags {
   json?: boolean;
   probe?: boolean;
   health: string;
+  dryRun?: boolean;
 }
 
 const MODES: readonly MigrationMode[] = ['cold', 'precopy', 'postcopy'];
@@ -38,6 +39,13 @@ function fmtMs(ms: number): string {
 }
 
 export function formatMigration(r: LiveMigrationResult): string {
+  if (r.dryRun) {
+    return [
+      `pre-flight passed: ${r.containerId} can move ${r.from} -> ${r.to} (${r.mode}); nothing was changed`,
+      `  needs about ${(r.dryRun.estimatedBytes / 2 ** 20).toFixed(1)} MiB at ${r.to} (free ${(r.dryRun.destinationFreeBytes / 2 ** 20).toFixed(0)} MiB); rootfs ${r.rootfsCached ? 'already there (identical)' : 'will be sent'}`,
+      `  ${Object.entries(r.environment).map(([k, v]) => `${k}: ${v}`).join(', ')}`,
+    ].join('\n');
+  }
   const lines = [
     `migrated ${r.containerId} ${r.from} -> ${r.to} (${r.mode}) in ${fmtMs(r.totalMs)}; downtime ${fmtMs(r.downtimeMs)}` +
       (r.downtime ? ` (client probes: ${r.downtime.failures}/${r.downtime.probes} failed)` : ' (no probe: phases summed)'),
@@ -58,6 +66,7 @@ export function registerMigrate(program: Command): void {
     .option('--inventory <file>', 'inventory file', path.join(DEFAULT_STATE_DIR, 'inventory.yaml'))
     .option('--health <path>', 'HTTP health path of the service', '/health')
     .option('--no-probe', 'do not measure client-side downtime')
+    .option('--dry-run', 'only run the pre-flight checks (changes nothing) and report')
     .option('--json', 'print the result as JSON')
     .action(async (o: MigrateFlags) => {
       const mode = parseMode(o.mode);
@@ -81,6 +90,7 @@ export function registerMigrate(program: Command): void {
           signal: ctl.signal,
           probe: o.probe !== false,
           healthPath: o.health,
+          dryRun: o.dryRun === true,
           onPhase: o.json
             ? undefined
             : (phase, state) => {

@@ -145,6 +145,13 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
     expect(e5.code).toBe('HOSTKEY_MISMATCH');
     expect(e5.context.node).toBe('node2');
 
+    // a dry run passes the same checks and changes nothing
+    const dry = await migrateContainer(opts({ container: 'counter', from: 'node1', to: 'node2', dryRun: true }));
+    expect(dry.dryRun?.estimatedBytes).toBeGreaterThan(0);
+    expect(dry.dryRun?.destinationFreeBytes).toBeGreaterThan(dry.dryRun?.estimatedBytes ?? Infinity);
+    expect(dry.rootfsCached).toBe(true);
+    expect(dry.phases.map((p) => p.phase)).toEqual(['preflight']);
+
     await expectOnlyOn('counter', 'node1');
     const after = await waitCounter(ADDR.node1);
     expect(after.start).toBe(before.start);

@@ -68,6 +68,8 @@ export interface MigrateOptions {
   verifyTimeoutMs?: number;
   /** Pre-copy rounds before the final dump. */
   precopyRounds?: number;
+  /** Only run the pre-flight checks (nothing is changed on any node) and report. */
+  dryRun?: boolean;
   /** Cache of CRIU probes by node (one probe per node per command). */
   probeCache?: Map<string, CriuProbe>;
   id?: number;
@@ -357,14 +359,28 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       }
       transferOpen = true;
       // CRIU options runc cannot pass (see CRIU_CONF), on both nodes
-      await Promise.all(
+      if (!opts.dryRun) await Promise.all(
         [from, to].map((n) =>
           runChecked(pool.get(n.name), `mkdir -p ${shq(n.workDir)} && cat > ${shq(criuConfPath(n))}`, { stdin: CRIU_CONF, phase: 'preflight', what: 'writing the CRIU config' }),
         ),
       );
-      return { state, cfgText, srcRootfs, dstBundle, dstRootfsCandidate, sameRootfs, manifest, dstBundleExisted, probes };
+      return { state, cfgText, srcRootfs, dstBundle, dstRootfsCandidate, sameRootfs, manifest, dstBundleExisted, probes, needBytes, freeBytes };
     });
     if (isAborted()) throw interrupted();
+    if (opts.dryRun) {
+      const env: Record<string, string> = {};
+      for (const p of pre.probes) {
+        env[`${p.node}.kernel`] = p.kernel;
+        env[`${p.node}.criu`] = p.criuVersion;
+      }
+      return {
+        id: opts.id ?? 0, containerId: id, from: from.name, to: to.name, mode, reason: opts.reason ?? 'dry-run', startS: startEpochS,
+        precopyRounds: 0, precopyMs: 0, checkpointMs: 0, transferMs: 0, restoreMs: 0, lazyPagesMs: 0, downtimeMs: 0,
+        totalMs: performance.now() - t0, bytes: pre.needBytes, status: 'ok', phases, verifyMs: 0, cleanupMs: 0,
+        checkpointBytes: 0, bundleBytes: 0, rootfsCached: pre.sameRootfs, downtime: null, runningOn: from.name, environment: env,
+        dryRun: { estimatedBytes: pre.needBytes, destinationFreeBytes: pre.freeBytes },
+      };
+    }
 
     if (port !== undefined && opts.probe !== false) {
       prober = new DowntimeProber({ address: from.address, port, path: healthPath, intervalMs: opts.probeIntervalMs ?? 10 });

@@ -53,6 +53,8 @@ export interface LiveMigrationResult extends MigrationRecord {
   runningOn: string;
   /** CRIU / kernel of the two nodes (from the probe). */
   environment: Record<string, string>;
+  /** Set for a dry run (`--dry-run`): only the pre-flight ran; `bytes` is then the estimate. */
+  dryRun?: { estimatedBytes: number; destinationFreeBytes: number };
   /** For a rolled-back migration: what failed. */
   error?: { code: string; message: string; phase: MigrationPhase };
 }
