@@ -26,7 +26,6 @@
  * named streams, so two policies run with the same seed see the same users,
  * paths, requests and service demands.
  */
-import { createHash } from 'node:crypto';
 import { ConmigError } from '../model/errors.ts';
 import { BackhaulGraph, LatencyModel } from '../model/latency.ts';
 import type { Policy } from '../model/policy.ts';
@@ -35,9 +34,9 @@ import { createServiceTimeSampler } from '../model/service-time.ts';
 import type { Point, Scenario } from '../model/types.ts';
 import type { MigrationInFlightView } from '../model/view.ts';
 import { controlStep, type ControlPort } from '../model/control.ts';
-import { RESULT_SCHEMA, type RequestRecord, type RunData, type RunSummary } from '../model/results.ts';
-import { LatencyHistogram } from '../model/histogram.ts';
+import type { RequestRecord, RunData } from '../model/results.ts';
 import { AliasTable } from './alias.ts';
+import { buildRunData } from './run-data.ts';
 import { ResultCollector } from './collector.ts';
 import { Engine, Priority, US_PER_S } from './engine.ts';
 import { FlowNetwork } from './flows.ts';
@@ -63,13 +62,7 @@ export interface SimulateResult extends RunData {
   stats: { events: number; requests: number; rejectedDecisions: number };
 }
 
-export function scenarioHash(s: Scenario): string {
-  // Same experiment = same everything except which policy and seed ran it,
-  // where the file lives, output options, and whether it ran simulated or
-  // live (so a live run and its simulation compare as the same scenario).
-  const { policies: _p, seed: _s, file: _f, output: _o, mode: _m, live: _l, ...rest } = s;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
-}
+export { scenarioHash } from './scenario-hash.ts';
 
 export function simulate(scenario: Scenario, policy: Policy, seed: number, opts: SimulateOptions = {}): SimulateResult {
   return new Simulator(scenario, policy, seed, opts).run();
@@ -577,65 +570,15 @@ export class Simulator {
       });
     }
     const migrations = this.migrations.records(this.engine.now);
-    const overall = col.overall();
-    const summary = this.buildSummary(migrations, overall);
-    return {
-      summary,
-      timeseries: col.timeseries(),
-      histogram: overall.nonEmptyBuckets(),
-      migrations,
-      nodeLoad: col.nodeLoad(),
-      userSeries: col.userSeries(),
-      stats: { events: this.engine.fired, requests: this.requestCount, rejectedDecisions: this.rejected },
-    };
-  }
-
-  private buildSummary(migrations: RunData['migrations'], h: LatencyHistogram): RunSummary {
-    const col = this.collector;
-    const s = this.scenario;
-    const served = col.served;
-    const util = col.nodeUtilisation();
-    const ok = migrations.filter((m) => m.status === 'ok');
-    const downtimes = ok.map((m) => m.downtimeMs).sort((a, b) => a - b);
-    const totals = ok.map((m) => m.totalMs);
-    const mean = (xs: number[]): number => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
-    const max = (xs: number[]): number => xs.reduce((a, b) => (b > a ? b : a), xs.length > 0 ? -Infinity : Number.NaN);
-    const p95 = downtimes.length > 0 ? downtimes[Math.min(downtimes.length - 1, Math.ceil(0.95 * downtimes.length) - 1)] : Number.NaN;
-    return {
-      schema: RESULT_SCHEMA,
-      mode: 'sim',
-      scenario: { name: s.name, hash: scenarioHash(s), file: s.file },
-      policy: { name: this.policy.name, params: { ...this.policy.params } },
+    const data = buildRunData({
+      scenario: this.scenario,
+      policy: this.policy,
       seed: this.seed,
-      durationS: s.durationS,
-      warmupS: s.warmupS,
-      qosThresholdMs: s.qosThresholdMs,
-      requests: { generated: col.generated, served, failed: col.failedTotal, unfinished: col.unfinished },
-      responseMs: {
-        count: h.count,
-        meanMs: h.mean,
-        minMs: h.min,
-        p50Ms: h.quantile(0.5),
-        p90Ms: h.quantile(0.9),
-        p95Ms: h.quantile(0.95),
-        p99Ms: h.quantile(0.99),
-        maxMs: h.max,
-      },
-      componentsMeanMs: {
-        network: served > 0 ? col.sumNetworkMs / served : Number.NaN,
-        queue: served > 0 ? col.sumQueueMs / served : Number.NaN,
-        service: served > 0 ? col.sumServiceMs / served : Number.NaN,
-        migrationWait: served > 0 ? col.sumWaitMs / served : Number.NaN,
-      },
-      qos: { thresholdMs: s.qosThresholdMs, fractionOver: served > 0 ? col.overQosTotal / served : Number.NaN },
-      migrations: {
-        count: migrations.length,
-        failed: migrations.filter((m) => m.status === 'failed' || m.status === 'rolled-back').length,
-        bytesTotal: migrations.reduce((a, m) => a + m.bytes, 0),
-        downtimeMs: { mean: mean(downtimes), p95, max: max(downtimes) },
-        totalMs: { mean: mean(totals), max: max(totals) },
-      },
-      nodes: { meanUtilisation: mean(util), maxUtilisation: max(util) },
-    };
+      mode: 'sim',
+      durationS: this.scenario.durationS,
+      collector: col,
+      migrations,
+    });
+    return { ...data, stats: { events: this.engine.fired, requests: this.requestCount, rejectedDecisions: this.rejected } };
   }
 }

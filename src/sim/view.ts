@@ -1,6 +1,7 @@
 /**
  * The simulator's ClusterView: thin objects that read the simulator's arrays
- * and the observed (windowed, causal) metrics. Allocated once per run and
+ * and the observed (windowed, causal) metrics (node and container views are
+ * shared with the live backend: observed-view.ts). Allocated once per run and
  * refreshed in place at each control step, so a policy call over 10,000
  * containers allocates nothing on the simulator's side.
  */
@@ -13,91 +14,8 @@ import type {
   NodeView,
   UserView,
 } from '../model/view.ts';
+import { ObservedContainerView, ObservedNodeView, type ObservedState, type ObservedViewHost } from './observed-view.ts';
 import type { Simulator } from './simulator.ts';
-
-class SimNodeView implements NodeView {
-  readonly id: NodeId;
-  readonly cpuCores: number;
-  readonly memoryMiB: number;
-  readonly speedFactor: number;
-  constructor(
-    private readonly v: SimClusterView,
-    private readonly i: number,
-  ) {
-    const spec = v.sim.scenario.topology.nodes[i];
-    this.id = spec.id;
-    this.cpuCores = spec.cpuCores;
-    this.memoryMiB = spec.memoryMiB;
-    this.speedFactor = spec.speedFactor;
-  }
-  get memoryUsedMiB(): number {
-    return this.v.sim.memUsedMiB[this.i] + this.v.sim.memReservedMiB[this.i];
-  }
-  get utilisation(): number {
-    const busy = this.v.sim.observed.nBusyTot[this.i];
-    return Math.max(0, busy) / (this.cpuCores * this.v.windowUs);
-  }
-  get meanQueueMs(): number {
-    const o = this.v.sim.observed;
-    const n = o.nCountTot[this.i];
-    return n > 0.5 ? Math.max(0, o.nQueueTot[this.i]) / n / 1000 : 0;
-  }
-  get meanServiceMs(): number {
-    const o = this.v.sim.observed;
-    const n = o.nCountTot[this.i];
-    return n > 0.5 ? o.nSvcTot[this.i] / n / 1000 : Number.NaN;
-  }
-  get requestRatePerS(): number {
-    return Math.max(0, this.v.sim.observed.nCountTot[this.i]) / (this.v.windowUs / 1e6);
-  }
-}
-
-class SimContainerView implements ContainerView {
-  readonly id: string;
-  readonly memoryMiB: number;
-  readonly imageMiB: number;
-  readonly dirtyRateMiBps: number;
-  readonly users: readonly UserId[];
-  constructor(
-    private readonly v: SimClusterView,
-    private readonly i: number,
-  ) {
-    const spec = v.sim.scenario.containers[i];
-    this.id = spec.id;
-    this.memoryMiB = spec.memoryMiB;
-    this.imageMiB = spec.imageMiB;
-    this.dirtyRateMiBps = spec.dirtyRateMiBps;
-    this.users = spec.users.slice();
-  }
-  get nodeId(): NodeId {
-    return this.v.nodeIds[this.v.sim.containerNode[this.i]];
-  }
-  get migrating(): boolean {
-    return this.v.sim.containerMigrating[this.i] === 1;
-  }
-  get lastMigrationEndMs(): number {
-    return this.v.sim.lastMigrationEndMs[this.i];
-  }
-  private mean(tot: Float64Array): number {
-    const n = this.v.sim.observed.cCountTot[this.i];
-    return n > 0.5 ? tot[this.i] / n / 1000 : Number.NaN;
-  }
-  get requestRatePerS(): number {
-    return Math.max(0, this.v.sim.observed.cCountTot[this.i]) / (this.v.windowUs / 1e6);
-  }
-  get meanServiceMs(): number {
-    return this.mean(this.v.sim.observed.cSvcTot);
-  }
-  get meanResponseMs(): number {
-    return this.mean(this.v.sim.observed.cRespTot);
-  }
-  get meanNetworkMs(): number {
-    return this.mean(this.v.sim.observed.cNetTot);
-  }
-  get lastResponseMs(): number {
-    return this.v.sim.observed.cLastMs[this.i];
-  }
-}
 
 class SimUserView implements UserView {
   readonly id: UserId;
@@ -114,7 +32,8 @@ class SimUserView implements UserView {
   }
 }
 
-export class SimClusterView implements ClusterView {
+export class SimClusterView implements ClusterView, ObservedViewHost {
+  readonly state: ObservedState;
   nowMs = 0;
   /** Length of the metrics window at `nowMs` (shorter at the start of a run). */
   windowUs = 1;
@@ -133,6 +52,7 @@ export class SimClusterView implements ClusterView {
   private readonly idOrders = new WeakMap<readonly number[], readonly NodeId[]>();
 
   constructor(readonly sim: Simulator) {
+    this.state = sim;
     const s = sim.scenario;
     this.qosThresholdMs = s.qosThresholdMs;
     this.controlIntervalMs = s.controlIntervalS * 1000;
@@ -140,8 +60,8 @@ export class SimClusterView implements ClusterView {
     this.migrationCost = s.migration.cost;
     this.nodeIds = s.topology.nodes.map((n) => n.id);
     this.apIds = s.topology.accessPoints.map((a) => a.id);
-    this.nodes = s.topology.nodes.map((_, i) => new SimNodeView(this, i));
-    this.containers = s.containers.map((_, i) => new SimContainerView(this, i));
+    this.nodes = s.topology.nodes.map((_, i) => new ObservedNodeView(this, i));
+    this.containers = s.containers.map((_, i) => new ObservedContainerView(this, i));
     this.users = s.users.map((_, i) => new SimUserView(this, i));
     for (const n of this.nodes) this.byNode.set(n.id, n);
     for (const c of this.containers) this.byContainer.set(c.id, c);

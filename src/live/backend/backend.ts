@@ -224,13 +224,13 @@ export class LiveBackend implements ControlPort {
     if (c === undefined || from === undefined || to === undefined) {
       throw new ConmigError('SIM_INVARIANT', `accepted migration names an unknown container or node`, { context: { ...m } });
     }
-    if (this.running.has(c) || st.migrating[c] === 1) {
+    if (this.running.has(c) || st.containerMigrating[c] === 1) {
       throw new ConmigError('SIM_INVARIANT', `container ${m.containerId} is already migrating`, { context: { ...m } });
     }
     const spec = this.o.scenario.containers[c];
     const startScenUs = this.o.clock.nowScenUs();
     const id = this.nextId++;
-    st.migrating[c] = 1;
+    st.containerMigrating[c] = 1;
     st.memReservedMiB[to] += spec.memoryMiB;
     st.inFlight.set(c, { containerId: m.containerId, from: m.from, to: m.to, mode: m.mode, startedMs: startScenUs / 1000 });
     this.o.onMigrationStarted?.(startScenUs);
@@ -309,7 +309,7 @@ export class LiveBackend implements ControlPort {
       st.memUsedMiB[to] += spec.memoryMiB;
     }
     st.containerNode[c] = endOn ?? from;
-    st.migrating[c] = 0;
+    st.containerMigrating[c] = 0;
     st.inFlight.delete(c);
     st.lastMigrationEndMs[c] = endScenUs / 1000;
     if (endOn === null) this.lostContainer = `${spec.id} (${error?.message ?? 'rollback failed'})`;

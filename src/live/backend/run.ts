@@ -15,10 +15,10 @@ import { performance, monitorEventLoopDelay } from 'node:perf_hooks';
 import { controlStep } from '../../model/control.ts';
 import { isConmigError } from '../../model/errors.ts';
 import type { Policy } from '../../model/policy.ts';
-import { RESULT_SCHEMA, type RequestRecord, type RunData, type RunSummary } from '../../model/results.ts';
+import type { RequestRecord, RunData } from '../../model/results.ts';
 import type { Scenario } from '../../model/types.ts';
 import { ResultCollector } from '../../sim/collector.ts';
-import { scenarioHash } from '../../sim/simulator.ts';
+import { buildRunData } from '../../sim/run-data.ts';
 import type { CriuProbe } from '../criu-probe.ts';
 import type { ExecPool } from '../exec/pool.ts';
 import type { Inventory, InventoryNode } from '../inventory.ts';
@@ -261,7 +261,15 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
   }
   o.onProgress?.(1);
 
-  const data = buildRunData(s, o.policy, o.seed, collector, backend, ended === 'completed' ? s.durationS : endScenUs / 1e6);
+  const data = buildRunData({
+    scenario: s,
+    policy: o.policy,
+    seed: o.seed,
+    mode: 'live',
+    durationS: ended === 'completed' ? s.durationS : endScenUs / 1e6,
+    collector,
+    migrations: [...backend.records].sort((a, b) => a.startS - b.startS || a.id - b.id),
+  });
   const placement: Record<string, string> = {};
   s.containers.forEach((c, i) => (placement[c.id] = o.nodes[st.containerNode[i]].name));
   return {
@@ -305,59 +313,3 @@ function fileBusy(collector: ResultCollector, n: number, fromUs: number, toUs: n
   }
 }
 
-function buildRunData(s: Scenario, policy: Policy, seed: number, col: ResultCollector, backend: LiveBackend, durationS: number): RunData {
-  const migrations = [...backend.records].sort((a, b) => a.startS - b.startS || a.id - b.id);
-  const h = col.overall();
-  const served = col.served;
-  const util = col.nodeUtilisation();
-  const ok = migrations.filter((m) => m.status === 'ok');
-  const downtimes = ok.map((m) => m.downtimeMs).filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
-  const totals = ok.map((m) => m.totalMs).filter((x) => Number.isFinite(x));
-  const mean = (xs: number[]): number => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
-  const max = (xs: number[]): number => xs.reduce((a, b) => (b > a ? b : a), xs.length > 0 ? -Infinity : Number.NaN);
-  const p95 = downtimes.length > 0 ? downtimes[Math.min(downtimes.length - 1, Math.ceil(0.95 * downtimes.length) - 1)] : Number.NaN;
-  const summary: RunSummary = {
-    schema: RESULT_SCHEMA,
-    mode: 'live',
-    scenario: { name: s.name, hash: scenarioHash(s), file: s.file },
-    policy: { name: policy.name, params: { ...policy.params } },
-    seed,
-    durationS,
-    warmupS: s.warmupS,
-    qosThresholdMs: s.qosThresholdMs,
-    requests: { generated: col.generated, served, failed: col.failedTotal, unfinished: col.unfinished },
-    responseMs: {
-      count: h.count,
-      meanMs: h.mean,
-      minMs: h.min,
-      p50Ms: h.quantile(0.5),
-      p90Ms: h.quantile(0.9),
-      p95Ms: h.quantile(0.95),
-      p99Ms: h.quantile(0.99),
-      maxMs: h.max,
-    },
-    componentsMeanMs: {
-      network: served > 0 ? col.sumNetworkMs / served : Number.NaN,
-      queue: served > 0 ? col.sumQueueMs / served : Number.NaN,
-      service: served > 0 ? col.sumServiceMs / served : Number.NaN,
-      migrationWait: served > 0 ? col.sumWaitMs / served : Number.NaN,
-    },
-    qos: { thresholdMs: s.qosThresholdMs, fractionOver: served > 0 ? col.overQosTotal / served : Number.NaN },
-    migrations: {
-      count: migrations.length,
-      failed: migrations.filter((m) => m.status === 'failed' || m.status === 'rolled-back').length,
-      bytesTotal: migrations.reduce((a, m) => a + m.bytes, 0),
-      downtimeMs: { mean: mean(downtimes), p95, max: max(downtimes) },
-      totalMs: { mean: mean(totals), max: max(totals) },
-    },
-    nodes: { meanUtilisation: mean(util), maxUtilisation: max(util) },
-  };
-  return {
-    summary,
-    timeseries: col.timeseries(),
-    histogram: h.nonEmptyBuckets(),
-    migrations,
-    nodeLoad: col.nodeLoad(),
-    userSeries: col.userSeries(),
-  };
-}

@@ -22,9 +22,10 @@ import { BackhaulGraph, LatencyModel } from '../../model/latency.ts';
 import type { ContainerId, MigrationCostParams, MigrationMode, NodeId, Scenario, UserId } from '../../model/types.ts';
 import type { ClusterView, ContainerView, MigrationInFlightView, NodeView, UserView } from '../../model/view.ts';
 import { ObservedMetrics } from '../../sim/observed.ts';
+import { ObservedContainerView, ObservedNodeView, type ObservedState, type ObservedViewHost } from '../../sim/observed-view.ts';
 import type { UserMotion } from './motion.ts';
 
-export class LiveState {
+export class LiveState implements ObservedState {
   readonly nodeIds: readonly NodeId[];
   readonly nodeIndex = new Map<NodeId, number>();
   readonly containerIds: readonly ContainerId[];
@@ -35,7 +36,7 @@ export class LiveState {
   readonly latency: LatencyModel;
   readonly observed: ObservedMetrics;
   readonly containerNode: Int32Array;
-  readonly migrating: Uint8Array;
+  readonly containerMigrating: Uint8Array;
   /** Scenario ms the last migration of each container finished (-Infinity if never). */
   readonly lastMigrationEndMs: Float64Array;
   readonly memUsedMiB: Float64Array;
@@ -63,7 +64,7 @@ export class LiveState {
     const C = this.containerIds.length;
     this.observed = new ObservedMetrics(C, N, Math.round(s.controlIntervalS * 1e6), Math.round(s.metricsWindowS * 1e6));
     this.containerNode = new Int32Array(C);
-    this.migrating = new Uint8Array(C);
+    this.containerMigrating = new Uint8Array(C);
     this.lastMigrationEndMs = new Float64Array(C).fill(Number.NEGATIVE_INFINITY);
     this.memUsedMiB = new Float64Array(N);
     this.memReservedMiB = new Float64Array(N);
@@ -101,89 +102,6 @@ export class LiveState {
   }
 }
 
-class LiveNodeView implements NodeView {
-  readonly id: NodeId;
-  readonly cpuCores: number;
-  readonly memoryMiB: number;
-  readonly speedFactor: number;
-  constructor(
-    private readonly v: LiveClusterView,
-    private readonly i: number,
-  ) {
-    const spec = v.state.scenario.topology.nodes[i];
-    this.id = spec.id;
-    this.cpuCores = spec.cpuCores;
-    this.memoryMiB = spec.memoryMiB;
-    this.speedFactor = spec.speedFactor;
-  }
-  get memoryUsedMiB(): number {
-    return this.v.state.memUsedMiB[this.i] + this.v.state.memReservedMiB[this.i];
-  }
-  get utilisation(): number {
-    return Math.max(0, this.v.state.observed.nBusyTot[this.i]) / (this.cpuCores * this.v.windowUs);
-  }
-  get meanQueueMs(): number {
-    const o = this.v.state.observed;
-    const n = o.nCountTot[this.i];
-    return n > 0.5 ? Math.max(0, o.nQueueTot[this.i]) / n / 1000 : 0;
-  }
-  get meanServiceMs(): number {
-    const o = this.v.state.observed;
-    const n = o.nCountTot[this.i];
-    return n > 0.5 ? o.nSvcTot[this.i] / n / 1000 : Number.NaN;
-  }
-  get requestRatePerS(): number {
-    return Math.max(0, this.v.state.observed.nCountTot[this.i]) / (this.v.windowUs / 1e6);
-  }
-}
-
-class LiveContainerView implements ContainerView {
-  readonly id: ContainerId;
-  readonly memoryMiB: number;
-  readonly imageMiB: number;
-  readonly dirtyRateMiBps: number;
-  readonly users: readonly UserId[];
-  constructor(
-    private readonly v: LiveClusterView,
-    private readonly i: number,
-  ) {
-    const spec = v.state.scenario.containers[i];
-    this.id = spec.id;
-    this.memoryMiB = spec.memoryMiB;
-    this.imageMiB = spec.imageMiB;
-    this.dirtyRateMiBps = spec.dirtyRateMiBps;
-    this.users = spec.users.slice();
-  }
-  get nodeId(): NodeId {
-    return this.v.state.nodeIds[this.v.state.containerNode[this.i]];
-  }
-  get migrating(): boolean {
-    return this.v.state.migrating[this.i] === 1;
-  }
-  get lastMigrationEndMs(): number {
-    return this.v.state.lastMigrationEndMs[this.i];
-  }
-  private mean(tot: Float64Array): number {
-    const n = this.v.state.observed.cCountTot[this.i];
-    return n > 0.5 ? tot[this.i] / n / 1000 : Number.NaN;
-  }
-  get requestRatePerS(): number {
-    return Math.max(0, this.v.state.observed.cCountTot[this.i]) / (this.v.windowUs / 1e6);
-  }
-  get meanServiceMs(): number {
-    return this.mean(this.v.state.observed.cSvcTot);
-  }
-  get meanResponseMs(): number {
-    return this.mean(this.v.state.observed.cRespTot);
-  }
-  get meanNetworkMs(): number {
-    return this.mean(this.v.state.observed.cNetTot);
-  }
-  get lastResponseMs(): number {
-    return this.v.state.observed.cLastMs[this.i];
-  }
-}
-
 class LiveUserView implements UserView {
   readonly id: UserId;
   readonly containerId: ContainerId;
@@ -199,7 +117,10 @@ class LiveUserView implements UserView {
   }
 }
 
-export class LiveClusterView implements ClusterView {
+export class LiveClusterView implements ClusterView, ObservedViewHost {
+  get nodeIds(): readonly NodeId[] {
+    return this.state.nodeIds;
+  }
   nowMs = 0;
   /** Scenario µs covered by the metrics window at nowMs (shorter at the start). */
   windowUs = 1;
@@ -224,8 +145,8 @@ export class LiveClusterView implements ClusterView {
     this.controlIntervalMs = s.controlIntervalS * 1000;
     this.defaultMigrationMode = s.migration.mode;
     this.migrationCost = s.migration.cost;
-    this.nodes = s.topology.nodes.map((_, i) => new LiveNodeView(this, i));
-    this.containers = s.containers.map((_, i) => new LiveContainerView(this, i));
+    this.nodes = s.topology.nodes.map((_, i) => new ObservedNodeView(this, i));
+    this.containers = s.containers.map((_, i) => new ObservedContainerView(this, i));
     this.users = s.users.map((_, i) => new LiveUserView(this, i));
     for (const n of this.nodes) this.byNode.set(n.id, n);
     for (const c of this.containers) this.byContainer.set(c.id, c);
