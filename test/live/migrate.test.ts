@@ -4,7 +4,7 @@
  * scripts/setup-live.sh; skipped locally with a printed reason otherwise,
  * never in CI.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConmigError } from '../../src/model/errors.ts';
@@ -156,6 +156,26 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
     const after = await waitCounter(ADDR.node1);
     expect(after.start).toBe(before.start);
     expect(after.count).toBeGreaterThanOrEqual(before.count);
+  });
+
+  it('the CLI: --json prints the result of a real migration; bad input exits 2 listing the known nodes', () => {
+    const cli = (...a: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'migrate', '--inventory', `${STATE}/inventory.yaml`, ...a], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    const bad = cli('--container', 'counter', '--from', 'node1', '--to', 'nodeX');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('no node "nodeX" in the inventory');
+    expect(bad.stderr).toContain('known: node1, node2, node3');
+    const there = cli('--container', 'counter', '--from', 'node1', '--to', 'node2', '--json');
+    expect(there.status, there.stderr).toBe(0);
+    const r = JSON.parse(there.stdout) as { from: string; to: string; status: string; runningOn: string; downtimeMs: number };
+    expect(r).toMatchObject({ from: 'node1', to: 'node2', status: 'ok', runningOn: 'node2' });
+    expect(r.downtimeMs).toBeGreaterThan(0);
+    const back = cli('--container', 'counter', '--from', 'node2', '--to', 'node1');
+    expect(back.status, back.stderr).toBe(0);
+    expect(back.stdout).toMatch(/^migrated counter node2 -> node1 \(cold\) in .*; downtime /);
   });
 
   it('refuses pre-copy where the kernel has no soft-dirty tracking, and post-copy, before touching anything', async () => {
