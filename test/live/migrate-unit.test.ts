@@ -68,6 +68,25 @@ describe('downtime from client probes', () => {
     expect(m.failures).toBe(79);
   });
 
+  it('once the destination was added, is the gap around that moment, not a longer gap elsewhere (a busy service)', () => {
+    const p = new DowntimeProber({ address: 'a', port: 1, path: '/h', intervalMs: 10 });
+    const inner = p as unknown as { samples: Array<{ tMs: number; ok: boolean; addr: string }>; switchMs: number | null; startMs: number | null };
+    inner.startMs = 0;
+    for (let t = 0; t <= 100; t += 10) inner.samples.push({ tMs: t, ok: true, addr: 'src' });
+    // the service is busy with a long request: 1.5 s of failed probes at the source
+    for (let t = 110; t < 1600; t += 10) inner.samples.push({ tMs: t, ok: false, addr: 'src' });
+    inner.samples.push({ tMs: 1600, ok: true, addr: 'src' });
+    // the migration: down from 2000 to 2400, restore began at 2200
+    for (let t = 1610; t < 2000; t += 10) inner.samples.push({ tMs: t, ok: true, addr: 'src' });
+    for (let t = 2000; t < 2400; t += 10) inner.samples.push({ tMs: t, ok: false, addr: t < 2200 ? 'src' : 'dst' });
+    inner.samples.push({ tMs: 2400, ok: true, addr: 'dst' });
+    inner.switchMs = 2200;
+    const m = p.measure();
+    expect(m.downtimeMs).toBe(410); // last success 1990 -> first success 2400
+    expect(m.lastBeforeGap).toBe('src');
+    expect(m.firstAfterGap).toBe('dst');
+  });
+
   it('is 0 when nothing failed', () => {
     const p = new DowntimeProber({ address: 'a', port: 1, path: '/h' });
     const samples = (p as unknown as { samples: Array<{ tMs: number; ok: boolean; addr: string }> }).samples;
