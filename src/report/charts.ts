@@ -19,6 +19,8 @@ export interface ChartOptions {
   heatmapAboveNodes?: number;
   /** Per-user chart: at most this many users (first by id; default 8). */
   maxUsers?: number;
+  /** Migration timeline: at most this many containers, those that moved most (default 30). */
+  maxTimelineContainers?: number;
   /** Chart width in pixels (default 640). */
   widthPx?: number;
 }
@@ -176,10 +178,24 @@ function emptyChart(id: string, title: string, text: string, o: Required<ChartOp
 }
 
 function migrationTimeline(runs: LabelledRun[], labels: string[], o: Required<ChartOptions>): Chart {
-  const title = 'Migrations (start → end; dark = downtime)';
+  // With hundreds of moving containers one row each is unreadable (and the page
+  // huge): keep the containers that moved most, ties by id, and say so.
+  const moves = new Map<string, number>();
+  for (const r of runs) for (const m of r.migrations) moves.set(m.containerId, (moves.get(m.containerId) ?? 0) + 1);
+  const shown = new Set(
+    [...moves.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, o.maxTimelineContainers)
+      .map(([id]) => id),
+  );
+  const title =
+    shown.size < moves.size
+      ? `Migrations of the ${shown.size} containers that moved most, of ${moves.size} (start → end; dark = downtime)`
+      : 'Migrations (start → end; dark = downtime)';
   const values: Datum[] = [];
   for (const r of runs) {
     for (const m of r.migrations) {
+      if (!shown.has(m.containerId)) continue;
       const endS = m.startS + Math.max(m.totalMs, 0) / 1000;
       // Downtime ends when the container runs again at the destination, i.e. before lazy page fetching.
       const downEndS = Math.max(m.startS, endS - Math.max(m.lazyPagesMs, 0) / 1000);
@@ -220,7 +236,8 @@ function migrationTimeline(runs: LabelledRun[], labels: string[], o: Required<Ch
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
       title,
       width: o.widthPx,
-      height: { step: Math.max(12, 8 * labels.length) },
+      // With yOffset the step is per policy sub-band: about 24 px per container row in all.
+      height: { step: Math.max(6, Math.round(24 / labels.length)) },
       data: { values },
       encoding: { y, yOffset },
       layer: [
@@ -429,6 +446,7 @@ export function buildCharts(runs: LabelledRun[], opts: ChartOptions): Chart[] {
     logLatencyAxis: true,
     heatmapAboveNodes: 8,
     maxUsers: 8,
+    maxTimelineContainers: 30,
     widthPx: 640,
     ...opts,
   };
