@@ -128,7 +128,7 @@ export async function runCalibrate(dirs: string[], flags: CalibrateFlags): Promi
 export function registerCompare(program: Command): void {
   program
     .command('compare')
-    .description('Compare result folders of one scenario (sim and/or live; the first is the reference): percentiles with CIs, KS, migration costs, verdicts.')
+    .description('compare result folders of one scenario (sim and/or live; the first is the reference): percentiles with CIs, KS, migration costs, verdicts')
     .argument('<runs...>', 'result folders (at least two); the first is the reference')
     .option('-o, --out <dir>', 'output folder for compare.html, comparison.json and charts/', 'comparison')
     .option('--tolerance-percentile <rel>', 'largest relative error of p50/p90/p95/p99 that agrees', String(DEFAULT_TOLERANCE.percentileRel))
@@ -141,7 +141,7 @@ export function registerCompare(program: Command): void {
 
   program
     .command('calibrate')
-    .description('Fit the migration cost model (and service time) to live runs and write a calibrated scenario.')
+    .description('fit the migration cost model (and service time) to live runs and write a calibrated scenario')
     .argument('<runs...>', 'live result folders')
     .requiredOption('-s, --scenario <file>', 'the scenario the runs were made with')
     .option('-o, --out <file>', 'calibrated scenario to write (default <scenario>.calibrated.yaml)')

@@ -29,7 +29,7 @@ function cleanSummary(r: CleanReport): string {
 }
 
 export function registerTestbed(program: Command): void {
-  const tb = program.command('testbed').description('Local testbed: edge nodes as network namespaces with sshd, shaped links, a latency relay');
+  const tb = program.command('testbed').description('local testbed: edge nodes as network namespaces with sshd, shaped links, a latency relay');
 
   tb.command('up')
     .description('build the testbed and write <state>/inventory.yaml')

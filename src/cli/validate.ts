@@ -37,7 +37,7 @@ export async function validateCommand(file: string, opts: { json?: boolean }): P
 export function registerValidate(program: Command): void {
   program
     .command('validate')
-    .description('Check a scenario file and show what it contains, or list its problems with file and line.')
+    .description('check a scenario file and show what it contains, or list its problems with file and line')
     .argument('<scenario>', 'scenario YAML file')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (file: string, opts: { json?: boolean }) => {
