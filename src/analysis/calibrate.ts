@@ -392,6 +392,14 @@ function fitMigrationCost(
           );
         }
         p.transferEfficiency = e.efficiency;
+        if (e.efficiency > 1) {
+          // A scenario's transferEfficiency is in (0, 1]: a calibrated file must stay runnable.
+          p.transferEfficiency = 1;
+          notes.push(
+            `eta capped at 1 (fitted ${e.efficiency.toPrecision(3)}): the model's ${modelMiB.toFixed(1)} MiB cannot cross the link as fast as the measured transfers; ` +
+              `the simulated transfer stays too long: is memoryMiB (${prior.imageCached ? '' : 'or imageMiB '}of the scenario) larger than what a migration moves?`,
+          );
+        }
         fit.push({ ...e.record, ...(notes.some(Boolean) ? { note: notes.filter(Boolean).join('; ') } : {}) });
       }
     } else if (mode === 'precopy') {

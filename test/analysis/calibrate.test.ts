@@ -191,31 +191,39 @@ describe('migration cost calibration', () => {
 
 describe('live records: probed downtime, real checkpoint sizes', () => {
   it('fits eta on the size the simulator sends, not the bytes a small real checkpoint weighed', async () => {
-    // c1 has memoryMiB 128 in the scenario; the live checkpoint was 1 MiB and took 2*2 + 500 ms over 1000 Mbit/s
-    const recs = [0, 1, 2].map((id) => migration({ id, containerId: 'c1', checkpointMs: 300, transferMs: 504, restoreMs: 200, downtimeMs: 1004, bytes: 1048576 }));
+    // c1 has memoryMiB 128 in the scenario; the live checkpoint was 1 MiB and took 2*2 + 2000 ms over 1000 Mbit/s
+    const recs = [0, 1, 2].map((id) => migration({ id, containerId: 'c1', checkpointMs: 300, transferMs: 2004, restoreMs: 200, downtimeMs: 2504, bytes: 1048576 }));
     const r = await calibrate([liveRun('r', recs)], scenario());
     const eta = r.params.cold?.transferEfficiency as number;
-    // the model's transfer of 128 MiB then takes the measured 500 ms (+ 2 l)
-    expect((mibToMegabits(128) / (eta * 1000)) * 1000).toBeCloseTo(500, 6);
+    // the model's transfer of 128 MiB then takes the measured 2000 ms (+ 2 l)
+    expect((mibToMegabits(128) / (eta * 1000)) * 1000).toBeCloseTo(2000, 6);
     expect(r.fit.find((f) => f.group === 'cold transfer efficiency')?.note).toContain('not the measured one (mean 1.00 MiB)');
   });
 
+  it('caps eta at 1 (a calibrated scenario must validate) and says why', async () => {
+    // 128 MiB over 1000 Mbit/s needs >= 1074 ms; the records say 304 ms
+    const recs = [0, 1, 2].map((id) => migration({ id, containerId: 'c1', checkpointMs: 300, transferMs: 304, restoreMs: 200, downtimeMs: 804, bytes: 1048576 }));
+    const r = await calibrate([liveRun('r', recs)], scenario());
+    expect(r.params.cold?.transferEfficiency).toBe(1);
+    expect(r.fit.find((f) => f.group === 'cold transfer efficiency')?.note).toMatch(/eta capped at 1 \(fitted 3\.\d+\)/);
+  });
+
   it('scales the phases by the client-seen downtime share, so the simulated downtime is the probed one', async () => {
-    // phases sum to 1000 ms, clients saw 750 ms (share 0.75): the model's downtime must be 750 ms
+    // phases sum to 2700 ms, clients saw 2025 ms (share 0.75): the model's downtime must be 2025 ms
     const recs = [0, 1, 2].map((id) =>
-      migration({ id, containerId: 'c1', checkpointMs: 400, transferMs: 304, restoreMs: 296, downtimeMs: 750, bytes: 128 * 1048576 }),
+      migration({ id, containerId: 'c1', checkpointMs: 400, transferMs: 2004, restoreMs: 296, downtimeMs: 2025, bytes: 128 * 1048576 }),
     );
     const r = await calibrate([liveRun('r', recs)], scenario());
     const c = { ...DEFAULT_MIGRATION_COST, ...r.params.cold };
     const modelDowntime =
       c.checkpointBaseMs + c.checkpointMsPerMiB * 128 + c.restoreBaseMs + c.restoreMsPerMiB * 128 + 2 * 2 + (mibToMegabits(128) / (c.transferEfficiency * 1000)) * 1000;
-    // 0.75 of each phase (the scaled transfer, 228 ms, minus its 2 l = 4 ms setup gives eta)
-    expect(modelDowntime).toBeCloseTo(750, 6);
+    // 0.75 of each phase (the scaled transfer, 1503 ms, minus its 2 l = 4 ms setup gives eta)
+    expect(modelDowntime).toBeCloseTo(2025, 6);
     expect(r.fit.find((f) => f.group === 'cold downtime share of the phases')?.note).toContain('share mean 0.750');
   });
 
   it('leaves the phases alone when the downtime is their sum (no client probes)', async () => {
-    const recs = [0, 1, 2].map((id) => migration({ id, containerId: 'c1', checkpointMs: 400, transferMs: 304, restoreMs: 296, downtimeMs: 1000, bytes: 128 * 1048576 }));
+    const recs = [0, 1, 2].map((id) => migration({ id, containerId: 'c1', checkpointMs: 400, transferMs: 2004, restoreMs: 296, downtimeMs: 2700, bytes: 128 * 1048576 }));
     const r = await calibrate([liveRun('r', recs)], scenario());
     expect(r.fit.some((f) => f.group === 'cold downtime share of the phases')).toBe(false);
     expect((r.params.cold?.checkpointBaseMs as number) + 1.44 * 128).toBeCloseTo(400, 6);
