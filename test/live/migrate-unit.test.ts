@@ -87,6 +87,17 @@ describe('downtime from client probes', () => {
     expect(m.firstAfterGap).toBe('dst');
   });
 
+  it('without any success before the switch, counts from the start of probing', () => {
+    const p = new DowntimeProber({ address: 'a', port: 1, path: '/h', intervalMs: 10 });
+    const inner = p as unknown as { samples: Array<{ tMs: number; ok: boolean; addr: string }>; switchMs: number | null; startMs: number | null };
+    inner.startMs = 100;
+    for (let t = 100; t < 900; t += 10) inner.samples.push({ tMs: t, ok: false, addr: t >= 500 ? 'dst' : 'src' });
+    inner.switchMs = 500;
+    // two destination successes with a failure between them: 40 ms, not the downtime
+    inner.samples.push({ tMs: 900, ok: true, addr: 'dst' }, { tMs: 920, ok: false, addr: 'dst' }, { tMs: 940, ok: true, addr: 'dst' });
+    expect(p.measure().downtimeMs).toBe(800);
+  });
+
   it('is 0 when nothing failed', () => {
     const p = new DowntimeProber({ address: 'a', port: 1, path: '/h' });
     const samples = (p as unknown as { samples: Array<{ tMs: number; ok: boolean; addr: string }> }).samples;
