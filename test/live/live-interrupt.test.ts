@@ -20,7 +20,7 @@
  * for it to go away (polling every 30 s) instead of tearing it down.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,6 +161,7 @@ describe.skipIf(skip)('interrupting a live run on a 3-node local testbed', () =>
 
   afterAll(async () => {
     await cleanTestbed(STATE);
+    rmSync(work, { recursive: true, force: true });
   }, 120_000);
 
   it('Ctrl-C during a migration: exit 130, one line naming the node, results kept, the container on exactly one node', async () => {
