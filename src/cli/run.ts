@@ -111,7 +111,17 @@ export function registerRun(program: Command): void {
       const progress = new Progress(Progress.wanted(flags.progress));
       try {
         const { runs, reportPath } = live
-          ? await runLive(scenario, { outDir, inventory: flags.inventory, seed, onProgress: progress.update })
+          ? await runLive(scenario, {
+              outDir,
+              inventory: flags.inventory,
+              seed,
+              onProgress: progress.update,
+              // Pre-flight, migrations and a Ctrl-C being handled are worth seeing as they happen.
+              log: (line) => {
+                progress.stop();
+                process.stderr.write(`${line}\n`);
+              },
+            })
           : await runScenario(scenario, {
               outDir,
               seed,
