@@ -19,7 +19,7 @@
  * exist on a machine: if another one is up (a `cm-` namespace), this waits
  * for it to go away (polling every 30 s) instead of tearing it down.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,19 +29,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readRun } from '../../src/results/index.ts';
 import { loadInventory, type Inventory } from '../../src/live/inventory.ts';
 import { cleanTestbed, httpGetJson, relayControl, testbedUp } from '../../src/live/testbed/index.ts';
+import { sh, skipLive } from './helpers/env.ts';
 
-function sh(cmd: string): { code: number; out: string } {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  return { code: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
-}
-const missing = ['ip', 'tc', 'nsenter', 'runc', 'criu', 'ssh-keygen', 'busybox', 'gcc']
-  .filter((t) => sh(`command -v ${t}`).code !== 0)
-  .concat(existsSync('/usr/sbin/sshd') ? [] : ['sshd']);
-const isRoot = process.getuid?.() === 0;
-const liveReason = !isRoot ? 'not root' : missing.length > 0 ? `missing ${missing.join(', ')} (run bash scripts/setup-live.sh)` : '';
-if (liveReason && process.env.CI) throw new Error(`live-interrupt tests cannot run in CI: ${liveReason}`);
-const skip = liveReason !== '';
-if (skip) console.log(`[live-interrupt.test] skipping live interruption tests: ${liveReason}`);
+const skip = skipLive('live-interrupt.test', 'live interruption tests');
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const STATE = '/tmp/conmig-live-interrupt-test';

@@ -12,7 +12,6 @@
  *  - pre-flight refusals: unreachable node, unknown host key, missing CRIU,
  *    unsupported migration mode
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,19 +31,9 @@ import { preflight } from '../../src/live/backend/preflight.ts';
 import { runLive } from '../../src/live/run-live.ts';
 import { cleanTestbed, testbedUp } from '../../src/live/testbed/index.ts';
 import { describeBackendContract } from '../contract/backend-contract.ts';
+import { sh, skipLive } from './helpers/env.ts';
 
-function sh(cmd: string): { code: number; out: string } {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  return { code: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
-}
-const missing = ['ip', 'tc', 'nsenter', 'runc', 'criu', 'ssh-keygen', 'busybox', 'gcc']
-  .filter((t) => sh(`command -v ${t}`).code !== 0)
-  .concat(existsSync('/usr/sbin/sshd') ? [] : ['sshd']);
-const isRoot = process.getuid?.() === 0;
-const liveReason = !isRoot ? 'not root' : missing.length > 0 ? `missing ${missing.join(', ')} (run bash scripts/setup-live.sh)` : '';
-if (liveReason && process.env.CI) throw new Error(`live-run tests cannot run in CI: ${liveReason}`);
-const skip = liveReason !== '';
-if (skip) console.log(`[live-run.test] skipping live mode tests: ${liveReason}`);
+const skip = skipLive('live-run.test', 'live mode tests');
 
 const STATE = '/tmp/conmig-live-run-test';
 const INV = join(STATE, 'inventory.yaml');

@@ -5,7 +5,7 @@
  * it never skips (a missing tool fails the test with SETUP_MISSING).
  * The pure parts (topology plan, inventory validation, bundle rewrite) always run.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,19 +17,9 @@ import {
 } from '../../src/live/testbed/index.ts';
 import { STATE_MARKER, strayPids } from '../../src/live/testbed/clean.ts';
 import { waitTcp } from '../../src/live/testbed/ssh.ts';
+import { sh, skipLive } from './helpers/env.ts';
 
-function sh(cmd: string): { code: number; out: string } {
-  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
-  return { code: r.status ?? 1, out: (r.stdout ?? '') + (r.stderr ?? '') };
-}
-
-const missing = ['ip', 'tc', 'nsenter', 'runc', 'criu', 'ssh-keygen', 'busybox', 'gcc']
-  .filter((t) => sh(`command -v ${t}`).code !== 0)
-  .concat(existsSync('/usr/sbin/sshd') ? [] : ['sshd']);
-const isRoot = process.getuid?.() === 0;
-const liveReason = !isRoot ? 'not root' : missing.length > 0 ? `missing ${missing.join(', ')} (run bash scripts/setup-live.sh)` : '';
-const skipLive = liveReason !== '' && !process.env.CI;
-if (skipLive) console.log(`[testbed.test] skipping live testbed tests: ${liveReason}`);
+const skipTestbed = skipLive('testbed.test', 'live testbed tests');
 
 function cmNamespaces(): string[] {
   return sh('ip netns list').out.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith('cm-'));
@@ -88,7 +78,7 @@ describe('testbed plan and formats (pure)', () => {
   });
 });
 
-describe.skipIf(skipLive)('local testbed (root, real namespaces)', () => {
+describe.skipIf(skipTestbed)('local testbed (root, real namespaces)', () => {
   const stateDir = join(tmpdir(), `conmig-tb-test-${process.pid}`);
   afterAll(async () => {
     await cleanTestbed(stateDir);
