@@ -15,6 +15,7 @@
  *   wait       = first send -> start of the successful attempt (time spent retrying)
  *   queue      = max(0, response - network - service - wait)
  */
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createRng, exponential, type Rng } from '../../model/random.ts';
 import { AliasTable } from '../../sim/alias.ts';
@@ -67,7 +68,13 @@ interface Attempt {
 }
 
 export class EmulatedUsers {
-  private readonly stopCtl = new AbortController();
+  private readonly stopCtl = (() => {
+    // Every request in flight listens on this one stop signal (and removes its
+    // listener when it ends): dozens at once is normal, not a leak.
+    const ctl = new AbortController();
+    setMaxListeners(0, ctl.signal);
+    return ctl;
+  })();
   private readonly attempts = new Set<Attempt>();
   private readonly outstanding = new Set<Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
