@@ -23,7 +23,7 @@
  * (sum is a plain left-to-right float addition).
  */
 import { ConmigError } from './errors.ts';
-import type { HistogramBucketRow } from './results.ts';
+import type { HistogramBucketRow, LatencySummary } from './results.ts';
 
 /** Bucket resolution at the bottom of the range. */
 export const HISTOGRAM_UNIT_MS = 0.01;
@@ -296,4 +296,18 @@ function closeTo(a: number, b: number): boolean {
 
 function nanError(ms: number): ConmigError {
   return new ConmigError('SIM_INVARIANT', 'histogram: cannot record NaN', { context: { ms } });
+}
+
+/** The summary figures of a histogram, as RunSummary.responseMs reports them. */
+export function latencySummary(h: LatencyHistogram): LatencySummary {
+  return {
+    count: h.count,
+    meanMs: h.mean,
+    minMs: h.min,
+    p50Ms: h.quantile(0.5),
+    p90Ms: h.quantile(0.9),
+    p95Ms: h.quantile(0.95),
+    p99Ms: h.quantile(0.99),
+    maxMs: h.max,
+  };
 }

@@ -6,6 +6,7 @@
 import type { Policy } from '../model/policy.ts';
 import { RESULT_SCHEMA, type MigrationRecord, type RunData, type RunSummary } from '../model/results.ts';
 import type { Scenario } from '../model/types.ts';
+import { latencySummary } from '../model/histogram.ts';
 import type { ResultCollector } from './collector.ts';
 import { scenarioHash } from './scenario-hash.ts';
 
@@ -43,16 +44,7 @@ export function buildRunData(i: RunDataInput): RunData {
     warmupS: s.warmupS,
     qosThresholdMs: s.qosThresholdMs,
     requests: { generated: col.generated, served, failed: col.failedTotal, unfinished: col.unfinished },
-    responseMs: {
-      count: h.count,
-      meanMs: h.mean,
-      minMs: h.min,
-      p50Ms: h.quantile(0.5),
-      p90Ms: h.quantile(0.9),
-      p95Ms: h.quantile(0.95),
-      p99Ms: h.quantile(0.99),
-      maxMs: h.max,
-    },
+    responseMs: latencySummary(h),
     componentsMeanMs: {
       network: perServed(col.sumNetworkMs),
       queue: perServed(col.sumQueueMs),

@@ -2,7 +2,7 @@
  * Synthetic runs for the analysis tests: a RunData whose histogram, summary and
  * migrations are built from given samples, in the shared result schema.
  */
-import { LatencyHistogram } from '../../src/model/histogram.ts';
+import { LatencyHistogram, latencySummary } from '../../src/model/histogram.ts';
 import { createRng, standardNormal, type Rng } from '../../src/model/random.ts';
 import { RESULT_SCHEMA, type MigrationRecord, type RunData, type RunSummary } from '../../src/model/results.ts';
 import type { ComparableRun } from '../../src/analysis/compare.ts';
@@ -63,16 +63,7 @@ export function syntheticRun(o: SyntheticRunOpts): ComparableRun {
     warmupS: 0,
     qosThresholdMs: 100,
     requests: { generated: h.count, served: h.count, failed: 0, unfinished: 0 },
-    responseMs: {
-      count: h.count,
-      meanMs: h.mean,
-      minMs: h.min,
-      p50Ms: h.quantile(0.5),
-      p90Ms: h.quantile(0.9),
-      p95Ms: h.quantile(0.95),
-      p99Ms: h.quantile(0.99),
-      maxMs: h.max,
-    },
+    responseMs: latencySummary(h),
     componentsMeanMs: { network: 10, queue: 5, service: h.mean - 15, migrationWait: 0 },
     qos: { thresholdMs: 100, fractionOver: h.fractionAbove(100) },
     migrations: {

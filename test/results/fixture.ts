@@ -3,7 +3,7 @@
  * 6 report windows of 10 s, 3 nodes, 2 users / 2 containers, a few migrations.
  * Deterministic; numbers have few digits so a CSV round trip is exact.
  */
-import { LatencyHistogram } from '../../src/model/histogram.ts';
+import { LatencyHistogram, latencySummary } from '../../src/model/histogram.ts';
 import { RESULT_SCHEMA, type MigrationRecord, type RunData, type TimeseriesRow } from '../../src/model/results.ts';
 
 const NODES = ['edge-a', 'edge-b', 'edge-c'];
@@ -93,16 +93,7 @@ export function fixtureRun(policy: 'never' | 'nearest'): RunData {
       warmupS: 0,
       qosThresholdMs: FIXTURE_QOS_MS,
       requests: { generated: served + failed + 1, served, failed, unfinished: 1 },
-      responseMs: {
-        count: hist.count,
-        meanMs: hist.mean,
-        minMs: hist.min,
-        p50Ms: hist.quantile(0.5),
-        p90Ms: hist.quantile(0.9),
-        p95Ms: hist.quantile(0.95),
-        p99Ms: hist.quantile(0.99),
-        maxMs: hist.max,
-      },
+      responseMs: latencySummary(hist),
       componentsMeanMs: {
         network: hist.mean * 0.5,
         queue: hist.mean * 0.2,
