@@ -323,45 +323,26 @@ export class LiveBackend implements ControlPort {
         .catch(() => null);
       verifiedOn = out && out.stdout.split('\n').includes(this.o.containerNames[c]) ? n.name : null;
     }
-    const row: MigrationRecord = r
-      ? {
-          id,
-          containerId: spec.id,
-          from: m.from,
-          to: m.to,
-          mode: m.mode,
-          reason: m.reason,
-          startS: startScenUs / 1e6,
-          precopyRounds: r.precopyRounds,
-          precopyMs: r.precopyMs,
-          checkpointMs: r.checkpointMs,
-          transferMs: r.transferMs,
-          restoreMs: r.restoreMs,
-          lazyPagesMs: r.lazyPagesMs,
-          downtimeMs: r.downtimeMs,
-          totalMs: r.totalMs,
-          bytes: r.bytes,
-          status,
-        }
-      : {
-          id,
-          containerId: spec.id,
-          from: m.from,
-          to: m.to,
-          mode: m.mode,
-          reason: m.reason,
-          startS: startScenUs / 1e6,
-          precopyRounds: 0,
-          precopyMs: 0,
-          checkpointMs: Number.NaN,
-          transferMs: Number.NaN,
-          restoreMs: Number.NaN,
-          lazyPagesMs: 0,
-          downtimeMs: Number.NaN,
-          totalMs: wallMs,
-          bytes: 0,
-          status,
-        };
+    // Without a result (pre-flight refused, or the primitive threw), the phases are unknown.
+    const row: MigrationRecord = {
+      id,
+      containerId: spec.id,
+      from: m.from,
+      to: m.to,
+      mode: m.mode,
+      reason: m.reason,
+      startS: startScenUs / 1e6,
+      precopyRounds: r ? r.precopyRounds : 0,
+      precopyMs: r ? r.precopyMs : 0,
+      checkpointMs: r ? r.checkpointMs : Number.NaN,
+      transferMs: r ? r.transferMs : Number.NaN,
+      restoreMs: r ? r.restoreMs : Number.NaN,
+      lazyPagesMs: r ? r.lazyPagesMs : 0,
+      downtimeMs: r ? r.downtimeMs : Number.NaN,
+      totalMs: r ? r.totalMs : wallMs,
+      bytes: r ? r.bytes : 0,
+      status,
+    };
     this.records.push(row);
     let result: LiveMigrationDetail['result'];
     if (r) {
