@@ -14,19 +14,23 @@
 # Env:   CONMIG_CRIU_VERSION (default 4.2.1; a prefix of the Debian version)
 #        CONMIG_SETUP_LOG (default /var/log/conmig-setup.log)
 #        CONMIG_IMAGES (default /var/lib/conmig/images)
+#        CONMIG_CRIU_PREFIX (default /opt/conmig/criu), CONMIG_APT_DIR (default /opt/conmig/apt),
+#        CONMIG_CRIU_WRAPPER (default /usr/local/bin/criu): every folder is created here,
+#        so the script can be run into empty folders (test/setup/fresh-folders.test.ts)
 set -uo pipefail
 
 CRIU_WANT="${CONMIG_CRIU_VERSION:-4.2.1}"
 LOG="${CONMIG_SETUP_LOG:-/var/log/conmig-setup.log}"
-PREFIX=/opt/conmig/criu
-APTDIR=/opt/conmig/apt
-WRAPPER=/usr/local/bin/criu
+PREFIX="${CONMIG_CRIU_PREFIX:-/opt/conmig/criu}"
+APTDIR="${CONMIG_APT_DIR:-/opt/conmig/apt}"
+WRAPPER="${CONMIG_CRIU_WRAPPER:-/usr/local/bin/criu}"
 IMAGES="${CONMIG_IMAGES:-/var/lib/conmig/images}"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 APT_PKGS=(openssh-server openssh-client runc iptables iproute2 util-linux procps
   busybox-static tesseract-ocr tesseract-ocr-eng gcc libc6-dev)
 
 MISSING=()
+mkdir -p "$(dirname "$LOG")" "$(dirname "$PREFIX")" "$(dirname "$WRAPPER")" 2>/dev/null
 : >>"$LOG" || { echo "setup-live: cannot write log $LOG" >&2; exit 1; }
 echo "==== $(date -Is) setup-live.sh" >>"$LOG"
 say() { printf '%s\n' "$*"; printf '%s\n' "$*" >>"$LOG"; }
@@ -131,6 +135,8 @@ done
 # and the counter must go on from where it was (the same process, not a restart).
 smoke() {
   local d id=conmig-smoke-$$ a b c
+  # runc finds criu on PATH: put this setup's wrapper first (it may not be /usr/local/bin)
+  local PATH="$(dirname "$WRAPPER"):$PATH"
   d=$(mktemp -d /tmp/conmig-smoke.XXXXXX)
   mkdir -p "$d/rootfs/bin" && cp "$(command -v busybox)" "$d/rootfs/bin/busybox"
   (cd "$d" && runc spec) || { rm -rf "$d"; return 1; }

@@ -23,6 +23,9 @@ if [ -f "$OUT/.stamp" ] && [ "$(cat "$OUT/.stamp")" = "$stamp" ]; then
 fi
 [ -x "$BUSYBOX" ] || { echo "workloads: busybox-static missing" >&2; exit 1; }
 
+# The build folder sits beside OUT (same filesystem, so the final mv is atomic);
+# on a fresh machine OUT's parent (e.g. /var/lib/conmig) does not exist yet.
+mkdir -p "$(dirname "${OUT%/}")"
 tmp="$(mktemp -d "${OUT%/}.build.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/bin"
