@@ -3,17 +3,10 @@
  * (src/model/results.ts) so live runs write the same migrations.csv as the
  * simulator, plus the wall-clock phase list and details only a real run has.
  */
+import type { MigrationPhase } from '../../model/phases.ts';
 import type { MigrationRecord } from '../../model/results.ts';
 
-export type MigrationPhase =
-  | 'preflight'
-  | 'predump'
-  | 'checkpoint'
-  | 'transfer'
-  | 'restore'
-  | 'verify'
-  | 'cleanup'
-  | 'rollback';
+export type { MigrationPhase };
 
 export interface PhaseTiming {
   phase: MigrationPhase;
