@@ -27,6 +27,27 @@ import { bundleConfigForNode } from '../testbed/bundle.ts';
 import { assertModeSupported, probeCriu, type CriuProbe } from '../criu-probe.ts';
 import { SshExecPool, type ExecPool } from '../exec/pool.ts';
 import { runChecked, shq, tail, type ExecResult, type NodeExec } from '../exec/types.ts';
+import {
+  CRIU_CONF,
+  checkpointCmd,
+  checkpointSpaceCmd,
+  criuConfPath,
+  dumpLogCmd,
+  measureCmd,
+  parseKv,
+  parseRuncState,
+  predumpCmd,
+  restoreCmd,
+  restoreLogCmd,
+  rmCheckpointDir,
+  runcStateCmd,
+  toInt,
+  transferSsh,
+  treeHashCmd,
+  manifestCmd,
+  deleteCmd,
+  type RuncState,
+} from './commands.ts';
 import { DowntimeProber } from './prober.ts';
 import type { LiveMigrationResult, MigrationPhase, PhaseTiming } from './result.ts';
 
@@ -78,23 +99,6 @@ export interface MigrateOptions {
   onPhase?: (phase: MigrationPhase, state: 'start' | 'end', wallMs: number) => void;
 }
 
-interface RuncState {
-  id: string;
-  pid: number;
-  status: string;
-  bundle: string;
-}
-
-const CRIU_CONF = [
-  '# written by conmig migrate: options runc cannot pass to CRIU itself',
-  '# a probe connection still in the accept queue is dropped (the client retries)',
-  'skip-in-flight',
-  '# connections open at dump time are dumped and restored closed (the new node has another address)',
-  'tcp-established',
-  'tcp-close',
-  '',
-].join('\n');
-
 /**
  * Why post-copy is refused even where userfaultfd is available. Tried for real
  * on this project's machines (kernel 6.18, CRIU 4.2.1, runc 1.1.5), see
@@ -113,26 +117,8 @@ export const POSTCOPY_REFUSAL =
   'fails while serving pages ("page-pipe: splice: -1: Bad file descriptor", "Lazy pages transfer FAILED") and the destination ' +
   'restore hangs half-restored ("uffd: Failed sending restore finished indication: Broken pipe"); use --mode cold (see docs/migrate.md)';
 
-function criuConfPath(n: InventoryNode): string {
-  return `${n.workDir}/conmig-criu.conf`;
-}
-
-function runc(n: InventoryNode, args: string): string {
-  return `CRIU_CONFIG_FILE=${shq(criuConfPath(n))} runc --root ${shq(n.runcRoot)} --criu ${shq(n.criuPath)} ${args}`;
-}
-
 async function runcState(exec: NodeExec, n: InventoryNode, id: string): Promise<RuncState | null> {
-  const r = await exec.run(`runc --root ${shq(n.runcRoot)} state ${shq(id)}`, { timeoutMs: 15_000 });
-  if (r.code !== 0) {
-    if (/does not exist|not exist|no such/i.test(r.stderr + r.stdout)) return null;
-    if (r.code === -1) throw new ConmigError('COMMAND_FAILED', `runc state timed out on ${n.name}`, { context: { node: n.name } });
-    return null;
-  }
-  try {
-    return JSON.parse(r.stdout) as RuncState;
-  } catch {
-    return null;
-  }
+  return parseRuncState(await exec.run(runcStateCmd(n, id), { timeoutMs: 15_000 }), n);
 }
 
 function httpOk(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
@@ -154,30 +140,6 @@ async function waitHealthy(host: string, port: number, path: string, timeoutMs: 
     if (performance.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/**
- * A cheap fingerprint of a rootfs (names, sizes, modes, link targets, file
- * mtimes; not directory mtimes, which runc and CRIU touch) to notice that the
- * container changed its rootfs between the content comparison and the freeze.
- */
-function manifestCmd(dir: string): string {
-  return `{ find ${shq(dir)} -xdev ! -type d -printf '%P %s %T@ %m %l\\n'; find ${shq(dir)} -xdev -type d -printf '%P %m\\n'; } 2>/dev/null | LC_ALL=C sort | sha256sum | cut -c1-64`;
-}
-
-/**
- * Remove a checkpoint directory on a node. A CRIU restore that crashed can
- * leave its cgroup yard (cgroupfs mounts) under the work dir: unmount what is
- * mounted below the directory first, and never cross into another filesystem.
- */
-function rmCheckpointDir(dir: string): string {
-  const d = shq(dir);
-  return `for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
-}
-
-function toInt(s: string): number {
-  const n = Number.parseInt(s.trim().split(/\s+/)[0] ?? '', 10);
-  return Number.isFinite(n) ? n : 0;
 }
 
 /** Where a container runs now (by `runc state` on every reachable node). */
@@ -313,25 +275,16 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       const image = imgMatch?.[1] ?? inv.containers.find((c) => c.name === id)?.image;
       const candidates = [...(image ? [`${to.imagesDir}/${image}/rootfs`] : []), `${dstBundle}/rootfs`];
       // sizes: memory of every process of the container + rootfs
-      const sizeScript = [
-        `pids=$(runc --root ${shq(from.runcRoot)} ps --format json ${shq(id)} | tr -d '[] ' | tr ',' ' ')`,
-        'rss=0; for p in $pids; do k=$(awk \'/^VmRSS:/ {print $2}\' /proc/$p/status 2>/dev/null); rss=$((rss + ${k:-0})); done',
-        'echo "rss_kib $rss"',
-        `echo "rootfs_bytes $(du -sb ${shq(srcRootfs)} | cut -f1)"`,
-        `echo "manifest $(${manifestCmd(srcRootfs)})"`,
-      ].join('\n');
-      const hashCmd = (dir: string): string =>
-        `if [ -d ${shq(dir)} ]; then tar -C ${shq(dir)} --sort=name --numeric-owner --owner=0 --group=0 --mtime=@0 -cf - . 2>/dev/null | sha256sum | cut -c1-64; else echo none; fi`;
       const [sizes, srcHash, dstFree, ...dstHashes] = await Promise.all([
-        runChecked(src, sizeScript, { phase: 'preflight', what: 'measuring the container' }),
-        runChecked(src, hashCmd(srcRootfs), { phase: 'preflight', what: 'hashing the rootfs' }),
-        runChecked(dst, `mkdir -p ${shq(`${to.workDir}/checkpoints`)} && df -B1 --output=avail ${shq(`${to.workDir}/checkpoints`)} | tail -1`, {
+        runChecked(src, measureCmd(from, id, srcRootfs), { phase: 'preflight', what: 'measuring the container' }),
+        runChecked(src, treeHashCmd(srcRootfs), { phase: 'preflight', what: 'hashing the rootfs' }),
+        runChecked(dst, checkpointSpaceCmd(to), {
           phase: 'preflight',
           what: 'df',
         }),
-        ...candidates.map((c) => runChecked(dst, hashCmd(c), { phase: 'preflight', what: 'hashing the destination rootfs' })),
+        ...candidates.map((c) => runChecked(dst, treeHashCmd(c), { phase: 'preflight', what: 'hashing the destination rootfs' })),
       ]);
-      const kv = new Map(sizes.stdout.split('\n').map((l) => [l.split(' ')[0], l.split(' ').slice(1).join(' ')] as [string, string]));
+      const kv = parseKv(sizes.stdout);
       const rssBytes = toInt(kv.get('rss_kib') ?? '0') * 1024;
       const rootfsBytes = toInt(kv.get('rootfs_bytes') ?? '0');
       const manifest = kv.get('manifest') ?? '';
@@ -395,28 +348,21 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     let checkpointBytes = 0;
     let bundleBytes = 0;
     let rootfsCached = pre.sameRootfs;
-    const finalImg = 'img';
     try {
       // ---------------------------------------------------------------- pre-copy
       if (mode === 'precopy') {
         const rounds = opts.precopyRounds ?? 2;
-        let parent = '';
         for (let k = 1; k <= rounds; k++) {
           if (isAborted()) break;
           const dir = `pre${k}`;
           await phase(
             'predump',
             async () => {
-              const cmd = runc(
-                from,
-                `checkpoint --pre-dump --image-path ${shq(`${srcDir}/${dir}`)} --work-path ${shq(`${srcDir}/work-${dir}`)}${parent ? ` --parent-path ${shq(`../${parent}`)}` : ''} ${shq(id)}`,
-              );
-              await runChecked(src, `mkdir -p ${shq(`${srcDir}/${dir}`)} && ${cmd}`, { phase: 'predump', what: 'runc checkpoint --pre-dump' });
+              await runChecked(src, predumpCmd(from, id, srcDir, k), { phase: 'predump', what: 'runc checkpoint --pre-dump' });
               await pushDir(src, from, to, srcDir, dstDir, [dir], null, ctlSock);
             },
             `round ${k}`,
           );
-          parent = dir;
           precopyRounds = k;
         }
       }
@@ -424,11 +370,9 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
 
       // ---------------------------------------------------------------- checkpoint
       await phase('checkpoint', async () => {
-        const parentArg = precopyRounds > 0 ? ` --parent-path ${shq(`../pre${precopyRounds}`)}` : '';
-        const cmd = runc(from, `checkpoint --image-path ${shq(`${srcDir}/img`)} --work-path ${shq(`${srcDir}/work`)}${parentArg} ${shq(id)}`);
-        const r = await src.run(`mkdir -p ${shq(`${srcDir}/img`)} ${shq(`${srcDir}/work`)} && ${cmd}`);
+        const r = await src.run(checkpointCmd(from, id, srcDir, precopyRounds));
         if (r.code !== 0) {
-          const log = (await src.run(`tail -n 15 ${shq(`${srcDir}/work/dump.log`)} 2>/dev/null`)).stdout;
+          const log = (await src.run(dumpLogCmd(srcDir))).stdout;
           const after = await runcState(src, from, id).catch(() => null);
           if (after && after.status === 'running') {
             throw new ConmigError('MIGRATION_FAILED', `runc checkpoint of "${id}" failed on ${from.name}; the container still runs there, nothing was changed`, {
@@ -471,7 +415,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
           `tar -cf - -C ${shq(srcDir)} img config.json "\${extra[@]}" | ${transferSsh(from, to, ctlSock, ['-o', 'ControlMaster=no'], remote)}`,
         ].join('\n');
         const r = await runChecked(src, `bash -c ${shq(script)}`, { phase: 'transfer', what: `pushing the checkpoint to ${to.name}` });
-        const kv = new Map(r.stdout.trim().split('\n').map((l) => [l.split(' ')[0], l.split(' ')[1] ?? ''] as [string, string]));
+        const kv = parseKv(r.stdout);
         checkpointBytes = toInt(kv.get('img') ?? '0');
         rootfsCached = kv.get('send_rootfs') === '0';
         if (precopyRounds > 0) {
@@ -486,13 +430,9 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       await phase('restore', async () => {
         prober?.addTarget(to.address);
         restoreIssued = true;
-        const cmd = runc(
-          to,
-          `restore -d --image-path ${shq(`${dstDir}/${finalImg}`)} --work-path ${shq(`${dstDir}/rwork`)} --bundle ${shq(pre.dstBundle)} ${shq(id)}`,
-        );
-        const r = await dst.run(`mkdir -p ${shq(`${dstDir}/rwork`)} && ${cmd} </dev/null >/dev/null 2>${shq(`${dstDir}/rwork/runc.err`)}`, { timeoutMs: 300_000 });
+        const r = await dst.run(restoreCmd(to, id, dstDir, pre.dstBundle), { timeoutMs: 300_000 });
         if (r.code !== 0) {
-          const log = (await dst.run(`cat ${shq(`${dstDir}/rwork/runc.err`)}; tail -n 15 ${shq(`${dstDir}/rwork/restore.log`)} 2>/dev/null`)).stdout;
+          const log = (await dst.run(restoreLogCmd(dstDir))).stdout;
           throw new ConmigError('MIGRATION_FAILED', `runc restore of "${id}" failed on ${to.name}`, {
             context: { node: to.name, phase: 'restore', criuLog: tail(log, 15) },
           });
@@ -551,7 +491,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     // The destination is verified: from here the migration has happened, even if interrupted.
     await phase('cleanup', async () => {
       await Promise.allSettled([
-        src.run(`runc --root ${shq(from.runcRoot)} delete -f ${shq(id)} >/dev/null 2>&1; ${rmCheckpointDir(srcDir)}`, { timeoutMs: 60_000 }),
+        src.run(`${deleteCmd(from, id)}; ${rmCheckpointDir(srcDir)}`, { timeoutMs: 60_000 }),
         dst.run(rmCheckpointDir(dstDir), { timeoutMs: 60_000 }),
       ]);
     });
@@ -612,37 +552,6 @@ function lastPhase(phases: PhaseTiming[]): MigrationPhase {
  * Push directories of the source checkpoint dir (and optionally a rootfs, as
  * `rootfs/`) to the destination's checkpoint dir, node to node: the source
  * runs tar | ssh to the destination's address with its transfer key, so the
- * bytes go over the link between the two nodes.
- */
-/**
- * The ssh command the SOURCE node runs to reach the destination (node to node,
- * with the source's transfer key and known_hosts, host keys verified), sharing
- * one master connection through `ctlSock` (on the source).
- */
-function transferSsh(from: InventoryNode, to: InventoryNode, ctlSock: string, extra: string[], remote?: string): string {
-  const t = from.transfer;
-  if (!t) throw new ConmigError('INVENTORY_INVALID', `node ${from.name} has no transfer key (nodes[].transfer)`, { context: { node: from.name } });
-  return [
-    'ssh',
-    '-i', shq(t.key),
-    '-o', shq(`UserKnownHostsFile=${t.knownHosts}`),
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', 'BatchMode=yes',
-    '-o', 'ConnectTimeout=5',
-    '-o', 'ServerAliveInterval=2',
-    '-o', 'ServerAliveCountMax=3',
-    '-S', shq(ctlSock),
-    ...extra,
-    '-p', String(to.sshPort),
-    shq(`${to.user}@${to.address}`),
-    ...(remote === undefined ? [] : [shq(remote)]),
-  ].join(' ');
-}
-
-/**
- * Push directories of the source checkpoint dir (and optionally a rootfs, as
- * `rootfs/`) to the destination's checkpoint dir, node to node: the source
- * runs tar | ssh to the destination's address with its transfer key, so the
  * bytes go over the link between the two nodes (never through the controller).
  */
 async function pushDir(
@@ -689,7 +598,7 @@ async function rollback(a: {
   let dstClean = false;
   try {
     const r = await dst.run(
-      `runc --root ${shq(a.to.runcRoot)} delete -f ${shq(a.id)} >/dev/null 2>&1; ${rmCheckpointDir(a.dstDir)};${a.dstBundleExisted ? '' : ` rm -rf --one-file-system ${shq(a.dstBundle)};`} runc --root ${shq(a.to.runcRoot)} state ${shq(a.id)} >/dev/null 2>&1 && echo still-there || echo gone`,
+      `${deleteCmd(a.to, a.id)}; ${rmCheckpointDir(a.dstDir)};${a.dstBundleExisted ? '' : ` rm -rf --one-file-system ${shq(a.dstBundle)};`} ${runcStateCmd(a.to, a.id)} >/dev/null 2>&1 && echo still-there || echo gone`,
       { timeoutMs: 30_000 },
     );
     dstClean = r.stdout.includes('gone');
@@ -710,11 +619,10 @@ async function rollback(a: {
   try {
     const already = await runcState(src, a.from, a.id);
     if (!already || already.status !== 'running') {
-      if (already) await src.run(`runc --root ${shq(a.from.runcRoot)} delete -f ${shq(a.id)}`);
-      const cmd = runc(a.from, `restore -d --image-path ${shq(`${a.srcDir}/img`)} --work-path ${shq(`${a.srcDir}/rwork`)} --bundle ${shq(a.bundle)} ${shq(a.id)}`);
-      const r = await src.run(`mkdir -p ${shq(`${a.srcDir}/rwork`)} && ${cmd} </dev/null >/dev/null 2>${shq(`${a.srcDir}/rwork/runc.err`)}`, { timeoutMs: 300_000 });
+      if (already) await src.run(deleteCmd(a.from, a.id));
+      const r = await src.run(restoreCmd(a.from, a.id, a.srcDir, a.bundle), { timeoutMs: 300_000 });
       if (r.code !== 0) {
-        const log = (await src.run(`cat ${shq(`${a.srcDir}/rwork/runc.err`)}; tail -n 10 ${shq(`${a.srcDir}/rwork/restore.log`)}`)).stdout;
+        const log = (await src.run(restoreLogCmd(a.srcDir))).stdout;
         details.push(`${a.from.name}: restore failed: ${tail(log, 10)}`);
         return {
           runningOn: null,
