@@ -24,30 +24,11 @@ import type { MigrationMode } from '../../model/types.ts';
 import type { Inventory, InventoryNode } from '../inventory.ts';
 import { nodeByName } from '../inventory.ts';
 import { bundleConfigForNode } from '../testbed/bundle.ts';
-import { assertModeSupported, probeCriu, type CriuProbe } from '../criu-probe.ts';
+import { assertModeSupported, type CriuProbe } from '../criu-probe.ts';
 import { SshExecPool, type ExecPool } from '../exec/pool.ts';
-import { runChecked, shq, tail, type ExecResult, type NodeExec } from '../exec/types.ts';
-import {
-  CRIU_CONF,
-  checkpointCmd,
-  checkpointSpaceCmd,
-  criuConfPath,
-  dumpLogCmd,
-  measureCmd,
-  parseKv,
-  parseRuncState,
-  predumpCmd,
-  restoreCmd,
-  restoreLogCmd,
-  rmCheckpointDir,
-  runcStateCmd,
-  toInt,
-  transferSsh,
-  treeHashCmd,
-  manifestCmd,
-  deleteCmd,
-  type RuncState,
-} from './commands.ts';
+import { tail, type NodeExec } from '../exec/types.ts';
+import type { MigrationNode, TransferChannel } from './node.ts';
+import { ShellNode } from './shell-node.ts';
 import { DowntimeProber } from './prober.ts';
 import type { LiveMigrationResult, MigrationPhase, PhaseTiming } from './result.ts';
 
@@ -117,10 +98,6 @@ export const POSTCOPY_REFUSAL =
   'fails while serving pages ("page-pipe: splice: -1: Bad file descriptor", "Lazy pages transfer FAILED") and the destination ' +
   'restore hangs half-restored ("uffd: Failed sending restore finished indication: Broken pipe"); use --mode cold (see docs/migrate.md)';
 
-async function runcState(exec: NodeExec, n: InventoryNode, id: string): Promise<RuncState | null> {
-  return parseRuncState(await exec.run(runcStateCmd(n, id), { timeoutMs: 15_000 }), n);
-}
-
 function httpOk(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get({ host, port, path, agent: false, timeout: timeoutMs }, (res) => {
@@ -154,7 +131,7 @@ export async function locateContainer(
   await Promise.all(
     inv.nodes.map(async (n) => {
       try {
-        const s = await runcState(pool.get(n.name), n, id);
+        const s = await new ShellNode(n, pool.get(n.name)).containerState(id);
         if (s) {
           present.push({ node: n.name, status: s.status });
           if (s.status === 'running') running.push(n.name);
@@ -183,8 +160,8 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
   }
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new SshExecPool(inv);
-  const src = pool.get(from.name);
-  const dst = pool.get(to.name);
+  const src: MigrationNode = new ShellNode(from, pool.get(from.name));
+  const dst: MigrationNode = new ShellNode(to, pool.get(to.name));
   const healthPath = opts.healthPath ?? '/health';
   const port = opts.port ?? inv.containers.find((c) => c.name === id)?.port;
   const t0 = performance.now();
@@ -212,21 +189,19 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
 
   let prober: DowntimeProber | null = null;
   const ctlSock = `/tmp/conmig-${process.pid}-${stamp.slice(-20).replace(/[^A-Za-z0-9-]/g, '')}.ctl`;
+  const channel: TransferChannel = { from: from.name, to: to.name, ctlSock };
   let transferOpen = false;
   try {
     // ------------------------------------------------------------------ preflight
     const pre = await phase('preflight', async () => {
-      const reach = await Promise.allSettled([
-        src.run('true', { timeoutMs: 15_000 }),
-        dst.run('true', { timeoutMs: 15_000 }),
-      ]);
+      const reach = await Promise.allSettled([src.reach(), dst.reach()]);
       for (const r of reach) if (r.status === 'rejected') throw r.reason;
       if (!from.transfer) {
         throw new ConmigError('INVENTORY_INVALID', `node ${from.name} has no transfer key (nodes[].transfer) to push checkpoints to other nodes`, {
           context: { node: from.name },
         });
       }
-      const state = await runcState(src, from, id);
+      const state = await src.containerState(id);
       if (!state || state.status !== 'running') {
         const where = await locateContainer(inv, pool, id);
         const elsewhere = where.running.filter((n) => n !== from.name);
@@ -237,7 +212,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
             : `container "${id}" runs on no node (checked ${inv.nodes.map((n) => n.name).filter((n) => !where.unreachable.includes(n)).join(', ')}${where.unreachable.length ? `; unreachable: ${where.unreachable.join(', ')}` : ''})`;
         throw new ConmigError('CONTAINER_UNKNOWN', msg, { context: { container: id, node: from.name, runningOn: elsewhere.join(', ') || undefined } });
       }
-      const there = await runcState(dst, to, id);
+      const there = await dst.containerState(id);
       if (there) {
         throw new ConmigError('MIGRATION_FAILED', `${to.name} already has a container named "${id}" (${there.status}); nothing was changed`, {
           context: { node: to.name, container: id, phase: 'preflight' },
@@ -246,10 +221,10 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       // CRIU features, once per node per command
       const cache = opts.probeCache ?? new Map<string, CriuProbe>();
       const probes = await Promise.all(
-        [from, to].map(async (n) => {
+        [src, dst].map(async (n) => {
           const hit = cache.get(n.name);
           if (hit) return hit;
-          const p = await probeCriu(pool.get(n.name), n.criuPath);
+          const p = await n.probeCriu();
           cache.set(n.name, p);
           return p;
         }),
@@ -259,7 +234,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
         throw new ConmigError('MODE_UNSUPPORTED', POSTCOPY_REFUSAL, { context: { mode, nodes: `${from.name}, ${to.name}` } });
       }
       // the container's bundle and rootfs
-      const cfgText = (await runChecked(src, `cat ${shq(`${state.bundle}/config.json`)}`, { phase: 'preflight', what: 'reading config.json' })).stdout;
+      const cfgText = await src.readConfig(state.bundle);
       let cfg: { root?: { path?: string } };
       try {
         cfg = JSON.parse(cfgText) as { root?: { path?: string } };
@@ -275,25 +250,16 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       const image = imgMatch?.[1] ?? inv.containers.find((c) => c.name === id)?.image;
       const candidates = [...(image ? [`${to.imagesDir}/${image}/rootfs`] : []), `${dstBundle}/rootfs`];
       // sizes: memory of every process of the container + rootfs
-      const [sizes, srcHash, dstFree, ...dstHashes] = await Promise.all([
-        runChecked(src, measureCmd(from, id, srcRootfs), { phase: 'preflight', what: 'measuring the container' }),
-        runChecked(src, treeHashCmd(srcRootfs), { phase: 'preflight', what: 'hashing the rootfs' }),
-        runChecked(dst, checkpointSpaceCmd(to), {
-          phase: 'preflight',
-          what: 'df',
-        }),
-        ...candidates.map((c) => runChecked(dst, treeHashCmd(c), { phase: 'preflight', what: 'hashing the destination rootfs' })),
+      const [{ rssBytes, rootfsBytes, manifest }, srcSum, freeBytes, ...dstHashes] = await Promise.all([
+        src.measure(id, srcRootfs),
+        src.treeHash(srcRootfs),
+        dst.checkpointSpace(),
+        ...candidates.map((c) => dst.treeHash(c)),
       ]);
-      const kv = parseKv(sizes.stdout);
-      const rssBytes = toInt(kv.get('rss_kib') ?? '0') * 1024;
-      const rootfsBytes = toInt(kv.get('rootfs_bytes') ?? '0');
-      const manifest = kv.get('manifest') ?? '';
-      const srcSum = srcHash.stdout.trim();
-      const hit = candidates.findIndex((_, k) => srcSum !== 'none' && dstHashes[k].stdout.trim() === srcSum);
+      const hit = candidates.findIndex((_, k) => srcSum !== 'none' && dstHashes[k] === srcSum);
       const sameRootfs = hit >= 0;
       const dstRootfsCandidate = sameRootfs ? candidates[hit] : `${dstBundle}/rootfs`;
       const needBytes = rssBytes + (sameRootfs ? 0 : rootfsBytes) + 8 * 1024 * 1024;
-      const freeBytes = toInt(dstFree.stdout);
       if (freeBytes < needBytes) {
         throw new ConmigError(
           'MIGRATION_FAILED',
@@ -301,22 +267,18 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
           { context: { node: to.name, phase: 'preflight', freeBytes, needBytes } },
         );
       }
-      const dstBundleExisted = (await dst.run(`test -e ${shq(dstBundle)}`)).code === 0;
+      const dstBundleExisted = await dst.exists(dstBundle);
       // the node-to-node SSH channel the checkpoint will take, opened now: it proves the
       // source can reach the destination (key, host key) and saves a handshake in the downtime
-      const opened = await src.run(transferSsh(from, to, ctlSock, ['-M', '-o', 'ControlPersist=300', '-f', '-N']), { timeoutMs: 20_000 });
-      if (opened.code !== 0) {
+      const opened = await src.openChannel(channel, to);
+      if (!opened.ok) {
         throw new ConmigError('NODE_UNREACHABLE', `${from.name} cannot reach ${to.name} (${to.address}:${to.sshPort}) over SSH with its transfer key`, {
           context: { node: from.name, address: `${to.address}:${to.sshPort}`, sshError: tail(opened.stderr, 4), phase: 'preflight' },
         });
       }
       transferOpen = true;
       // CRIU options runc cannot pass (see CRIU_CONF), on both nodes
-      if (!opts.dryRun) await Promise.all(
-        [from, to].map((n) =>
-          runChecked(pool.get(n.name), `mkdir -p ${shq(n.workDir)} && cat > ${shq(criuConfPath(n))}`, { stdin: CRIU_CONF, phase: 'preflight', what: 'writing the CRIU config' }),
-        ),
-      );
+      if (!opts.dryRun) await Promise.all([src.writeCriuConfig(), dst.writeCriuConfig()]);
       return { state, cfgText, srcRootfs, dstBundle, dstRootfsCandidate, sameRootfs, manifest, dstBundleExisted, probes, needBytes, freeBytes };
     });
     if (isAborted()) throw interrupted();
@@ -354,12 +316,11 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
         const rounds = opts.precopyRounds ?? 2;
         for (let k = 1; k <= rounds; k++) {
           if (isAborted()) break;
-          const dir = `pre${k}`;
           await phase(
             'predump',
             async () => {
-              await runChecked(src, predumpCmd(from, id, srcDir, k), { phase: 'predump', what: 'runc checkpoint --pre-dump' });
-              await pushDir(src, from, to, srcDir, dstDir, [dir], null, ctlSock);
+              await src.predump(id, srcDir, k);
+              await src.pushDir(channel, to, srcDir, dstDir, `pre${k}`);
             },
             `round ${k}`,
           );
@@ -370,18 +331,17 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
 
       // ---------------------------------------------------------------- checkpoint
       await phase('checkpoint', async () => {
-        const r = await src.run(checkpointCmd(from, id, srcDir, precopyRounds));
-        if (r.code !== 0) {
-          const log = (await src.run(dumpLogCmd(srcDir))).stdout;
-          const after = await runcState(src, from, id).catch(() => null);
+        const r = await src.checkpoint(id, srcDir, precopyRounds);
+        if (!r.ok) {
+          const after = await src.containerState(id).catch(() => null);
           if (after && after.status === 'running') {
             throw new ConmigError('MIGRATION_FAILED', `runc checkpoint of "${id}" failed on ${from.name}; the container still runs there, nothing was changed`, {
-              context: { node: from.name, phase: 'checkpoint', runningOn: from.name, stderr: tail(r.stderr), criuLog: log },
+              context: { node: from.name, phase: 'checkpoint', runningOn: from.name, stderr: r.stderr, criuLog: r.log },
             });
           }
           checkpointed = true; // the container stopped: try to bring it back from whatever was written
           throw new ConmigError('MIGRATION_FAILED', `runc checkpoint of "${id}" failed on ${from.name}`, {
-            context: { node: from.name, phase: 'checkpoint', stderr: tail(r.stderr), criuLog: log },
+            context: { node: from.name, phase: 'checkpoint', stderr: r.stderr, criuLog: r.log },
           });
         }
         checkpointed = true;
@@ -390,39 +350,23 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
 
       // ---------------------------------------------------------------- transfer
       await phase('transfer', async () => {
-        // One command on the source: measure, decide whether the rootfs must go (it changed since it was
-        // compared), write the destination's config.json, push it all through the open node-to-node channel,
-        // and on the destination put the bundle in place. One round trip less is downtime saved.
         const netnsPath = to.netns ? `/run/netns/${to.netns}` : null;
-        const cfgCached = bundleConfigForNode(pre.cfgText, netnsPath, { rootfsPath: pre.dstRootfsCandidate });
-        const cfgSent = bundleConfigForNode(pre.cfgText, netnsPath, { rootfsPath: `${pre.dstBundle}/rootfs` });
-        const b64 = (x: string): string => Buffer.from(x).toString('base64');
-        const remote = [
-          `mkdir -p ${shq(dstDir)} ${shq(pre.dstBundle)}`,
-          `tar -C ${shq(dstDir)} -xf -`,
-          `if [ -d ${shq(`${dstDir}/rootfs`)} ]; then rm -rf --one-file-system ${shq(`${pre.dstBundle}/rootfs`)} && mv ${shq(`${dstDir}/rootfs`)} ${shq(`${pre.dstBundle}/rootfs`)}; fi`,
-          `mv ${shq(`${dstDir}/config.json`)} ${shq(`${pre.dstBundle}/config.json`)}`,
-        ].join(' && ');
-        const script = [
-          'set -o pipefail',
-          `img=$(du -sb ${shq(`${srcDir}/img`)} | cut -f1)`,
-          `man=$(${manifestCmd(pre.srcRootfs)})`,
-          `rb=$(du -sb ${shq(pre.srcRootfs)} | cut -f1)`,
-          `if [ "$man" = ${shq(pre.manifest)} ] && [ ${pre.sameRootfs ? 1 : 0} = 1 ]; then send=0; else send=1; fi`,
-          'echo "img $img"; echo "rootfs_bytes $rb"; echo "send_rootfs $send"',
-          `if [ $send = 1 ]; then cfg=${b64(cfgSent)}; extra=(-C ${shq(pre.srcRootfs)} --transform 's,^\\.,rootfs,' .); else cfg=${b64(cfgCached)}; extra=(); fi`,
-          `printf %s "$cfg" | base64 -d > ${shq(`${srcDir}/config.json`)}`,
-          `tar -cf - -C ${shq(srcDir)} img config.json "\${extra[@]}" | ${transferSsh(from, to, ctlSock, ['-o', 'ControlMaster=no'], remote)}`,
-        ].join('\n');
-        const r = await runChecked(src, `bash -c ${shq(script)}`, { phase: 'transfer', what: `pushing the checkpoint to ${to.name}` });
-        const kv = parseKv(r.stdout);
-        checkpointBytes = toInt(kv.get('img') ?? '0');
-        rootfsCached = kv.get('send_rootfs') === '0';
-        if (precopyRounds > 0) {
-          const pb = await src.run(`du -sbc ${Array.from({ length: precopyRounds }, (_, k) => shq(`${srcDir}/pre${k + 1}`)).join(' ')} | tail -1 | cut -f1`);
-          checkpointBytes += toInt(pb.stdout);
-        }
-        bundleBytes = Buffer.byteLength(rootfsCached ? cfgCached : cfgSent) + (rootfsCached ? 0 : toInt(kv.get('rootfs_bytes') ?? '0'));
+        const configCached = bundleConfigForNode(pre.cfgText, netnsPath, { rootfsPath: pre.dstRootfsCandidate });
+        const configSent = bundleConfigForNode(pre.cfgText, netnsPath, { rootfsPath: `${pre.dstBundle}/rootfs` });
+        const pushed = await src.pushCheckpoint(channel, to, {
+          srcDir,
+          dstDir,
+          srcRootfs: pre.srcRootfs,
+          manifest: pre.manifest,
+          rootfsCached: pre.sameRootfs,
+          dstBundle: pre.dstBundle,
+          configCached,
+          configSent,
+        });
+        checkpointBytes = pushed.imageBytes;
+        rootfsCached = pushed.rootfsCached;
+        if (precopyRounds > 0) checkpointBytes += await src.dirBytes(Array.from({ length: precopyRounds }, (_, k) => `${srcDir}/pre${k + 1}`));
+        bundleBytes = Buffer.byteLength(rootfsCached ? configCached : configSent) + (rootfsCached ? 0 : pushed.rootfsBytes);
       });
       if (isAborted()) throw interrupted();
 
@@ -430,11 +374,10 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       await phase('restore', async () => {
         prober?.addTarget(to.address);
         restoreIssued = true;
-        const r = await dst.run(restoreCmd(to, id, dstDir, pre.dstBundle), { timeoutMs: 300_000 });
-        if (r.code !== 0) {
-          const log = (await dst.run(restoreLogCmd(dstDir))).stdout;
+        const r = await dst.restore(id, dstDir, pre.dstBundle);
+        if (!r.ok) {
           throw new ConmigError('MIGRATION_FAILED', `runc restore of "${id}" failed on ${to.name}`, {
-            context: { node: to.name, phase: 'restore', criuLog: tail(log, 15) },
+            context: { node: to.name, phase: 'restore', criuLog: tail(r.log, 15) },
           });
         }
       });
@@ -442,7 +385,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
 
       // ---------------------------------------------------------------- verify
       await phase('verify', async () => {
-        const s = await runcState(dst, to, id);
+        const s = await dst.containerState(id);
         if (!s || s.status !== 'running') {
           throw new ConmigError('MIGRATION_FAILED', `"${id}" is ${s?.status ?? 'missing'} on ${to.name} after restore`, {
             context: { node: to.name, phase: 'verify' },
@@ -461,12 +404,12 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       const failedPhase = (isConmigError(e) && typeof e.context.phase === 'string' ? e.context.phase : lastPhase(phases)) as MigrationPhase;
       if (!checkpointed) {
         // the container never stopped: only files of ours (pre-dump rounds, a failed dump's logs) to remove
-        await Promise.allSettled([src.run(rmCheckpointDir(srcDir), { timeoutMs: 30_000 }), dst.run(rmCheckpointDir(dstDir), { timeoutMs: 30_000 })]);
+        await Promise.allSettled([src.removeDir(srcDir, 30_000), dst.removeDir(dstDir, 30_000)]);
         if (prober) await prober.stop();
         throw e; // nothing was changed
       }
       const rb = await phase('rollback', () =>
-        rollback({ pool, from, to, id, srcDir, dstDir, dstBundle: pre.dstBundle, dstBundleExisted: pre.dstBundleExisted, restoreIssued, port, healthPath, bundle: pre.state.bundle }),
+        rollback({ src, dst, from, to, id, srcDir, dstDir, dstBundle: pre.dstBundle, dstBundleExisted: pre.dstBundleExisted, restoreIssued, port, healthPath, bundle: pre.state.bundle }),
       );
       if (prober) await prober.stop();
       const cause = e instanceof Error ? e.message : String(e);
@@ -491,8 +434,8 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     // The destination is verified: from here the migration has happened, even if interrupted.
     await phase('cleanup', async () => {
       await Promise.allSettled([
-        src.run(`${deleteCmd(from, id)}; ${rmCheckpointDir(srcDir)}`, { timeoutMs: 60_000 }),
-        dst.run(rmCheckpointDir(dstDir), { timeoutMs: 60_000 }),
+        src.retire(id, srcDir),
+        dst.removeDir(dstDir, 60_000),
       ]);
     });
     const downtime = prober ? await prober.stop() : null;
@@ -539,36 +482,13 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     return result;
   } finally {
     if (prober) await prober.stop();
-    if (transferOpen) await src.run(`${transferSsh(from, to, ctlSock, ['-O', 'exit'])} 2>/dev/null; rm -f ${shq(ctlSock)}`, { timeoutMs: 10_000 }).catch(() => undefined);
+    if (transferOpen) await src.closeChannel(channel, to).catch(() => undefined);
     if (ownPool) await pool.closeAll();
   }
 }
 
 function lastPhase(phases: PhaseTiming[]): MigrationPhase {
   return phases.length ? phases[phases.length - 1].phase : 'preflight';
-}
-
-/**
- * Push directories of the source checkpoint dir (and optionally a rootfs, as
- * `rootfs/`) to the destination's checkpoint dir, node to node: the source
- * runs tar | ssh to the destination's address with its transfer key, so the
- * bytes go over the link between the two nodes (never through the controller).
- */
-async function pushDir(
-  src: NodeExec,
-  from: InventoryNode,
-  to: InventoryNode,
-  srcDir: string,
-  dstDir: string,
-  entries: string[],
-  rootfs: string | null,
-  ctlSock: string,
-): Promise<ExecResult> {
-  const remote = `mkdir -p ${shq(dstDir)} && tar -C ${shq(dstDir)} -xf -`;
-  const tarArgs = [`-C ${shq(srcDir)} ${entries.map(shq).join(' ')}`];
-  if (rootfs) tarArgs.push(`-C ${shq(rootfs)} --transform 's,^\\.,rootfs,' .`);
-  const pipeline = `tar -cf - ${tarArgs.join(' ')} | ${transferSsh(from, to, ctlSock, ['-o', 'ControlMaster=no'], remote)}`;
-  return runChecked(src, `bash -o pipefail -c ${shq(pipeline)}`, { phase: 'transfer', what: `pushing the checkpoint to ${to.name}` });
 }
 
 interface RollbackOutcome {
@@ -578,7 +498,8 @@ interface RollbackOutcome {
 }
 
 async function rollback(a: {
-  pool: ExecPool;
+  src: MigrationNode;
+  dst: MigrationNode;
   from: InventoryNode;
   to: InventoryNode;
   id: string;
@@ -592,16 +513,11 @@ async function rollback(a: {
   bundle: string;
 }): Promise<RollbackOutcome> {
   const details: string[] = [];
-  const src = a.pool.get(a.from.name);
-  const dst = a.pool.get(a.to.name);
+  const { src, dst } = a;
   // 1. the destination must not keep a (half-)restored container
   let dstClean = false;
   try {
-    const r = await dst.run(
-      `${deleteCmd(a.to, a.id)}; ${rmCheckpointDir(a.dstDir)};${a.dstBundleExisted ? '' : ` rm -rf --one-file-system ${shq(a.dstBundle)};`} ${runcStateCmd(a.to, a.id)} >/dev/null 2>&1 && echo still-there || echo gone`,
-      { timeoutMs: 30_000 },
-    );
-    dstClean = r.stdout.includes('gone');
+    dstClean = await dst.clear(a.id, a.dstDir, a.dstBundleExisted ? null : a.dstBundle);
     details.push(dstClean ? `${a.to.name}: no container "${a.id}", checkpoint files removed` : `${a.to.name}: container "${a.id}" could not be removed`);
   } catch (e) {
     details.push(`${a.to.name}: unreachable during rollback (${(e as Error).message})`);
@@ -617,13 +533,12 @@ async function rollback(a: {
   }
   // 2. bring the container back on the source from its local checkpoint
   try {
-    const already = await runcState(src, a.from, a.id);
+    const already = await src.containerState(a.id);
     if (!already || already.status !== 'running') {
-      if (already) await src.run(deleteCmd(a.from, a.id));
-      const r = await src.run(restoreCmd(a.from, a.id, a.srcDir, a.bundle), { timeoutMs: 300_000 });
-      if (r.code !== 0) {
-        const log = (await src.run(restoreLogCmd(a.srcDir))).stdout;
-        details.push(`${a.from.name}: restore failed: ${tail(log, 10)}`);
+      if (already) await src.deleteContainer(a.id);
+      const r = await src.restore(a.id, a.srcDir, a.bundle);
+      if (!r.ok) {
+        details.push(`${a.from.name}: restore failed: ${tail(r.log, 10)}`);
         return {
           runningOn: null,
           summary: `ROLLBACK FAILED: "${a.id}" runs nowhere; its checkpoint is kept on ${a.from.name} at ${a.srcDir}/img (restore by hand: runc --root ${a.from.runcRoot} restore -d --image-path ${a.srcDir}/img --bundle ${a.bundle} ${a.id})`,
@@ -635,7 +550,7 @@ async function rollback(a: {
       const ok = await waitHealthy(a.from.address, a.port, a.healthPath, 10_000);
       details.push(`${a.from.name}: restored from the local checkpoint, ${ok ? 'answers' : 'does NOT answer'} http://${a.from.address}:${a.port}${a.healthPath}`);
     } else details.push(`${a.from.name}: restored from the local checkpoint`);
-    await src.run(rmCheckpointDir(a.srcDir));
+    await src.removeDir(a.srcDir);
     return { runningOn: a.from.name, summary: `rolled back: "${a.id}" runs on ${a.from.name} again`, details };
   } catch (e) {
     details.push(`${a.from.name}: ${(e as Error).message}`);
