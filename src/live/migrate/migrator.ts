@@ -24,12 +24,16 @@ import type { MigrationMode } from '../../model/types.ts';
 import type { Inventory, InventoryNode } from '../inventory.ts';
 import { nodeByName } from '../inventory.ts';
 import { bundleConfigForNode } from '../testbed/bundle.ts';
-import { assertModeSupported, type CriuProbe } from '../criu-probe.ts';
+import type { CriuProbe } from '../criu-probe.ts';
 import { SshExecPool, type ExecPool } from '../exec/pool.ts';
 import { tail, type NodeExec } from '../exec/types.ts';
 import type { MigrationNode, TransferChannel } from './node.ts';
 import { ShellNode } from './shell-node.ts';
 import { DowntimeProber } from './prober.ts';
+import { preflight } from './preflight.ts';
+
+export { locateContainer } from './locate.ts';
+export { POSTCOPY_REFUSAL } from './preflight.ts';
 import type { LiveMigrationResult, MigrationPhase, PhaseTiming } from './result.ts';
 
 /** What a hook sees: enough to inject faults deterministically in tests. */
@@ -80,24 +84,6 @@ export interface MigrateOptions {
   onPhase?: (phase: MigrationPhase, state: 'start' | 'end', wallMs: number) => void;
 }
 
-/**
- * Why post-copy is refused even where userfaultfd is available. Tried for real
- * on this project's machines (kernel 6.18, CRIU 4.2.1, runc 1.1.5), see
- * docs/migrate.md: `runc checkpoint --lazy-pages --page-server SRC:PORT
- * --status-fd` dumped and started the page server, `criu lazy-pages
- * --page-server --address SRC --port PORT` on the destination connected, and
- * `runc restore --lazy-pages` began; then the source's page server failed with
- * "page-pipe: splice: -1: Bad file descriptor" / "Lazy pages transfer FAILED"
- * (the source container was resumed), the destination's restore hung after
- * "uffd: Failed sending restore finished indication: Broken pipe", leaving a
- * half-restored process and CRIU's cgroup yard mounted in the work dir. A
- * migration mode that can leave that behind is not offered.
- */
-export const POSTCOPY_REFUSAL =
-  'post-copy (CRIU lazy pages) is refused: userfaultfd is available, but with runc 1.1.5 + CRIU 4.2.1 the source page server ' +
-  'fails while serving pages ("page-pipe: splice: -1: Bad file descriptor", "Lazy pages transfer FAILED") and the destination ' +
-  'restore hangs half-restored ("uffd: Failed sending restore finished indication: Broken pipe"); use --mode cold (see docs/migrate.md)';
-
 function httpOk(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const req = http.get({ host, port, path, agent: false, timeout: timeoutMs }, (res) => {
@@ -117,31 +103,6 @@ async function waitHealthy(host: string, port: number, path: string, timeoutMs: 
     if (performance.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }
-}
-
-/** Where a container runs now (by `runc state` on every reachable node). */
-export async function locateContainer(
-  inv: Inventory,
-  pool: ExecPool,
-  id: string,
-): Promise<{ running: string[]; present: Array<{ node: string; status: string }>; unreachable: string[] }> {
-  const running: string[] = [];
-  const present: Array<{ node: string; status: string }> = [];
-  const unreachable: string[] = [];
-  await Promise.all(
-    inv.nodes.map(async (n) => {
-      try {
-        const s = await new ShellNode(n, pool.get(n.name)).containerState(id);
-        if (s) {
-          present.push({ node: n.name, status: s.status });
-          if (s.status === 'running') running.push(n.name);
-        }
-      } catch {
-        unreachable.push(n.name);
-      }
-    }),
-  );
-  return { running: running.sort(), present, unreachable: unreachable.sort() };
 }
 
 function interrupted(): ConmigError {
@@ -194,92 +155,21 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
   try {
     // ------------------------------------------------------------------ preflight
     const pre = await phase('preflight', async () => {
-      const reach = await Promise.allSettled([src.reach(), dst.reach()]);
-      for (const r of reach) if (r.status === 'rejected') throw r.reason;
-      if (!from.transfer) {
-        throw new ConmigError('INVENTORY_INVALID', `node ${from.name} has no transfer key (nodes[].transfer) to push checkpoints to other nodes`, {
-          context: { node: from.name },
-        });
-      }
-      const state = await src.containerState(id);
-      if (!state || state.status !== 'running') {
-        const where = await locateContainer(inv, pool, id);
-        const elsewhere = where.running.filter((n) => n !== from.name);
-        const msg = elsewhere.length
-          ? `container "${id}" does not run on ${from.name}; it runs on ${elsewhere.join(', ')}`
-          : state
-            ? `container "${id}" on ${from.name} is ${state.status}, not running`
-            : `container "${id}" runs on no node (checked ${inv.nodes.map((n) => n.name).filter((n) => !where.unreachable.includes(n)).join(', ')}${where.unreachable.length ? `; unreachable: ${where.unreachable.join(', ')}` : ''})`;
-        throw new ConmigError('CONTAINER_UNKNOWN', msg, { context: { container: id, node: from.name, runningOn: elsewhere.join(', ') || undefined } });
-      }
-      const there = await dst.containerState(id);
-      if (there) {
-        throw new ConmigError('MIGRATION_FAILED', `${to.name} already has a container named "${id}" (${there.status}); nothing was changed`, {
-          context: { node: to.name, container: id, phase: 'preflight' },
-        });
-      }
-      // CRIU features, once per node per command
-      const cache = opts.probeCache ?? new Map<string, CriuProbe>();
-      const probes = await Promise.all(
-        [src, dst].map(async (n) => {
-          const hit = cache.get(n.name);
-          if (hit) return hit;
-          const p = await n.probeCriu();
-          cache.set(n.name, p);
-          return p;
-        }),
-      );
-      assertModeSupported(mode, probes);
-      if (mode === 'postcopy') {
-        throw new ConmigError('MODE_UNSUPPORTED', POSTCOPY_REFUSAL, { context: { mode, nodes: `${from.name}, ${to.name}` } });
-      }
-      // the container's bundle and rootfs
-      const cfgText = await src.readConfig(state.bundle);
-      let cfg: { root?: { path?: string } };
-      try {
-        cfg = JSON.parse(cfgText) as { root?: { path?: string } };
-      } catch (e) {
-        throw new ConmigError('MIGRATION_FAILED', `config.json of "${id}" on ${from.name} is not JSON`, { context: { node: from.name }, cause: e });
-      }
-      const rootRel = cfg.root?.path ?? 'rootfs';
-      const srcRootfs = rootRel.startsWith('/') ? rootRel : `${state.bundle}/${rootRel}`;
-      const imgMatch = srcRootfs.match(new RegExp(`^${from.imagesDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/([^/]+)/rootfs/?$`));
-      const dstBundle = `${to.bundlesDir}/${id}`;
-      // where an identical rootfs may already be at the destination: its copy of the
-      // image (by the source path, or the inventory's image name), or a copy left by an earlier migration
-      const image = imgMatch?.[1] ?? inv.containers.find((c) => c.name === id)?.image;
-      const candidates = [...(image ? [`${to.imagesDir}/${image}/rootfs`] : []), `${dstBundle}/rootfs`];
-      // sizes: memory of every process of the container + rootfs
-      const [{ rssBytes, rootfsBytes, manifest }, srcSum, freeBytes, ...dstHashes] = await Promise.all([
-        src.measure(id, srcRootfs),
-        src.treeHash(srcRootfs),
-        dst.checkpointSpace(),
-        ...candidates.map((c) => dst.treeHash(c)),
-      ]);
-      const hit = candidates.findIndex((_, k) => srcSum !== 'none' && dstHashes[k] === srcSum);
-      const sameRootfs = hit >= 0;
-      const dstRootfsCandidate = sameRootfs ? candidates[hit] : `${dstBundle}/rootfs`;
-      const needBytes = rssBytes + (sameRootfs ? 0 : rootfsBytes) + 8 * 1024 * 1024;
-      if (freeBytes < needBytes) {
-        throw new ConmigError(
-          'MIGRATION_FAILED',
-          `not enough disk on ${to.name}: ${to.workDir}/checkpoints has ${(freeBytes / 2 ** 20).toFixed(1)} MiB free, the checkpoint needs about ${(needBytes / 2 ** 20).toFixed(1)} MiB (memory ${(rssBytes / 2 ** 20).toFixed(1)} MiB${sameRootfs ? '' : ` + rootfs ${(rootfsBytes / 2 ** 20).toFixed(1)} MiB`}); nothing was changed`,
-          { context: { node: to.name, phase: 'preflight', freeBytes, needBytes } },
-        );
-      }
-      const dstBundleExisted = await dst.exists(dstBundle);
-      // the node-to-node SSH channel the checkpoint will take, opened now: it proves the
-      // source can reach the destination (key, host key) and saves a handshake in the downtime
-      const opened = await src.openChannel(channel, to);
-      if (!opened.ok) {
-        throw new ConmigError('NODE_UNREACHABLE', `${from.name} cannot reach ${to.name} (${to.address}:${to.sshPort}) over SSH with its transfer key`, {
-          context: { node: from.name, address: `${to.address}:${to.sshPort}`, sshError: tail(opened.stderr, 4), phase: 'preflight' },
-        });
-      }
+      const facts = await preflight({
+        inventory: inv,
+        container: id,
+        mode,
+        from,
+        to,
+        src,
+        dst,
+        nodeOf: (name) => new ShellNode(nodeByName(inv, name), pool.get(name)),
+        channel,
+        probeCache: opts.probeCache,
+        dryRun: opts.dryRun === true,
+      });
       transferOpen = true;
-      // CRIU options runc cannot pass (see CRIU_CONF), on both nodes
-      if (!opts.dryRun) await Promise.all([src.writeCriuConfig(), dst.writeCriuConfig()]);
-      return { state, cfgText, srcRootfs, dstBundle, dstRootfsCandidate, sameRootfs, manifest, dstBundleExisted, probes, needBytes, freeBytes };
+      return facts;
     });
     if (isAborted()) throw interrupted();
     if (opts.dryRun) {
@@ -292,7 +182,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
         id: opts.id ?? 0, containerId: id, from: from.name, to: to.name, mode, reason: opts.reason ?? 'dry-run', startS: startEpochS,
         precopyRounds: 0, precopyMs: 0, checkpointMs: 0, transferMs: 0, restoreMs: 0, lazyPagesMs: 0, downtimeMs: 0,
         totalMs: performance.now() - t0, bytes: pre.needBytes, status: 'ok', phases, verifyMs: 0, cleanupMs: 0,
-        checkpointBytes: 0, bundleBytes: 0, rootfsCached: pre.sameRootfs, downtime: null, runningOn: from.name, environment: env,
+        checkpointBytes: 0, bundleBytes: 0, rootfsCached: pre.rootfsCached, downtime: null, runningOn: from.name, environment: env,
         dryRun: { estimatedBytes: pre.needBytes, destinationFreeBytes: pre.freeBytes },
       };
     }
@@ -309,7 +199,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     let precopyRounds = 0;
     let checkpointBytes = 0;
     let bundleBytes = 0;
-    let rootfsCached = pre.sameRootfs;
+    let rootfsCached = pre.rootfsCached;
     try {
       // ---------------------------------------------------------------- pre-copy
       if (mode === 'precopy') {
@@ -351,14 +241,14 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       // ---------------------------------------------------------------- transfer
       await phase('transfer', async () => {
         const netnsPath = to.netns ? `/run/netns/${to.netns}` : null;
-        const configCached = bundleConfigForNode(pre.cfgText, netnsPath, { rootfsPath: pre.dstRootfsCandidate });
-        const configSent = bundleConfigForNode(pre.cfgText, netnsPath, { rootfsPath: `${pre.dstBundle}/rootfs` });
+        const configCached = bundleConfigForNode(pre.config, netnsPath, { rootfsPath: pre.dstRootfs });
+        const configSent = bundleConfigForNode(pre.config, netnsPath, { rootfsPath: `${pre.dstBundle}/rootfs` });
         const pushed = await src.pushCheckpoint(channel, to, {
           srcDir,
           dstDir,
           srcRootfs: pre.srcRootfs,
           manifest: pre.manifest,
-          rootfsCached: pre.sameRootfs,
+          rootfsCached: pre.rootfsCached,
           dstBundle: pre.dstBundle,
           configCached,
           configSent,
@@ -409,7 +299,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
         throw e; // nothing was changed
       }
       const rb = await phase('rollback', () =>
-        rollback({ src, dst, from, to, id, srcDir, dstDir, dstBundle: pre.dstBundle, dstBundleExisted: pre.dstBundleExisted, restoreIssued, port, healthPath, bundle: pre.state.bundle }),
+        rollback({ src, dst, from, to, id, srcDir, dstDir, dstBundle: pre.dstBundle, dstBundleExisted: pre.dstBundleExisted, restoreIssued, port, healthPath, bundle: pre.srcBundle }),
       );
       if (prober) await prober.stop();
       const cause = e instanceof Error ? e.message : String(e);
