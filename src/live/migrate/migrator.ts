@@ -2,23 +2,19 @@
  * The real migration primitive: move a running runc container from one
  * inventory node to another with CRIU, node to node, and never lose it.
  *
- * State machine (each phase timed with performance.now):
+ * Each phase (timed with performance.now) takes the migration from one state
+ * to the next (state.ts):
  *
  *   preflight -> [predump x N] -> checkpoint -> transfer -> restore -> verify -> cleanup
- *                                     |            |          |          |
- *                                     +------------+----------+----------+--> rollback
  *
- * Before the checkpoint nothing is changed, so a failure there just throws.
- * From the checkpoint on, the checkpoint stays on the source until the
- * destination has been verified; any failure (destination unreachable,
- * transfer cut, restore or verification failing, Ctrl-C) rolls back: the
- * destination's half-restored container and files are removed and the
- * container is restored on the source from its local checkpoint, so it runs
- * on exactly one node. Every file operation runs on the node it concerns
- * (over its NodeExec): nothing assumes a shared filesystem or kernel.
+ * and a failure is handled from the state it leaves, by planRollback
+ * (rollback-plan.ts): before the checkpoint nothing was changed and the
+ * error stands; from the checkpoint until verified, the destination is
+ * cleared and the container restored on the source from its local
+ * checkpoint, so it runs on exactly one node. Every file operation runs on
+ * the node it concerns: nothing assumes a shared filesystem or kernel.
  */
 import { performance } from 'node:perf_hooks';
-import http from 'node:http';
 import { ConmigError, isConmigError } from '../../model/errors.ts';
 import type { MigrationMode } from '../../model/types.ts';
 import type { Inventory, InventoryNode } from '../inventory.ts';
@@ -27,10 +23,14 @@ import { bundleConfigForNode } from '../testbed/bundle.ts';
 import type { CriuProbe } from '../criu-probe.ts';
 import { SshExecPool, type ExecPool } from '../exec/pool.ts';
 import { tail, type NodeExec } from '../exec/types.ts';
-import type { MigrationNode, TransferChannel } from './node.ts';
+import { waitHealthy } from './health.ts';
+import type { MigrationNode, NodeFactory, TransferChannel } from './node.ts';
 import { ShellNode } from './shell-node.ts';
 import { DowntimeProber } from './prober.ts';
 import { preflight } from './preflight.ts';
+import { planRollback } from './rollback-plan.ts';
+import { cleanUp, removeDirs, rollBack } from './rollback.ts';
+import type { Checkpointing, MigrationState, Restored, Restoring } from './state.ts';
 
 export { locateContainer } from './locate.ts';
 export { POSTCOPY_REFUSAL } from './preflight.ts';
@@ -84,27 +84,6 @@ export interface MigrateOptions {
   onPhase?: (phase: MigrationPhase, state: 'start' | 'end', wallMs: number) => void;
 }
 
-function httpOk(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get({ host, port, path, agent: false, timeout: timeoutMs }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200));
-      res.on('error', () => resolve(false));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve(false));
-  });
-}
-
-async function waitHealthy(host: string, port: number, path: string, timeoutMs: number): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await httpOk(host, port, path, 1000)) return true;
-    if (performance.now() > deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function interrupted(): ConmigError {
   return new ConmigError('INTERRUPTED', 'interrupted');
 }
@@ -121,8 +100,9 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
   }
   const ownPool = !opts.pool;
   const pool = opts.pool ?? new SshExecPool(inv);
-  const src: MigrationNode = new ShellNode(from, pool.get(from.name));
-  const dst: MigrationNode = new ShellNode(to, pool.get(to.name));
+  const nodeOf: NodeFactory = (name) => new ShellNode(nodeByName(inv, name), pool.get(name));
+  const src: MigrationNode = nodeOf(from.name);
+  const dst: MigrationNode = nodeOf(to.name);
   const healthPath = opts.healthPath ?? '/health';
   const port = opts.port ?? inv.containers.find((c) => c.name === id)?.port;
   const t0 = performance.now();
@@ -133,10 +113,16 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
   const dstDir = `${to.workDir}/checkpoints/${stamp}`;
   const hookCtx: HookContext = { container: id, from, to, srcDir, dstDir, exec: (n) => pool.get(n) };
   const isAborted = (): boolean => opts.signal?.aborted === true;
+  const plan = { container: id, mode, from: from.name, to: to.name, srcDir, dstDir, service: port === undefined ? null : { port, healthPath } };
+  /** Where the migration is: a failure is rolled back from it. */
+  let state: MigrationState = { kind: 'planned', plan };
+  /** The phase running (or last run) when something fails. */
+  let current: MigrationPhase = 'preflight';
 
   async function phase<T>(name: MigrationPhase, fn: () => Promise<T>, note?: string): Promise<T> {
     await opts.hooks?.beforePhase?.(name, hookCtx);
     const s = performance.now();
+    current = name;
     opts.onPhase?.(name, 'start', 0);
     try {
       return await fn();
@@ -151,7 +137,6 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
   let prober: DowntimeProber | null = null;
   const ctlSock = `/tmp/conmig-${process.pid}-${stamp.slice(-20).replace(/[^A-Za-z0-9-]/g, '')}.ctl`;
   const channel: TransferChannel = { from: from.name, to: to.name, ctlSock };
-  let transferOpen = false;
   try {
     // ------------------------------------------------------------------ preflight
     const pre = await phase('preflight', async () => {
@@ -163,14 +148,14 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
         to,
         src,
         dst,
-        nodeOf: (name) => new ShellNode(nodeByName(inv, name), pool.get(name)),
+        nodeOf,
         channel,
         probeCache: opts.probeCache,
         dryRun: opts.dryRun === true,
       });
-      transferOpen = true;
       return facts;
     });
+    state = { kind: 'prepared', plan, facts: pre, channel };
     if (isAborted()) throw interrupted();
     if (opts.dryRun) {
       const env: Record<string, string> = {};
@@ -193,9 +178,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       await new Promise((r) => setTimeout(r, 50)); // a baseline of successes before the freeze
     }
 
-    // From here on the container is touched: every failure goes to rollback.
-    let checkpointed = false;
-    let restoreIssued = false;
+    // From here on the container is touched: a failure is rolled back from the state reached.
     let precopyRounds = 0;
     let checkpointBytes = 0;
     let bundleBytes = 0;
@@ -215,26 +198,31 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
             `round ${k}`,
           );
           precopyRounds = k;
+          state = { kind: 'predumped', plan, facts: pre, channel, rounds: k };
         }
       }
       if (isAborted()) throw interrupted();
 
       // ---------------------------------------------------------------- checkpoint
+      const dumping: Checkpointing = { kind: 'checkpointing', plan, facts: pre, channel, rounds: precopyRounds, checkpoint: { node: from.name, dir: srcDir, bundle: pre.srcBundle } };
       await phase('checkpoint', async () => {
+        const before = state;
+        state = dumping; // the container may stop from here
         const r = await src.checkpoint(id, srcDir, precopyRounds);
         if (!r.ok) {
           const after = await src.containerState(id).catch(() => null);
           if (after && after.status === 'running') {
+            state = before; // still running: nothing was changed but the dump's files
             throw new ConmigError('MIGRATION_FAILED', `runc checkpoint of "${id}" failed on ${from.name}; the container still runs there, nothing was changed`, {
               context: { node: from.name, phase: 'checkpoint', runningOn: from.name, stderr: r.stderr, criuLog: r.log },
             });
           }
-          checkpointed = true; // the container stopped: try to bring it back from whatever was written
+          state = { ...dumping, kind: 'checkpointed' }; // it stopped: bring it back from whatever was written
           throw new ConmigError('MIGRATION_FAILED', `runc checkpoint of "${id}" failed on ${from.name}`, {
             context: { node: from.name, phase: 'checkpoint', stderr: r.stderr, criuLog: r.log },
           });
         }
-        checkpointed = true;
+        state = { ...dumping, kind: 'checkpointed' };
       });
       if (isAborted()) throw interrupted();
 
@@ -258,19 +246,24 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
         if (precopyRounds > 0) checkpointBytes += await src.dirBytes(Array.from({ length: precopyRounds }, (_, k) => `${srcDir}/pre${k + 1}`));
         bundleBytes = Buffer.byteLength(rootfsCached ? configCached : configSent) + (rootfsCached ? 0 : pushed.rootfsBytes);
       });
+      const transferred = { ...dumping, kind: 'transferred' as const, sent: { checkpointBytes, bundleBytes, rootfsCached } };
+      state = transferred;
       if (isAborted()) throw interrupted();
 
       // ---------------------------------------------------------------- restore
-      await phase('restore', async () => {
+      const restored = await phase('restore', async (): Promise<Restored> => {
         prober?.addTarget(to.address);
-        restoreIssued = true;
+        const restoring: Restoring = { ...transferred, kind: 'restoring', destination: { node: to.name, container: id, bundle: pre.dstBundle } };
+        state = restoring; // the destination may hold the container from here
         const r = await dst.restore(id, dstDir, pre.dstBundle);
         if (!r.ok) {
           throw new ConmigError('MIGRATION_FAILED', `runc restore of "${id}" failed on ${to.name}`, {
             context: { node: to.name, phase: 'restore', criuLog: tail(r.log, 15) },
           });
         }
+        return { ...restoring, kind: 'restored' };
       });
+      state = restored;
       // no interruption check here: a restored container is verified before anything else
 
       // ---------------------------------------------------------------- verify
@@ -290,17 +283,17 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
           }
         }
       });
+      state = { ...restored, kind: 'verified' };
     } catch (e) {
-      const failedPhase = (isConmigError(e) && typeof e.context.phase === 'string' ? e.context.phase : lastPhase(phases)) as MigrationPhase;
-      if (!checkpointed) {
-        // the container never stopped: only files of ours (pre-dump rounds, a failed dump's logs) to remove
-        await Promise.allSettled([src.removeDir(srcDir, 30_000), dst.removeDir(dstDir, 30_000)]);
+      const failedPhase = current;
+      const decision = planRollback(state);
+      if (decision.direction !== 'back') {
+        // nothing was changed: only files of ours (pre-dump rounds, a failed dump's logs) to remove
+        if (decision.direction === 'none') await removeDirs(decision.removeDirs, nodeOf);
         if (prober) await prober.stop();
-        throw e; // nothing was changed
+        throw e;
       }
-      const rb = await phase('rollback', () =>
-        rollback({ src, dst, from, to, id, srcDir, dstDir, dstBundle: pre.dstBundle, dstBundleExisted: pre.dstBundleExisted, restoreIssued, port, healthPath, bundle: pre.srcBundle }),
-      );
+      const rb = await phase('rollback', () => rollBack(decision, { inventory: inv, nodeOf }));
       if (prober) await prober.stop();
       const cause = e instanceof Error ? e.message : String(e);
       if (isConmigError(e) && e.code === 'INTERRUPTED') {
@@ -323,10 +316,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     // -------------------------------------------------------------------- cleanup
     // The destination is verified: from here the migration has happened, even if interrupted.
     await phase('cleanup', async () => {
-      await Promise.allSettled([
-        src.retire(id, srcDir),
-        dst.removeDir(dstDir, 60_000),
-      ]);
+      await cleanUp({ source: { node: from.name, container: id, dir: srcDir }, destination: { node: to.name, dir: dstDir } }, nodeOf);
     });
     const downtime = prober ? await prober.stop() : null;
     prober = null;
@@ -372,82 +362,8 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     return result;
   } finally {
     if (prober) await prober.stop();
-    if (transferOpen) await src.closeChannel(channel, to).catch(() => undefined);
+    if (state.kind !== 'planned') await src.closeChannel(channel, to).catch(() => undefined);
     if (ownPool) await pool.closeAll();
   }
 }
 
-function lastPhase(phases: PhaseTiming[]): MigrationPhase {
-  return phases.length ? phases[phases.length - 1].phase : 'preflight';
-}
-
-interface RollbackOutcome {
-  runningOn: string | null;
-  summary: string;
-  details: string[];
-}
-
-async function rollback(a: {
-  src: MigrationNode;
-  dst: MigrationNode;
-  from: InventoryNode;
-  to: InventoryNode;
-  id: string;
-  srcDir: string;
-  dstDir: string;
-  dstBundle: string;
-  dstBundleExisted: boolean;
-  restoreIssued: boolean;
-  port: number | undefined;
-  healthPath: string;
-  bundle: string;
-}): Promise<RollbackOutcome> {
-  const details: string[] = [];
-  const { src, dst } = a;
-  // 1. the destination must not keep a (half-)restored container
-  let dstClean = false;
-  try {
-    dstClean = await dst.clear(a.id, a.dstDir, a.dstBundleExisted ? null : a.dstBundle);
-    details.push(dstClean ? `${a.to.name}: no container "${a.id}", checkpoint files removed` : `${a.to.name}: container "${a.id}" could not be removed`);
-  } catch (e) {
-    details.push(`${a.to.name}: unreachable during rollback (${(e as Error).message})`);
-    // unreachable: it cannot have the container unless its restore had been started
-    dstClean = !a.restoreIssued;
-  }
-  if (!dstClean) {
-    return {
-      runningOn: null,
-      summary: `NOT rolled back: ${a.to.name} may still run "${a.id}" (it could not be checked); the checkpoint is kept on ${a.from.name} at ${a.srcDir}/img`,
-      details,
-    };
-  }
-  // 2. bring the container back on the source from its local checkpoint
-  try {
-    const already = await src.containerState(a.id);
-    if (!already || already.status !== 'running') {
-      if (already) await src.deleteContainer(a.id);
-      const r = await src.restore(a.id, a.srcDir, a.bundle);
-      if (!r.ok) {
-        details.push(`${a.from.name}: restore failed: ${tail(r.log, 10)}`);
-        return {
-          runningOn: null,
-          summary: `ROLLBACK FAILED: "${a.id}" runs nowhere; its checkpoint is kept on ${a.from.name} at ${a.srcDir}/img (restore by hand: runc --root ${a.from.runcRoot} restore -d --image-path ${a.srcDir}/img --bundle ${a.bundle} ${a.id})`,
-          details,
-        };
-      }
-    }
-    if (a.port !== undefined) {
-      const ok = await waitHealthy(a.from.address, a.port, a.healthPath, 10_000);
-      details.push(`${a.from.name}: restored from the local checkpoint, ${ok ? 'answers' : 'does NOT answer'} http://${a.from.address}:${a.port}${a.healthPath}`);
-    } else details.push(`${a.from.name}: restored from the local checkpoint`);
-    await src.removeDir(a.srcDir);
-    return { runningOn: a.from.name, summary: `rolled back: "${a.id}" runs on ${a.from.name} again`, details };
-  } catch (e) {
-    details.push(`${a.from.name}: ${(e as Error).message}`);
-    return {
-      runningOn: null,
-      summary: `ROLLBACK FAILED: could not restore "${a.id}" on ${a.from.name}; its checkpoint is kept there at ${a.srcDir}/img`,
-      details,
-    };
-  }
-}

@@ -13,6 +13,7 @@ import type { Inventory, InventoryNode } from '../inventory.ts';
 import { tail } from '../exec/types.ts';
 import { locateWith } from './locate.ts';
 import type { MigrationNode, NodeFactory, TransferChannel } from './node.ts';
+import type { PreflightFacts } from './state.ts';
 
 /**
  * Why post-copy is refused even where userfaultfd is available. Tried for real
@@ -31,27 +32,6 @@ export const POSTCOPY_REFUSAL =
   'post-copy (CRIU lazy pages) is refused: userfaultfd is available, but with runc 1.1.5 + CRIU 4.2.1 the source page server ' +
   'fails while serving pages ("page-pipe: splice: -1: Bad file descriptor", "Lazy pages transfer FAILED") and the destination ' +
   'restore hangs half-restored ("uffd: Failed sending restore finished indication: Broken pipe"); use --mode cold (see docs/migrate.md)';
-
-/** What pre-flight learnt; fixed for the rest of the migration. Plain data. */
-export interface PreflightFacts {
-  /** The container's bundle on the source: a rollback restores it from there. */
-  srcBundle: string;
-  /** Its config.json, the base of the destination's. */
-  config: string;
-  srcRootfs: string;
-  /** Metadata fingerprint of the source rootfs, re-taken after the freeze. */
-  manifest: string;
-  dstBundle: string;
-  /** The destination's bundle folder existed before: a rollback leaves it. */
-  dstBundleExisted: boolean;
-  /** An identical rootfs is already at the destination, at `dstRootfs`. */
-  rootfsCached: boolean;
-  dstRootfs: string;
-  /** Estimate of what the checkpoint needs at the destination, and what it has. */
-  needBytes: number;
-  freeBytes: number;
-  probes: CriuProbe[];
-}
 
 export interface PreflightInput {
   inventory: Inventory;
