@@ -9,11 +9,11 @@
 import { ConmigError } from '../../model/errors.ts';
 import type { MigrationMode } from '../../model/types.ts';
 import { assertModeSupported, type CriuProbe } from '../criu-probe.ts';
-import type { Inventory, InventoryNode } from '../inventory.ts';
 import { tail } from '../exec/types.ts';
 import { locateWith } from './locate.ts';
-import type { MigrationNode, NodeFactory, TransferChannel } from './node.ts';
-import type { PreflightFacts } from './state.ts';
+import type { TransferChannel } from './node.ts';
+import type { MigrationPlan, PreflightFacts, Prepared } from './state.ts';
+import type { StepContext } from './steps.ts';
 
 /**
  * Why post-copy is refused even where userfaultfd is available. Tried for real
@@ -33,16 +33,8 @@ export const POSTCOPY_REFUSAL =
   'fails while serving pages ("page-pipe: splice: -1: Bad file descriptor", "Lazy pages transfer FAILED") and the destination ' +
   'restore hangs half-restored ("uffd: Failed sending restore finished indication: Broken pipe"); use --mode cold (see docs/migrate.md)';
 
-export interface PreflightInput {
-  inventory: Inventory;
-  container: string;
-  mode: MigrationMode;
-  from: InventoryNode;
-  to: InventoryNode;
-  src: MigrationNode;
-  dst: MigrationNode;
-  nodeOf: NodeFactory;
-  channel: TransferChannel;
+/** What pre-flight needs beyond the plan and the nodes. */
+export interface PreflightOptions {
   /** CRIU probes by node, reused across migrations of one command. */
   probeCache?: Map<string, CriuProbe>;
   /** Check only: do not write the CRIU config. */
@@ -51,9 +43,9 @@ export interface PreflightInput {
 
 const MiB = 2 ** 20;
 
-/** Run the checks; on success the channel is open (the caller closes it), on a refusal it is closed. */
-export async function preflight(q: PreflightInput): Promise<PreflightFacts> {
-  const { src, dst, from, to } = q;
+/** planned -> prepared: the checks pass and the channel is open (a refusal closes it again). */
+export async function preflight(ctx: StepContext, plan: MigrationPlan, channel: TransferChannel, o: PreflightOptions): Promise<Prepared> {
+  const { src, dst, from, to } = ctx;
   const reach = await Promise.allSettled([src.reach(), dst.reach()]);
   for (const r of reach) if (r.status === 'rejected') throw r.reason;
   if (!from.transfer) {
@@ -61,13 +53,13 @@ export async function preflight(q: PreflightInput): Promise<PreflightFacts> {
       context: { node: from.name },
     });
   }
-  const srcBundle = await runsOnlyOnSource(q);
-  const probes = await probeBoth(q);
-  const rootfs = await rootfsFacts(q, await src.readConfig(srcBundle), srcBundle);
+  const srcBundle = await runsOnlyOnSource(ctx, plan.container);
+  const probes = await probeBoth(ctx, plan.mode, o.probeCache);
+  const rootfs = await rootfsFacts(ctx, plan.container, await src.readConfig(srcBundle), srcBundle);
   const dstBundleExisted = await dst.exists(rootfs.dstBundle);
   // the node-to-node SSH channel the checkpoint will take, opened now: it proves the
   // source can reach the destination (key, host key) and saves a handshake in the downtime
-  const opened = await src.openChannel(q.channel, to);
+  const opened = await src.openChannel(channel, to);
   if (!opened.ok) {
     throw new ConmigError('NODE_UNREACHABLE', `${from.name} cannot reach ${to.name} (${to.address}:${to.sshPort}) over SSH with its transfer key`, {
       context: { node: from.name, address: `${to.address}:${to.sshPort}`, sshError: tail(opened.stderr, 4), phase: 'preflight' },
@@ -75,20 +67,20 @@ export async function preflight(q: PreflightInput): Promise<PreflightFacts> {
   }
   try {
     // CRIU options runc cannot pass (commands.ts CRIU_CONF), on both nodes
-    if (!q.dryRun) await Promise.all([src.writeCriuConfig(), dst.writeCriuConfig()]);
+    if (!o.dryRun) await Promise.all([src.writeCriuConfig(), dst.writeCriuConfig()]);
   } catch (e) {
-    await src.closeChannel(q.channel, to).catch(() => undefined);
+    await src.closeChannel(channel, to).catch(() => undefined);
     throw e;
   }
-  return { srcBundle, dstBundleExisted, probes, ...rootfs };
+  return { kind: 'prepared', plan, facts: { srcBundle, dstBundleExisted, probes, ...rootfs }, channel };
 }
 
 /** The container runs on the source (its bundle) and the destination has none of that name. */
-async function runsOnlyOnSource(q: PreflightInput): Promise<string> {
-  const { src, dst, from, to, inventory: inv, container: id } = q;
+async function runsOnlyOnSource(ctx: StepContext, id: string): Promise<string> {
+  const { src, dst, from, to, inventory: inv } = ctx;
   const state = await src.containerState(id);
   if (!state || state.status !== 'running') {
-    const where = await locateWith(inv, q.nodeOf, id);
+    const where = await locateWith(inv, ctx.nodeOf, id);
     const elsewhere = where.running.filter((n) => n !== from.name);
     const checked = inv.nodes.map((n) => n.name).filter((n) => !where.unreachable.includes(n));
     const msg = elsewhere.length
@@ -108,10 +100,10 @@ async function runsOnlyOnSource(q: PreflightInput): Promise<string> {
 }
 
 /** CRIU features, once per node per command; the mode must be possible on both. */
-async function probeBoth(q: PreflightInput): Promise<CriuProbe[]> {
-  const cache = q.probeCache ?? new Map<string, CriuProbe>();
+async function probeBoth(ctx: StepContext, mode: MigrationMode, probeCache: Map<string, CriuProbe> | undefined): Promise<CriuProbe[]> {
+  const cache = probeCache ?? new Map<string, CriuProbe>();
   const probes = await Promise.all(
-    [q.src, q.dst].map(async (n) => {
+    [ctx.src, ctx.dst].map(async (n) => {
       const hit = cache.get(n.name);
       if (hit) return hit;
       const p = await n.probeCriu();
@@ -119,9 +111,9 @@ async function probeBoth(q: PreflightInput): Promise<CriuProbe[]> {
       return p;
     }),
   );
-  assertModeSupported(q.mode, probes);
-  if (q.mode === 'postcopy') {
-    throw new ConmigError('MODE_UNSUPPORTED', POSTCOPY_REFUSAL, { context: { mode: q.mode, nodes: `${q.from.name}, ${q.to.name}` } });
+  assertModeSupported(mode, probes);
+  if (mode === 'postcopy') {
+    throw new ConmigError('MODE_UNSUPPORTED', POSTCOPY_REFUSAL, { context: { mode, nodes: `${ctx.from.name}, ${ctx.to.name}` } });
   }
   return probes;
 }
@@ -129,8 +121,8 @@ async function probeBoth(q: PreflightInput): Promise<CriuProbe[]> {
 type RootfsFacts = Pick<PreflightFacts, 'config' | 'srcRootfs' | 'manifest' | 'dstBundle' | 'rootfsCached' | 'dstRootfs' | 'needBytes' | 'freeBytes'>;
 
 /** The container's rootfs, whether the destination has an identical one, and room for the checkpoint. */
-async function rootfsFacts(q: PreflightInput, config: string, srcBundle: string): Promise<RootfsFacts> {
-  const { src, dst, from, to, container: id } = q;
+async function rootfsFacts(ctx: StepContext, id: string, config: string, srcBundle: string): Promise<RootfsFacts> {
+  const { src, dst, from, to } = ctx;
   let cfg: { root?: { path?: string } };
   try {
     cfg = JSON.parse(config) as { root?: { path?: string } };
@@ -143,7 +135,7 @@ async function rootfsFacts(q: PreflightInput, config: string, srcBundle: string)
   const dstBundle = `${to.bundlesDir}/${id}`;
   // where an identical rootfs may already be at the destination: its copy of the
   // image (by the source path, or the inventory's image name), or a copy left by an earlier migration
-  const image = imgMatch?.[1] ?? q.inventory.containers.find((c) => c.name === id)?.image;
+  const image = imgMatch?.[1] ?? ctx.inventory.containers.find((c) => c.name === id)?.image;
   const candidates = [...(image ? [`${to.imagesDir}/${image}/rootfs`] : []), `${dstBundle}/rootfs`];
   const [{ rssBytes, rootfsBytes, manifest }, srcSum, freeBytes, ...dstHashes] = await Promise.all([
     src.measure(id, srcRootfs),

@@ -162,6 +162,10 @@ export const STATE_KINDS = [
   'cleaned',
 ] as const satisfies readonly StateKind[];
 
+// Compile-time: every kind of MigrationState is in STATE_KINDS (the rollback table's test walks it).
+const allKindsListed: Record<Exclude<StateKind, (typeof STATE_KINDS)[number]>, never> = {};
+void allKindsListed;
+
 /** Pre-copy rounds done in a state (0 before any and for cold). */
 export function roundsOf(s: MigrationState): number {
   return 'rounds' in s ? s.rounds : 0;
