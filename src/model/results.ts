@@ -108,11 +108,12 @@ export interface MigrationRecord {
   startS: number;
   /** Pre-copy rounds while running (0 for cold and post-copy). */
   precopyRounds: number;
+  /** Durations of the phases (src/model/phases.ts, RECORD_PHASE_COLUMNS): `predump` rounds in all. */
   precopyMs: number;
   checkpointMs: number;
   transferMs: number;
   restoreMs: number;
-  /** Post-copy: time after restore until the last page arrived. */
+  /** Post-copy's `lazy-pages`: time after restore until the last page arrived. */
   lazyPagesMs: number;
   /** Time the service did not answer. */
   downtimeMs: number;

@@ -2,13 +2,14 @@
  * Migrations as simulation processes. Same phases and constants as the
  * analytical model (src/model/migration-cost.ts), but every transfer is a
  * flow that shares link bandwidth max-min fairly with other migrations, so
- * concurrent migrations over a common link slow each other down.
+ * concurrent migrations over a common link slow each other down. Phase names
+ * are src/model/phases.ts's, as in the live migrator and the records:
  *
  *   cold:     stop -> drain -> checkpoint(mem) -> transfer(mem [+ image]) -> restore(mem)
- *   precopy:  [image] -> rounds of transfer(dirty) while running -> stop -> drain
+ *   precopy:  [image] -> predump rounds (transfer(dirty) while running) -> stop -> drain
  *             -> checkpoint(dirty) -> transfer(dirty) -> restore(mem)
  *   postcopy: [image] -> stop -> drain -> checkpoint(state) -> transfer(state)
- *             -> restore(state) -> resume; memory streams lazily afterwards and
+ *             -> restore(state) -> resume -> lazy-pages: memory streams afterwards and
  *             requests pay postcopyFaultPenaltyMs until the last page arrives.
  *
  * "Drain": the container stops admitting requests when downtime starts;
@@ -21,6 +22,7 @@
  */
 import type { AcceptedMigration } from '../model/decisions.ts';
 import { checkpointMs, mibToMegabits, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
+import { setPhaseMs } from '../model/phases.ts';
 import type { MigrationRecord } from '../model/results.ts';
 import type { MigrationMode } from '../model/types.ts';
 import type { MigrationInFlightView } from '../model/view.ts';
@@ -145,7 +147,7 @@ export class MigrationRunner {
         precopyUs += roundUs;
         precopyRounds++;
         rec.precopyRounds = precopyRounds;
-        rec.precopyMs = precopyUs / 1000;
+        setPhaseMs(rec, 'predump', precopyUs / 1000);
         const shrinking = next < dirty;
         dirty = next;
         if (!shrinking) break;
@@ -164,14 +166,14 @@ export class MigrationRunner {
     const cpMiB = mode === 'cold' ? mem : stopMiB;
     const cpUs = msToUs(checkpointMs(cpMiB, cost));
     yield cpUs;
-    rec.checkpointMs = (drainUs + cpUs) / 1000;
+    setPhaseMs(rec, 'checkpoint', (drainUs + cpUs) / 1000);
     const t0 = engine.now;
     yield* transfer(stopMiB);
     const trUs = engine.now - t0;
-    rec.transferMs = trUs / 1000;
+    setPhaseMs(rec, 'transfer', trUs / 1000);
     const rsUs = msToUs(restoreMs(mode === 'postcopy' ? cost.postcopyStateMiB : mem, cost));
     yield rsUs;
-    rec.restoreMs = rsUs / 1000;
+    setPhaseMs(rec, 'restore', rsUs / 1000);
 
     // Switch over.
     sim.containerNode[c] = to;
@@ -198,7 +200,7 @@ export class MigrationRunner {
     sim.containerMigrating[c] = 0;
     sim.lastMigrationEndMs[c] = engine.now / 1000;
     this.active.delete(rec.id);
-    rec.lazyPagesMs = lazyUs / 1000;
+    setPhaseMs(rec, 'lazy-pages', lazyUs / 1000);
     rec.totalMs = (engine.now - startUs) / 1000;
     rec.bytes = Math.round(sentMiB * BYTES_PER_MIB);
     this.done.push(rec);

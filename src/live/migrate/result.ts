@@ -3,17 +3,12 @@
  * (src/model/results.ts) so live runs write the same migrations.csv as the
  * simulator, plus the wall-clock phase list and details only a real run has.
  */
+import type { MigrationPhase } from '../../model/phases.ts';
 import type { MigrationRecord } from '../../model/results.ts';
+import type { CriuProbe } from '../criu-probe.ts';
+import type { Cleaned, Prepared } from './state.ts';
 
-export type MigrationPhase =
-  | 'preflight'
-  | 'predump'
-  | 'checkpoint'
-  | 'transfer'
-  | 'restore'
-  | 'verify'
-  | 'cleanup'
-  | 'rollback';
+export type { MigrationPhase };
 
 export interface PhaseTiming {
   phase: MigrationPhase;
@@ -57,4 +52,74 @@ export interface LiveMigrationResult extends MigrationRecord {
   dryRun?: { estimatedBytes: number; destinationFreeBytes: number };
   /** For a rolled-back migration: what failed. */
   error?: { code: string; message: string; phase: MigrationPhase };
+}
+
+/** What a result needs besides the state: who asked, when, and the timed phases. */
+export interface ResultMeta {
+  id: number;
+  reason: string;
+  /** Wall-clock start (epoch seconds). */
+  startS: number;
+  totalMs: number;
+  phases: PhaseTiming[];
+}
+
+/** Wall time of a phase, summed over its runs (pre-dump rounds). */
+export function phaseMs(phases: PhaseTiming[], phase: MigrationPhase): number {
+  return phases.filter((p) => p.phase === phase).reduce((a, p) => a + p.wallMs, 0);
+}
+
+function environmentOf(probes: CriuProbe[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const p of probes) {
+    env[`${p.node}.kernel`] = p.kernel;
+    env[`${p.node}.criu`] = p.criuVersion;
+  }
+  return env;
+}
+
+/** A migration that happened; without a prober, downtime is the sum of the phases the container was down in. */
+export function migratedResult(s: Cleaned, m: ResultMeta, downtime: DowntimeMeasurement | null): LiveMigrationResult {
+  const { plan, sent } = s;
+  const ms = (p: MigrationPhase): number => phaseMs(m.phases, p);
+  return {
+    id: m.id,
+    containerId: plan.container,
+    from: plan.from,
+    to: plan.to,
+    mode: plan.mode,
+    reason: m.reason,
+    startS: m.startS,
+    precopyRounds: s.rounds,
+    precopyMs: ms('predump'),
+    checkpointMs: ms('checkpoint'),
+    transferMs: ms('transfer'),
+    restoreMs: ms('restore'),
+    lazyPagesMs: 0,
+    downtimeMs: downtime ? downtime.downtimeMs : ms('checkpoint') + ms('transfer') + ms('restore'),
+    totalMs: m.totalMs,
+    bytes: sent.checkpointBytes + sent.bundleBytes,
+    status: 'ok',
+    phases: m.phases,
+    verifyMs: ms('verify'),
+    cleanupMs: ms('cleanup'),
+    checkpointBytes: sent.checkpointBytes,
+    bundleBytes: sent.bundleBytes,
+    rootfsCached: sent.rootfsCached,
+    downtime,
+    runningOn: plan.to,
+    environment: environmentOf(s.facts.probes),
+  };
+}
+
+/** A dry run: only pre-flight ran; `bytes` is its estimate. */
+export function dryRunResult(s: Prepared, m: ResultMeta): LiveMigrationResult {
+  const { plan, facts } = s;
+  return {
+    id: m.id, containerId: plan.container, from: plan.from, to: plan.to, mode: plan.mode, reason: m.reason, startS: m.startS,
+    precopyRounds: 0, precopyMs: 0, checkpointMs: 0, transferMs: 0, restoreMs: 0, lazyPagesMs: 0, downtimeMs: 0,
+    totalMs: m.totalMs, bytes: facts.needBytes, status: 'ok', phases: m.phases, verifyMs: 0, cleanupMs: 0,
+    checkpointBytes: 0, bundleBytes: 0, rootfsCached: facts.rootfsCached, downtime: null, runningOn: plan.from, environment: environmentOf(facts.probes),
+    dryRun: { estimatedBytes: facts.needBytes, destinationFreeBytes: facts.freeBytes },
+  };
 }

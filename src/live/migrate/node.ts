@@ -1,0 +1,95 @@
+/**
+ * The node-side steps of a migration: everything the migrator asks of a node,
+ * one method per step. ShellNode (shell-node.ts) runs each as one command over
+ * the node's SSH connection; a node agent (issue 11) can implement the same
+ * interface and run them locally on the node. Results are plain data.
+ */
+import type { CriuProbe } from '../criu-probe.ts';
+import type { InventoryNode } from '../inventory.ts';
+import type { RuncState } from './commands.ts';
+
+export type { RuncState };
+
+/** What `measure` finds: memory of the container's processes, size and fingerprint of its rootfs. */
+export interface ContainerSize {
+  rssBytes: number;
+  rootfsBytes: number;
+  /** Metadata fingerprint of the rootfs (commands.ts manifestCmd). */
+  manifest: string;
+}
+
+export type StepOutcome = { ok: true } | { ok: false; stderr: string; log: string };
+
+/** The node-to-node channel (an SSH ControlMaster on the source) the checkpoint goes through. */
+export interface TransferChannel {
+  /** Source node and destination node (inventory names). */
+  from: string;
+  to: string;
+  /** Control socket on the source. */
+  ctlSock: string;
+}
+
+/** What the source sends in `pushCheckpoint`, and where it goes on the destination. */
+export interface PushRequest {
+  /** Checkpoint dirs on source and destination (images in img/). */
+  srcDir: string;
+  dstDir: string;
+  srcRootfs: string;
+  /** Pre-flight's fingerprint of the rootfs: if it still matches and `rootfsCached`, the rootfs stays. */
+  manifest: string;
+  rootfsCached: boolean;
+  dstBundle: string;
+  /** config.json for the destination, with the cached rootfs or with the sent one. */
+  configCached: string;
+  configSent: string;
+}
+
+export interface PushResult {
+  imageBytes: number;
+  rootfsBytes: number;
+  /** The rootfs was not sent (identical at the destination). */
+  rootfsCached: boolean;
+}
+
+export interface MigrationNode {
+  readonly name: string;
+  /** Resolves once the node answers; throws NODE_UNREACHABLE or HOSTKEY_MISMATCH. */
+  reach(): Promise<void>;
+  containerState(id: string): Promise<RuncState | null>;
+  probeCriu(): Promise<CriuProbe>;
+  /** The container's config.json. */
+  readConfig(bundle: string): Promise<string>;
+  measure(id: string, rootfs: string): Promise<ContainerSize>;
+  /** Content hash of a directory tree, `none` if absent. */
+  treeHash(dir: string): Promise<string>;
+  /** Free bytes where checkpoints go. */
+  checkpointSpace(): Promise<number>;
+  exists(path: string): Promise<boolean>;
+  writeCriuConfig(): Promise<void>;
+
+  /** Source: open the channel to `to` (false, with ssh's error, if it cannot). */
+  openChannel(ch: TransferChannel, to: InventoryNode): Promise<{ ok: boolean; stderr: string }>;
+  closeChannel(ch: TransferChannel, to: InventoryNode): Promise<void>;
+  /** Source: pre-copy round `round` into `<dir>/pre<round>` while the container runs. */
+  predump(id: string, dir: string, round: number): Promise<void>;
+  /** Source: push `<srcDir>/<entry>` to `<dstDir>/<entry>` over the channel. */
+  pushDir(ch: TransferChannel, to: InventoryNode, srcDir: string, dstDir: string, entry: string): Promise<void>;
+  /** Source: the final dump into `<dir>/img`; the container stops. */
+  checkpoint(id: string, dir: string, precopyRounds: number): Promise<StepOutcome>;
+  /** Source: images, config.json and (if needed) rootfs to the destination, bundle put in place there. */
+  pushCheckpoint(ch: TransferChannel, to: InventoryNode, req: PushRequest): Promise<PushResult>;
+  /** Bytes of the given directories. */
+  dirBytes(dirs: string[]): Promise<number>;
+  /** Restore `id` from `<dir>/img` with `bundle`. */
+  restore(id: string, dir: string, bundle: string): Promise<StepOutcome>;
+
+  deleteContainer(id: string): Promise<void>;
+  removeDir(dir: string, timeoutMs?: number): Promise<void>;
+  /** Rollback at the destination: no container `id`, `dir` and `bundle` (if given) removed; true if no `id` is left. */
+  clear(id: string, dir: string, bundle: string | null): Promise<boolean>;
+  /** Cleanup at the source after a verified migration: its container state and checkpoint dir. */
+  retire(id: string, dir: string): Promise<void>;
+}
+
+/** The node-side steps of one inventory node. */
+export type NodeFactory = (name: string) => MigrationNode;

@@ -1,0 +1,58 @@
+/** What the caller of migrateContainer gives (and what its fault-injection hooks see). */
+import type { MigrationMode } from '../../model/types.ts';
+import type { CriuProbe } from '../criu-probe.ts';
+import type { Inventory, InventoryNode } from '../inventory.ts';
+import type { ExecPool } from '../exec/pool.ts';
+import type { NodeExec } from '../exec/types.ts';
+import type { NodeFactory } from './node.ts';
+import type { MigrationPhase } from './result.ts';
+
+/** What a hook sees: enough to inject faults deterministically in tests. */
+export interface HookContext {
+  container: string;
+  from: InventoryNode;
+  to: InventoryNode;
+  /** Checkpoint directory on the source (images in `img/`). */
+  srcDir: string;
+  /** Checkpoint directory on the destination (images in `img/`). */
+  dstDir: string;
+  exec(node: string): NodeExec;
+}
+
+export interface MigrationHooks {
+  /** Called when a phase is about to start (after the previous one finished). */
+  beforePhase?(phase: MigrationPhase, ctx: HookContext): Promise<void> | void;
+}
+
+export interface MigrateOptions {
+  inventory: Inventory;
+  container: string;
+  from: string;
+  to: string;
+  mode: MigrationMode;
+  /** Connections to reuse (default: a new SSH pool, closed at the end). */
+  pool?: ExecPool;
+  /** Who runs the node-side steps (default: one SSH command each over the pool, ShellNode). */
+  nodes?: NodeFactory;
+  hooks?: MigrationHooks;
+  /** Abort = Ctrl-C: the current phase finishes or is rolled back, then INTERRUPTED is thrown. */
+  signal?: AbortSignal;
+  /** Client-side downtime probing (default on when the inventory knows the container's port). */
+  probe?: boolean;
+  probeIntervalMs?: number;
+  /** Health path of the service (default /health). */
+  healthPath?: string;
+  /** Service port (default: the inventory's containers[].port). */
+  port?: number;
+  verifyTimeoutMs?: number;
+  /** Pre-copy rounds before the final dump. */
+  precopyRounds?: number;
+  /** Only run the pre-flight checks (nothing is changed on any node) and report. */
+  dryRun?: boolean;
+  /** Cache of CRIU probes by node (one probe per node per command). */
+  probeCache?: Map<string, CriuProbe>;
+  id?: number;
+  reason?: string;
+  /** Progress (the CLI shows it); called at the start and end of each phase. */
+  onPhase?: (phase: MigrationPhase, state: 'start' | 'end', wallMs: number) => void;
+}

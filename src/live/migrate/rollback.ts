@@ -1,0 +1,98 @@
+/**
+ * Carrying out a rollback plan (rollback-plan.ts) on the nodes, so that the
+ * container runs on exactly one node, and saying where: first the destination
+ * is cleared (no container left there, or, if that cannot be known, nothing
+ * more is done: two copies are worse than none), then the container is
+ * restored on the source from its local checkpoint and checked.
+ */
+import { nodeByName, type Inventory } from '../inventory.ts';
+import { tail } from '../exec/types.ts';
+import { waitHealthy } from './health.ts';
+import type { NodeFactory } from './node.ts';
+import type { ClearDestination, CleanUp, NodeDir, RestoreSource } from './rollback-plan.ts';
+
+export interface RollbackOutcome {
+  /** Where the container runs now; null if that is not known (see the summary). */
+  runningOn: string | null;
+  summary: string;
+  details: string[];
+}
+
+export interface RollbackEnv {
+  inventory: Inventory;
+  nodeOf: NodeFactory;
+}
+
+/** Best effort: the migration's own folders (nothing else was changed). */
+export async function removeDirs(dirs: NodeDir[], nodeOf: NodeFactory): Promise<void> {
+  await Promise.allSettled(dirs.map((d) => nodeOf(d.node).removeDir(d.dir, 30_000)));
+}
+
+/** Best effort as well: the container already runs at the destination. */
+export async function cleanUp(c: CleanUp, nodeOf: NodeFactory): Promise<void> {
+  await Promise.allSettled([
+    nodeOf(c.source.node).retire(c.source.container, c.source.dir),
+    nodeOf(c.destination.node).removeDir(c.destination.dir, 60_000),
+  ]);
+}
+
+export async function rollBack(p: { clearDestination: ClearDestination; restoreSource: RestoreSource }, env: RollbackEnv): Promise<RollbackOutcome> {
+  const details: string[] = [];
+  const d = p.clearDestination;
+  const r = p.restoreSource;
+  if (!(await clearDestination(d, env, details))) {
+    return {
+      runningOn: null,
+      summary: `NOT rolled back: ${d.node} may still run "${d.container}" (it could not be checked); the checkpoint is kept on ${r.node} at ${r.dir}/img`,
+      details,
+    };
+  }
+  return restoreSource(r, env, details);
+}
+
+/** True if the destination certainly has no container of that name. */
+async function clearDestination(d: ClearDestination, env: RollbackEnv, details: string[]): Promise<boolean> {
+  try {
+    const clean = await env.nodeOf(d.node).clear(d.container, d.dir, d.bundle);
+    details.push(clean ? `${d.node}: no container "${d.container}", checkpoint files removed` : `${d.node}: container "${d.container}" could not be removed`);
+    return clean;
+  } catch (e) {
+    details.push(`${d.node}: unreachable during rollback (${(e as Error).message})`);
+    // unreachable: it cannot have the container unless its restore had been started
+    return !d.mayHoldContainer;
+  }
+}
+
+async function restoreSource(r: RestoreSource, env: RollbackEnv, details: string[]): Promise<RollbackOutcome> {
+  const src = env.nodeOf(r.node);
+  const n = nodeByName(env.inventory, r.node);
+  try {
+    const already = await src.containerState(r.container);
+    if (!already || already.status !== 'running') {
+      if (already) await src.deleteContainer(r.container);
+      const out = await src.restore(r.container, r.dir, r.bundle);
+      if (!out.ok) {
+        details.push(`${r.node}: restore failed: ${tail(out.log, 10)}`);
+        return {
+          runningOn: null,
+          summary: `ROLLBACK FAILED: "${r.container}" runs nowhere; its checkpoint is kept on ${r.node} at ${r.dir}/img (restore by hand: runc --root ${n.runcRoot} restore -d --image-path ${r.dir}/img --bundle ${r.bundle} ${r.container})`,
+          details,
+        };
+      }
+    }
+    if (r.service) {
+      const { port, healthPath } = r.service;
+      const ok = await waitHealthy(n.address, port, healthPath, 10_000);
+      details.push(`${r.node}: restored from the local checkpoint, ${ok ? 'answers' : 'does NOT answer'} http://${n.address}:${port}${healthPath}`);
+    } else details.push(`${r.node}: restored from the local checkpoint`);
+    await src.removeDir(r.dir);
+    return { runningOn: r.node, summary: `rolled back: "${r.container}" runs on ${r.node} again`, details };
+  } catch (e) {
+    details.push(`${r.node}: ${(e as Error).message}`);
+    return {
+      runningOn: null,
+      summary: `ROLLBACK FAILED: could not restore "${r.container}" on ${r.node}; its checkpoint is kept there at ${r.dir}/img`,
+      details,
+    };
+  }
+}

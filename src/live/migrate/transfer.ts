@@ -1,0 +1,45 @@
+/**
+ * Moving the checkpoint: pre-copy rounds while the container runs, and the
+ * final push after the freeze. Every byte goes from the source to the
+ * destination over the node-to-node channel opened in pre-flight, never
+ * through the controller or a shared folder.
+ */
+import { bundleConfigForNode } from '../testbed/bundle.ts';
+import type { StepContext } from './steps.ts';
+import { roundsOf, type Checkpointed, type Predumped, type Prepared, type Transferred } from './state.ts';
+
+/** One pre-copy round: dump the memory at the source (the container runs on), push it. */
+export async function predumpRound(ctx: StepContext, s: Prepared | Predumped): Promise<Predumped> {
+  const { plan } = s;
+  const round = roundsOf(s) + 1;
+  await ctx.src.predump(plan.container, plan.srcDir, round);
+  await ctx.src.pushDir(s.channel, ctx.to, plan.srcDir, plan.dstDir, `pre${round}`);
+  return { ...s, kind: 'predumped', rounds: round };
+}
+
+/**
+ * The checkpoint, the destination's config.json (network namespace and
+ * root.path for that node) and, unless an identical one is there and
+ * unchanged since pre-flight, the rootfs; the bundle is put in place there.
+ */
+export async function transfer(ctx: StepContext, s: Checkpointed): Promise<Transferred> {
+  const { plan, facts } = s;
+  const netnsPath = ctx.to.netns ? `/run/netns/${ctx.to.netns}` : null;
+  const configCached = bundleConfigForNode(facts.config, netnsPath, { rootfsPath: facts.dstRootfs });
+  const configSent = bundleConfigForNode(facts.config, netnsPath, { rootfsPath: `${facts.dstBundle}/rootfs` });
+  const pushed = await ctx.src.pushCheckpoint(s.channel, ctx.to, {
+    srcDir: plan.srcDir,
+    dstDir: plan.dstDir,
+    srcRootfs: facts.srcRootfs,
+    manifest: facts.manifest,
+    rootfsCached: facts.rootfsCached,
+    dstBundle: facts.dstBundle,
+    configCached,
+    configSent,
+  });
+  let checkpointBytes = pushed.imageBytes;
+  if (s.rounds > 0) checkpointBytes += await ctx.src.dirBytes(Array.from({ length: s.rounds }, (_, k) => `${plan.srcDir}/pre${k + 1}`));
+  const cached = pushed.rootfsCached;
+  const bundleBytes = Buffer.byteLength(cached ? configCached : configSent) + (cached ? 0 : pushed.rootfsBytes);
+  return { ...s, kind: 'transferred', sent: { checkpointBytes, bundleBytes, rootfsCached: cached } };
+}
