@@ -10,6 +10,8 @@ import { loadScenario } from '../../src/scenario-io/load.ts';
 import { simulate, type SimulateResult } from '../../src/sim/simulator.ts';
 import { definePolicy } from '../../src/model/policies/index.ts';
 import type { ClusterView } from '../../src/model/view.ts';
+import { erlangC } from '../../src/model/queueing.ts';
+import { ResultCollector } from '../../src/sim/collector.ts';
 import { makeScenario, moveOncePolicy, pushAllPolicy, simulateWithTrace } from './helpers.ts';
 
 const scenarioFile = (name: string): string => fileURLToPath(new URL(`../../scenarios/${name}.yaml`, import.meta.url));
@@ -501,3 +503,46 @@ describe('the policy view is causal', () => {
     expect(checked).toBeGreaterThan(log.length);
   });
 });
+
+describe('utilisation of a run that ends inside a report window (was a bug: busy time over whole windows)', () => {
+  // BUG (src/sim/collector.ts nodeUtilisation, nodeLoad): busy time was divided by whole report
+  // windows, so a 25 s run with 20 s windows was averaged over 40 s: 37.5% under-reported.
+  it('collector: busy core time over the run itself, the last window as long as it lasts', () => {
+    const col = new ResultCollector(20e6, 25e6, 0, 100, ['n0'], [2], null);
+    col.nodeWork(0, 0, 25e6, 0, false); // one core busy for the whole run
+    col.nodeWork(22e6, 0, 5e6, 0, false); // the other from 22 s, cut at the end (25 s)
+    expect(col.nodeUtilisation()).toEqual([(25 + 3) / (2 * 25)]);
+    const rows = col.nodeLoad();
+    expect(rows.map((r) => [r.windowStartS, r.utilisation])).toEqual([
+      [0, 0.5],
+      [20, (5 + 3) / (2 * 5)],
+    ]);
+    // A live run of the same scenario interrupted at 22 s is measured up to there.
+    const cut = new ResultCollector(20e6, 25e6, 0, 100, ['n0'], [2], null);
+    cut.nodeWork(0, 0, 22e6, 0, false);
+    expect(cut.nodeUtilisation(22e6)).toEqual([0.5]);
+  });
+
+  it('simulator: an M/M/2 node is busy rho = lambda * S / c of the time', () => {
+    // lambda = 1000/s, S = 1 ms (exponential), c = 2: rho = 0.5. 25,000 jobs: the busy time's
+    // relative SE is sqrt(E[S^2] / (lambda T S^2)) = sqrt(2 / 25000) = 0.9%; 4 SE = 3.6%.
+    const lambdaPerMs = 1;
+    const meanServiceMs = 1;
+    const cores = 2;
+    const rho = erlangsOffered(lambdaPerMs, meanServiceMs) / cores;
+    const s = makeScenario({ cores, ratePerS: lambdaPerMs * 1000, durationS: 25, reportIntervalS: 20, serviceTime: { kind: 'exponential', meanMs: meanServiceMs } });
+    const r = simulate(s, neverPolicy.create(), 3);
+    expect(Math.abs(r.summary.nodes.meanUtilisation / rho - 1)).toBeLessThan(4 * Math.sqrt(2 / 25_000));
+    // The 5 s last window alone: 5,000 jobs, 4 SE = 8%.
+    const last = r.nodeLoad.find((x) => x.windowStartS === 20)!;
+    expect(Math.abs(last.utilisation / rho - 1)).toBeLessThan(4 * Math.sqrt(2 / 5_000));
+    // And the queue is M/M/2's: P(wait) = Erlang C, visible as the mean queueing delay W = C * S / (c - a).
+    const wq = (erlangC(cores, erlangsOffered(lambdaPerMs, meanServiceMs)) * meanServiceMs) / (cores - erlangsOffered(lambdaPerMs, meanServiceMs));
+    expect(Math.abs(r.summary.componentsMeanMs.queue / wq - 1)).toBeLessThan(0.15);
+  });
+});
+
+/** Offered load a = lambda * S in Erlangs (M/M/c's utilisation is a / c). */
+function erlangsOffered(lambdaPerMs: number, meanServiceMs: number): number {
+  return lambdaPerMs * meanServiceMs;
+}
