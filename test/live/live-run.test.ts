@@ -24,13 +24,15 @@ import { parseScenarioText } from '../../src/scenario-io/load.ts';
 import { probeCriu } from '../../src/live/criu-probe.ts';
 import { SshExecPool } from '../../src/live/exec/pool.ts';
 import { loadInventory, type Inventory } from '../../src/live/inventory.ts';
+import { InClientAccess } from '../../src/live/backend/access.ts';
 import { LiveBackend } from '../../src/live/backend/backend.ts';
 import { createScenarioClock, sleepWallMs } from '../../src/live/backend/clock.ts';
 import { UserMotion } from '../../src/live/backend/motion.ts';
 import { preflight } from '../../src/live/backend/preflight.ts';
+import { EmulatedUsers } from '../../src/live/backend/users.ts';
 import { runLive } from '../../src/live/run-live.ts';
 import { cleanTestbed, testbedUp } from '../../src/live/testbed/index.ts';
-import { describeBackendContract } from '../contract/backend-contract.ts';
+import { describeBackendContract, type CompletedRequest } from '../contract/backend-contract.ts';
 import { sh, skipLive } from './helpers/env.ts';
 
 const skip = skipLive('live-run.test', 'live mode tests');
@@ -96,19 +98,43 @@ describe.skipIf(skip)('live mode on a 3-node local testbed', () => {
       const pre = await preflight(scenario, inv, INV, pool);
       const timeScale = 4;
       const clock = createScenarioClock(timeScale);
+      const ports = pre.containers.map((c) => c.inventory.port);
+      let users: EmulatedUsers | null = null;
       const backend = new LiveBackend({
         scenario,
         motion: new UserMotion(scenario, 1),
         inventory: inv,
         nodes: pre.nodes,
         containerNames: ['plate'],
-        ports: [8080],
+        ports,
         pool,
         clock,
         signal: new AbortController().signal,
         probeCache: new Map(pre.probes),
+        onContainerMoved: (c, n) => users?.containerMoved(c, n),
+      });
+      // Real users (in-client delay) so the contract also checks the view's signal rule on real requests.
+      const completed: CompletedRequest[] = [];
+      users = new EmulatedUsers({
+        scenario,
+        seed: 1,
+        state: backend.state,
+        clock,
+        access: new InClientAccess(),
+        path: '/plate',
+        endpointOf: (c, n) => ({ node: pre.nodes[n].name, address: pre.nodes[n].address, port: ports[c] }),
+        onSent: () => {},
+        onDone: (r) => {
+          backend.state.observe(r);
+          if (Number.isFinite(r.networkMs)) {
+            completed.push({ containerId: 'plate', doneUs: r.completionScenUs, responseMs: r.responseMs, networkMs: r.networkMs, migrationWaitMs: r.waitMs });
+          }
+        },
+        onAbandoned: () => {},
       });
       await backend.sampleCpu();
+      users.start(Math.round(10 * scenario.durationS * 1e6)); // until close(), however long the contract takes
+      const u = users;
       return {
         port: backend,
         advance: async (ms) => {
@@ -118,13 +144,16 @@ describe.skipIf(skip)('live mode on a 3-node local testbed', () => {
         fullNodeId: 'node3',
         migrationBudgetMs: 120_000,
         pollMs: 1000,
+        // Whether a request falls into the ~0.3 s downtime is chance here: the rule is checked either way.
+        requests: { completed: () => completed, metricsWindowMs: scenario.metricsWindowS * 1000, holdsDuringMigration: false },
         close: async () => {
+          await u.stop();
           await backend.whenIdle();
           await pool?.closeAll();
         },
       };
     },
-    { timeoutMs: 60_000 },
+    { timeoutMs: 60_000, sendsRequests: true },
   );
 
   it('runs ShareOn live: the threshold policy migrates, the results have the simulation schema', async () => {
