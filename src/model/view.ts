@@ -49,12 +49,29 @@ export interface ContainerView {
   readonly requestRatePerS: number;
   /** Mean service time observed for this container (reference CPU); NaN if none yet. */
   readonly meanServiceMs: number;
-  /** Mean total response time of its requests over the window; NaN if none. */
+  /**
+   * Mean response time of its requests over the window WITHOUT their
+   * migration wait (network + queue + service: what the node and the network
+   * gave them); NaN if none. A request the client held while this container
+   * migrated counts with the latency it met once re-sent; its hold is in
+   * meanMigrationWaitMs. Mean response as the users saw it =
+   * meanResponseMs + meanMigrationWaitMs.
+   */
   readonly meanResponseMs: number;
   /** Mean network part (RTT + transmission) of its requests over the window; NaN if none. */
   readonly meanNetworkMs: number;
-  /** Response time of the most recent completed request; NaN if none. */
+  /**
+   * Mean time its requests over the window were held by their clients while
+   * this container migrated (its own downtime, as the requests met it; 0 for a
+   * request that was not held); NaN if none.
+   */
+  readonly meanMigrationWaitMs: number;
+  /** Response time of the most recent completed request, without its migration wait; NaN if none. */
   readonly lastResponseMs: number;
+  /** Network part of the most recent completed request (its RTT when it was last sent); NaN if none. */
+  readonly lastNetworkMs: number;
+  /** Migration wait of the most recent completed request (0 if it was not held); NaN if none. */
+  readonly lastMigrationWaitMs: number;
 }
 
 export interface UserView {

@@ -49,7 +49,7 @@ export class ResultCollector {
 
   constructor(
     private readonly reportIntervalUs: number,
-    durationUs: number,
+    private readonly durationUs: number,
     private readonly warmupUs: number,
     private readonly qosThresholdMs: number,
     private readonly nodeIds: readonly string[],
@@ -134,13 +134,14 @@ export class ResultCollector {
   /**
    * A job occupied a core of `node` from startUs to startUs + serviceUs. Busy
    * time is split over the report windows the service spans and cut at the
-   * end of the run, so a window's utilisation never exceeds 1; request count
-   * and queueing go to the window the job leaves the core in.
+   * end of the run (durationUs, which may fall inside the last window), so a
+   * window's utilisation never exceeds 1; request count and queueing go to
+   * the window the job leaves the core in.
    */
   nodeWork(startUs: number, node: number, serviceUs: number, queueUs: number, isRequest: boolean): void {
     const N = this.nodeIds.length;
     const I = this.reportIntervalUs;
-    const endUs = Math.min(startUs + serviceUs, this.windows * I);
+    const endUs = Math.min(startUs + serviceUs, this.durationUs);
     if (endUs <= startUs) return;
     let w = Math.floor(startUs / I);
     const wEnd = Math.floor((endUs - 1) / I);
@@ -188,6 +189,12 @@ export class ResultCollector {
     return Math.min(this.windows, Math.floor(this.warmupUs / this.reportIntervalUs));
   }
 
+  /** Length of report window w: the last one ends with the run, not at a whole interval. */
+  private windowLengthUs(w: number): number {
+    const I = this.reportIntervalUs;
+    return Math.max(0, Math.min(I, this.durationUs - w * I));
+  }
+
   timeseries(): TimeseriesRow[] {
     const rows: TimeseriesRow[] = [];
     for (let w = this.firstWindow(); w < this.windows; w++) {
@@ -230,7 +237,7 @@ export class ResultCollector {
         rows.push({
           windowStartS: (w * intervalUs) / 1e6,
           nodeId: this.nodeIds[n],
-          utilisation: this.nodeBusyUs[i] / (intervalUs * this.nodeCores[n]),
+          utilisation: this.nodeBusyUs[i] / (this.windowLengthUs(w) * this.nodeCores[n]),
           requests: req,
           containers: this.nodeContainers[i],
           memoryUsedMiB: this.nodeMemMiB[i],
@@ -262,17 +269,27 @@ export class ResultCollector {
     return rows;
   }
 
-  /** Utilisation of each node over the measured part of the run. */
-  nodeUtilisation(): number[] {
+  /**
+   * Utilisation of each node over the measured part of the run: busy core
+   * time from the first reported window's start to `coveredUs` (the end of
+   * the run, or where an interrupted live run stopped), over that span times
+   * the cores. The span is the run's own length, not a whole number of report
+   * windows: dividing by whole windows under-reported every run whose
+   * duration is not a multiple of reportIntervalS.
+   */
+  nodeUtilisation(coveredUs: number = this.durationUs): number[] {
     const N = this.nodeIds.length;
     const out = new Array<number>(N).fill(0);
     const first = this.firstWindow();
-    const W = this.windows - first;
-    if (W <= 0) return out;
+    const I = this.reportIntervalUs;
+    const endUs = Math.min(coveredUs, this.durationUs);
+    const spanUs = endUs - first * I;
+    if (spanUs <= 0) return out;
+    const last = Math.min(this.windows, Math.ceil(endUs / I));
     for (let n = 0; n < N; n++) {
       let busy = 0;
-      for (let w = first; w < this.windows; w++) busy += this.nodeBusyUs[w * N + n];
-      out[n] = busy / (W * this.reportIntervalUs * this.nodeCores[n]);
+      for (let w = first; w < last; w++) busy += this.nodeBusyUs[w * N + n];
+      out[n] = busy / (spanUs * this.nodeCores[n]);
     }
     return out;
   }

@@ -107,7 +107,18 @@ export class ObservedContainerView implements ContainerView {
   get meanNetworkMs(): number {
     return this.mean(this.v.state.observed.cNetTot);
   }
+  get meanMigrationWaitMs(): number {
+    // Running totals of non-integer waits (live) can leave -1e-12 once the window has none.
+    const m = this.mean(this.v.state.observed.cWaitTot);
+    return Number.isNaN(m) ? m : Math.max(0, m);
+  }
   get lastResponseMs(): number {
     return this.v.state.observed.cLastMs[this.i];
+  }
+  get lastNetworkMs(): number {
+    return this.v.state.observed.cLastNetUs[this.i] / 1000;
+  }
+  get lastMigrationWaitMs(): number {
+    return this.v.state.observed.cLastWaitUs[this.i] / 1000;
   }
 }

@@ -6,13 +6,21 @@
  * controller only sees completions before the current control step. The view
  * given to policies is therefore causal, exactly as in live mode.
  *
+ * Around a migration: a request the client held back while its container
+ * was down (and re-sent once it answered again) has a migration wait. That
+ * wait measures the migration's downtime, not the node or the network, so it
+ * is kept apart: the response aggregates (mean and last) are of the response
+ * WITHOUT the request's own migration wait (network + queue + service, on
+ * the node that finally served it), and the wait has aggregates of its own.
+ * Response without wait + wait = what the user experienced.
+ *
  * Layout: a completion is summed at once into the pending aggregates of its
  * control interval (a small ring of future intervals; completions further
  * ahead, after long waits, go to an overflow list). Closing an interval moves
  * its aggregates into one slot of the window ring, and running totals over
  * the ring make every windowed read O(1). No allocation per request.
  */
-const FIELDS = 8; // overflow records: completionUs, container, node, responseUs, networkUs, serviceUs, queueUs, refServiceUs
+const FIELDS = 9; // overflow records: completionUs, container, node, responseUs, networkUs, serviceUs, queueUs, refServiceUs, waitUs
 /** Future control intervals with pending aggregates; later completions overflow. */
 const PENDING = 8;
 
@@ -27,8 +35,11 @@ export class ObservedMetrics {
   private readonly pResp: Float64Array;
   private readonly pNet: Float64Array;
   private readonly pSvc: Float64Array;
+  private readonly pWait: Float64Array;
   private readonly pLastAt: Float64Array;
   private readonly pLastMs: Float64Array;
+  private readonly pLastNetUs: Float64Array;
+  private readonly pLastWaitUs: Float64Array;
   private readonly pnCount: Float64Array;
   private readonly pnBusy: Float64Array;
   private readonly pnQueue: Float64Array;
@@ -39,12 +50,18 @@ export class ObservedMetrics {
   private readonly cResp: Float64Array;
   private readonly cNet: Float64Array;
   private readonly cSvc: Float64Array;
+  private readonly cWait: Float64Array;
   readonly cCountTot: Float64Array;
+  /** Sum of responses without their migration wait. */
   readonly cRespTot: Float64Array;
   readonly cNetTot: Float64Array;
   readonly cSvcTot: Float64Array;
-  /** Response time of the latest completion per container in ms; NaN if none. */
+  /** Sum of migration waits. */
+  readonly cWaitTot: Float64Array;
+  /** Latest completion per container (NaN if none): response without its migration wait (ms), network part and migration wait (µs). */
   readonly cLastMs: Float64Array;
+  readonly cLastNetUs: Float64Array;
+  readonly cLastWaitUs: Float64Array;
   private readonly cLastAtUs: Float64Array;
 
   // Per-node ring and totals.
@@ -71,6 +88,10 @@ export class ObservedMetrics {
     this.cResp = new Float64Array(C);
     this.cNet = new Float64Array(C);
     this.cSvc = new Float64Array(C);
+    this.cWait = new Float64Array(C);
+    this.cWaitTot = new Float64Array(containers);
+    this.cLastNetUs = new Float64Array(containers).fill(Number.NaN);
+    this.cLastWaitUs = new Float64Array(containers).fill(Number.NaN);
     this.cCountTot = new Float64Array(containers);
     this.cRespTot = new Float64Array(containers);
     this.cNetTot = new Float64Array(containers);
@@ -89,6 +110,9 @@ export class ObservedMetrics {
     this.pResp = new Float64Array(PENDING * containers);
     this.pNet = new Float64Array(PENDING * containers);
     this.pSvc = new Float64Array(PENDING * containers);
+    this.pWait = new Float64Array(PENDING * containers);
+    this.pLastNetUs = new Float64Array(PENDING * containers);
+    this.pLastWaitUs = new Float64Array(PENDING * containers);
     this.pLastAt = new Float64Array(PENDING * containers).fill(-1);
     this.pLastMs = new Float64Array(PENDING * containers);
     this.pnCount = new Float64Array(PENDING * nodes);
@@ -110,12 +134,15 @@ export class ObservedMetrics {
     completionUs: number,
     container: number,
     node: number,
+    /** Response time as the user saw it, migration wait included. */
     responseUs: number,
     networkUs: number,
     serviceUs: number,
     queueUs: number,
     /** Service time scaled to the reference CPU (serviceUs * speedFactor). */
     refServiceUs: number,
+    /** Time the request was held while its container migrated (0 if it was not). */
+    waitUs: number,
   ): void {
     const k = Math.floor(completionUs / this.intervalUs);
     if (k >= this.closedUpTo + PENDING) {
@@ -124,7 +151,7 @@ export class ObservedMetrics {
         list = [];
         this.overflow.set(k, list);
       }
-      list.push(completionUs, container, node, responseUs, networkUs, serviceUs, queueUs, refServiceUs);
+      list.push(completionUs, container, node, responseUs, networkUs, serviceUs, queueUs, refServiceUs, waitUs);
       return;
     }
     const slot = k % PENDING;
@@ -132,13 +159,17 @@ export class ObservedMetrics {
     this.pnBusy[ni] += serviceUs;
     if (container < 0) return;
     const ci = slot * this.containers + container;
+    const ownUs = responseUs - waitUs;
     this.pCount[ci]++;
-    this.pResp[ci] += responseUs;
+    this.pResp[ci] += ownUs;
     this.pNet[ci] += networkUs;
     this.pSvc[ci] += refServiceUs;
+    if (waitUs !== 0) this.pWait[ci] += waitUs; // rare: a request held during a migration
     if (completionUs >= this.pLastAt[ci]) {
       this.pLastAt[ci] = completionUs;
-      this.pLastMs[ci] = responseUs / 1000;
+      this.pLastMs[ci] = ownUs / 1000;
+      this.pLastNetUs[ci] = networkUs;
+      this.pLastWaitUs[ci] = waitUs;
     }
     this.pnCount[ni]++;
     this.pnQueue[ni] += queueUs;
@@ -172,14 +203,19 @@ export class ObservedMetrics {
       this.cNetTot[c] += this.pNet[pi];
       this.cSvc[ci] += this.pSvc[pi];
       this.cSvcTot[c] += this.pSvc[pi];
+      this.cWait[ci] += this.pWait[pi];
+      this.cWaitTot[c] += this.pWait[pi];
       if (this.pLastAt[pi] >= this.cLastAtUs[c]) {
         this.cLastAtUs[c] = this.pLastAt[pi];
         this.cLastMs[c] = this.pLastMs[pi];
+        this.cLastNetUs[c] = this.pLastNetUs[pi];
+        this.cLastWaitUs[c] = this.pLastWaitUs[pi];
       }
       this.pCount[pi] = 0;
       this.pResp[pi] = 0;
       this.pNet[pi] = 0;
       this.pSvc[pi] = 0;
+      this.pWait[pi] = 0;
       this.pLastAt[pi] = -1;
     }
     for (let n = 0; n < N; n++) {
@@ -211,22 +247,28 @@ export class ObservedMetrics {
       const svc = list[i + 5];
       const queue = list[i + 6];
       const refSvc = list[i + 7];
+      const wait = list[i + 8];
       const ni = slot * N + n;
       this.nBusy[ni] += svc;
       this.nBusyTot[n] += svc;
       if (c < 0) continue;
+      const own = resp - wait;
       const ci = slot * C + c;
       this.cCount[ci]++;
       this.cCountTot[c]++;
-      this.cResp[ci] += resp;
-      this.cRespTot[c] += resp;
+      this.cResp[ci] += own;
+      this.cRespTot[c] += own;
       this.cNet[ci] += net;
       this.cNetTot[c] += net;
       this.cSvc[ci] += refSvc;
       this.cSvcTot[c] += refSvc;
+      this.cWait[ci] += wait;
+      this.cWaitTot[c] += wait;
       if (at >= this.cLastAtUs[c]) {
         this.cLastAtUs[c] = at;
-        this.cLastMs[c] = resp / 1000;
+        this.cLastMs[c] = own / 1000;
+        this.cLastNetUs[c] = net;
+        this.cLastWaitUs[c] = wait;
       }
       this.nCount[ni]++;
       this.nCountTot[n]++;
@@ -247,6 +289,8 @@ export class ObservedMetrics {
         this.cRespTot[c] -= this.cResp[i];
         this.cNetTot[c] -= this.cNet[i];
         this.cSvcTot[c] -= this.cSvc[i];
+        this.cWaitTot[c] -= this.cWait[i];
+        this.cWait[i] = 0;
         this.cCount[i] = 0;
         this.cResp[i] = 0;
         this.cNet[i] = 0;

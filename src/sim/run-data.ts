@@ -28,7 +28,7 @@ export function buildRunData(i: RunDataInput): RunData {
   const { scenario: s, collector: col, migrations } = i;
   const h = col.overall();
   const served = col.served;
-  const util = col.nodeUtilisation();
+  const util = col.nodeUtilisation(Math.round(i.durationS * 1e6));
   const ok = migrations.filter((m) => m.status === 'ok');
   const downtimes = ok.map((m) => m.downtimeMs).filter(Number.isFinite).sort((a, b) => a - b);
   const totals = ok.map((m) => m.totalMs).filter(Number.isFinite);

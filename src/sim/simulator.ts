@@ -288,6 +288,14 @@ export class Simulator {
   // ------------------------------------------------------------------------
 
   run(): SimulateResult {
+    this.start();
+    this.engine.run(this.endUs);
+    this.opts.onProgress?.(1);
+    return this.finish();
+  }
+
+  /** Schedule the first events (arrivals, mobility, control, sampling); run() then advances the engine to the end. */
+  start(): void {
     const e = this.engine;
     if (this.totalRatePerUs > 0) e.schedule(this.nextGapUs(this.arrivalRng, this.totalRatePerUs), Priority.arrival, this.onArrival);
     if (this.bgRatePerUs > 0) e.schedule(this.nextGapUs(this.backgroundRng, this.bgRatePerUs), Priority.arrival, this.onBackground);
@@ -297,9 +305,6 @@ export class Simulator {
     const reportUs = Math.round(this.scenario.reportIntervalS * US_PER_S);
     e.schedule(Math.min(reportUs, this.endUs), Priority.sample, this.onReportWindowEnd, 0);
     this.opts.onProgress?.(0);
-    e.run(this.endUs);
-    this.opts.onProgress?.(1);
-    return this.finish();
   }
 
   private nextGapUs(rng: Rng, ratePerUs: number): number {
@@ -400,7 +405,7 @@ export class Simulator {
     const responseUs = completion - origUs;
     const queueUs = start - now;
     const waitUs = sendUs - origUs;
-    this.observed.add(completion, c, n, responseUs, rttUs, svcUs, queueUs, svcUs * this.nodeSpeed[n]);
+    this.observed.add(completion, c, n, responseUs, rttUs, svcUs, queueUs, svcUs * this.nodeSpeed[n], waitUs);
     this.collector.nodeWork(start, n, svcUs, queueUs, true);
     if (origUs < this.warmupUs) return;
     const failed = responseUs > this.userTimeoutUs[u];
@@ -441,7 +446,7 @@ export class Simulator {
     const n = this.bgNodes[this.bgAlias.pick(this.backgroundRng)];
     const svcUs = Math.max(1, Math.round(exponential(this.backgroundRng, this.bgJobUs) / this.nodeSpeed[n]));
     const start = this.takeCore(n, now, svcUs);
-    this.observed.add(start + svcUs, -1, n, 0, 0, svcUs, start - now, svcUs * this.nodeSpeed[n]);
+    this.observed.add(start + svcUs, -1, n, 0, 0, svcUs, start - now, svcUs * this.nodeSpeed[n], 0);
     this.collector.nodeWork(start, n, svcUs, start - now, false);
   };
 

@@ -16,6 +16,27 @@ import type { Policy } from '../../src/model/policy.ts';
 import type { ClusterView, MigrationDecision } from '../../src/model/view.ts';
 import { fakeView } from '../model/fake-view.ts';
 
+/** A request a backend fed into its view (what the contract checks the windowed signals against). */
+export interface CompletedRequest {
+  containerId: string;
+  /** Scenario µs its answer arrived (when the controller can first see it). */
+  doneUs: number;
+  /** As the user saw it, migration wait included. */
+  responseMs: number;
+  networkMs: number;
+  /** Time it was held (retried) while its container migrated; 0 if it was not. */
+  migrationWaitMs: number;
+}
+
+/** Backends whose users send requests expose them, so the contract can check the view's signals. */
+export interface ContractRequests {
+  /** Every request completed so far, in any order. */
+  completed(): readonly CompletedRequest[];
+  metricsWindowMs: number;
+  /** True when the backend's set-up guarantees requests held during the contract's migration. */
+  holdsDuringMigration: boolean;
+}
+
 export interface ContractBackend {
   port: ControlPort;
   /** Let about `scenarioMs` of scenario time pass and refresh the view (the backend's own control-step refresh). */
@@ -26,6 +47,8 @@ export interface ContractBackend {
   migrationBudgetMs: number;
   /** Scenario ms to advance per poll while waiting for a migration. */
   pollMs: number;
+  /** Present when the backend's users send requests (the signal rules are then checked too). */
+  requests?: ContractRequests;
   close(): Promise<void>;
 }
 
@@ -95,7 +118,52 @@ function memory(v: ClusterView): Record<string, number> {
   return Object.fromEntries(v.nodes.map((n) => [n.id, n.memoryUsedMiB]));
 }
 
-export function describeBackendContract(name: string, make: () => Promise<ContractBackend>, opts: { skip?: boolean; timeoutMs?: number } = {}): void {
+/**
+ * The rule for windowed signals (README, "The controller's view"): over the
+ * requests completed in the closed control intervals of the metrics window,
+ * meanResponseMs is their mean response WITHOUT migration wait, and
+ * meanMigrationWaitMs the mean wait; the last* fields are those of the latest
+ * completion. Returns how many of the windows checked held a held request.
+ */
+export function expectSignalRule(v: ClusterView, req: ContractRequests): { heldInWindow: number; checked: number } {
+  const intervalUs = Math.round(v.controlIntervalMs * 1000);
+  const slots = Math.max(1, Math.ceil(req.metricsWindowMs / v.controlIntervalMs));
+  const closedUs = Math.floor(Math.round(v.nowMs * 1000) / intervalUs) * intervalUs;
+  const fromUs = closedUs - slots * intervalUs;
+  const all = req.completed();
+  let heldInWindow = 0;
+  let checked = 0;
+  const close = (a: number, b: number, what: string): void => {
+    expect(Math.abs(a - b), `${what}: view ${a}, requests ${b}`).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(b)));
+  };
+  for (const c of v.containers) {
+    const mine = all.filter((r) => r.containerId === c.id && r.doneUs < closedUs);
+    const inWindow = mine.filter((r) => r.doneUs >= fromUs);
+    if (inWindow.length === 0) {
+      expect(c.meanResponseMs).toBeNaN();
+      expect(c.meanMigrationWaitMs).toBeNaN();
+    } else {
+      const mean = (f: (r: CompletedRequest) => number): number => inWindow.reduce((a, r) => a + f(r), 0) / inWindow.length;
+      close(c.meanResponseMs, mean((r) => r.responseMs - r.migrationWaitMs), `${c.id} meanResponseMs`);
+      close(c.meanMigrationWaitMs, mean((r) => r.migrationWaitMs), `${c.id} meanMigrationWaitMs`);
+      close(c.meanNetworkMs, mean((r) => r.networkMs), `${c.id} meanNetworkMs`);
+      if (inWindow.some((r) => r.migrationWaitMs > 0)) heldInWindow++;
+      checked++;
+    }
+    // Ties (two answers in the same µs) go to the one filed last, as in ObservedMetrics.
+    const latest = mine.reduce<CompletedRequest | undefined>((a, r) => (!a || r.doneUs >= a.doneUs ? r : a), undefined);
+    if (!latest) {
+      expect(c.lastResponseMs).toBeNaN();
+      continue;
+    }
+    close(c.lastResponseMs, latest.responseMs - latest.migrationWaitMs, `${c.id} lastResponseMs`);
+    close(c.lastMigrationWaitMs, latest.migrationWaitMs, `${c.id} lastMigrationWaitMs`);
+    close(c.lastNetworkMs, latest.networkMs, `${c.id} lastNetworkMs`);
+  }
+  return { heldInWindow, checked };
+}
+
+export function describeBackendContract(name: string, make: () => Promise<ContractBackend>, opts: { skip?: boolean; timeoutMs?: number; sendsRequests?: boolean } = {}): void {
   describe.skipIf(opts.skip === true)(`ControlPort contract: ${name}`, () => {
     let b: ContractBackend;
     const timeout = opts.timeoutMs ?? 20_000;
@@ -225,6 +293,37 @@ export function describeBackendContract(name: string, make: () => Promise<Contra
         expect(ca.lastMigrationEndMs).toBeGreaterThanOrEqual(startedAtMs);
         expect(ca.lastMigrationEndMs).toBeLessThanOrEqual(after.nowMs);
         expect(after.node(dest).memoryUsedMiB).toBeGreaterThanOrEqual(ca.memoryMiB);
+      },
+      timeout,
+    );
+
+    // After the migration above: requests its users sent during the downtime were held and
+    // re-sent; the view must count them with the latency they met, their hold apart.
+    if (opts.sendsRequests === true) it(
+      "keeps a container's own migration wait out of its response signals",
+      async () => {
+        const req = b.requests;
+        expect(req, 'a backend run with sendsRequests must expose its requests').toBeDefined();
+        if (!req) return;
+        let heldInWindow = 0;
+        let checked = 0;
+        // The window just after the migration, then as it slides past it, until at least three
+        // windows with requests were checked (a live backend's users may send a request a second).
+        const steps = Math.ceil(req.metricsWindowMs / b.pollMs) + 1;
+        for (let i = 0; i <= steps || (checked < 3 && i < 20 * steps); i++) {
+          const r = expectSignalRule(b.port.view, req);
+          heldInWindow += r.heldInWindow;
+          checked += r.checked;
+          await b.advance(b.pollMs);
+        }
+        expect(checked).toBeGreaterThanOrEqual(3);
+        const held = req.completed().filter((r) => r.migrationWaitMs > 0);
+        if (req.holdsDuringMigration) {
+          expect(held.length, 'requests held during the migration').toBeGreaterThan(0);
+          expect(heldInWindow, 'windows checked that contain a held request').toBeGreaterThan(0);
+        }
+        // A held request's wait is its own: response = what it met once re-sent + the wait.
+        for (const r of held) expect(r.responseMs).toBeGreaterThanOrEqual(r.migrationWaitMs + r.networkMs - 1e-6);
       },
       timeout,
     );

@@ -72,7 +72,10 @@ export class RecordingFakeBackend implements ControlPort {
       meanServiceMs: Number.NaN,
       meanResponseMs: Number.NaN,
       meanNetworkMs: Number.NaN,
+      meanMigrationWaitMs: Number.NaN,
       lastResponseMs: Number.NaN,
+      lastNetworkMs: Number.NaN,
+      lastMigrationWaitMs: Number.NaN,
     }));
     const users: UserView[] = this.containers.flatMap((c) => c.users.map((u) => ({ id: u, apId: 'ap0', containerId: c.id })));
     const rtt = (u: string, n: string): number => {

@@ -2,7 +2,7 @@
 import { createBuiltinPolicy } from '../../src/model/policies/index.ts';
 import { parseScenarioText } from '../../src/scenario-io/load.ts';
 import { Simulator } from '../../src/sim/simulator.ts';
-import { describeBackendContract } from './backend-contract.ts';
+import { describeBackendContract, type CompletedRequest } from './backend-contract.ts';
 
 const YAML = `
 name: contract-sim
@@ -24,20 +24,45 @@ topology:
 users:
   - id: car
     mobility: { kind: straight-path, from: { x: 0, y: 0 }, to: { x: 120, y: 0 }, speedMps: 1, atEnd: stop }
-    requests: { ratePerS: 1, requestKiB: 1, responseKiB: 1, timeoutMs: 10000 }
+    requests: { ratePerS: 20, requestKiB: 1, responseKiB: 1, timeoutMs: 10000 }
 containers:
   - { id: plate, node: node1, users: [car], memoryMiB: 124, imageMiB: 83, dirtyRateMiBps: 1, serviceTime: { kind: deterministic, valueMs: 50 } }
 migration: { mode: cold }
 policies: [never]
 `;
 
-describeBackendContract('simulator', async () => {
-  const scenario = parseScenarioText(YAML, 'contract-sim.yaml');
-  const sim = new Simulator(scenario, createBuiltinPolicy({ name: 'never', params: {} }), 1);
-  const advance = async (ms: number): Promise<void> => {
-    sim.engine.run(sim.engine.now + Math.round(ms * 1000));
-    sim.observed.closeIntervals(sim.engine.now);
-    sim.view.refresh(sim.engine.now);
-  };
-  return { port: sim.controlPort, advance, fullNodeId: 'node3', migrationBudgetMs: 120_000, pollMs: 500, close: async () => {} };
-});
+describeBackendContract(
+  'simulator',
+  async () => {
+    const scenario = parseScenarioText(YAML, 'contract-sim.yaml');
+    const completed: CompletedRequest[] = [];
+    // The request sink sees a request when it reaches its node, with its response already known.
+    const sim = new Simulator(scenario, createBuiltinPolicy({ name: 'never', params: {} }), 1, {
+      requestSink: (r) =>
+        completed.push({
+          containerId: r.containerId,
+          doneUs: Math.round(r.sentS * 1e6 + r.responseMs * 1000),
+          responseMs: r.responseMs,
+          networkMs: r.networkMs,
+          migrationWaitMs: r.migrationWaitMs,
+        }),
+    });
+    sim.start();
+    const advance = async (ms: number): Promise<void> => {
+      sim.engine.run(sim.engine.now + Math.round(ms * 1000));
+      sim.observed.closeIntervals(sim.engine.now);
+      sim.view.refresh(sim.engine.now);
+    };
+    return {
+      port: sim.controlPort,
+      advance,
+      fullNodeId: 'node3',
+      migrationBudgetMs: 120_000,
+      pollMs: 500,
+      // 20 requests/s and a ~1.2 s cold migration of 124 MiB: requests are held every time.
+      requests: { completed: () => completed, metricsWindowMs: scenario.metricsWindowS * 1000, holdsDuringMigration: true },
+      close: async () => {},
+    };
+  },
+  { sendsRequests: true },
+);

@@ -24,13 +24,15 @@ import { parseScenarioText } from '../../src/scenario-io/load.ts';
 import { probeCriu } from '../../src/live/criu-probe.ts';
 import { SshExecPool } from '../../src/live/exec/pool.ts';
 import { loadInventory, type Inventory } from '../../src/live/inventory.ts';
+import { InClientAccess } from '../../src/live/backend/access.ts';
 import { LiveBackend } from '../../src/live/backend/backend.ts';
 import { createScenarioClock, sleepWallMs } from '../../src/live/backend/clock.ts';
 import { UserMotion } from '../../src/live/backend/motion.ts';
 import { preflight } from '../../src/live/backend/preflight.ts';
+import { EmulatedUsers } from '../../src/live/backend/users.ts';
 import { runLive } from '../../src/live/run-live.ts';
 import { cleanTestbed, testbedUp } from '../../src/live/testbed/index.ts';
-import { describeBackendContract } from '../contract/backend-contract.ts';
+import { describeBackendContract, type CompletedRequest } from '../contract/backend-contract.ts';
 import { sh, skipLive } from './helpers/env.ts';
 
 const skip = skipLive('live-run.test', 'live mode tests');
@@ -93,22 +95,49 @@ describe.skipIf(skip)('live mode on a 3-node local testbed', () => {
       const inv = await loadInventory(INV);
       pool = new SshExecPool(inv);
       const scenario = shortScenario('cold', 0.5); // node3 smaller than plate's 1 MiB: full
+      // One request every 10 scenario s (0.4/s of wall time at timeScale 4): at 2/s the single-threaded
+      // OCR fell behind on a loaded machine and the restored plate missed its health check.
+      scenario.users[0].requests.ratePerS = 0.1;
       const pre = await preflight(scenario, inv, INV, pool);
       const timeScale = 4;
       const clock = createScenarioClock(timeScale);
+      const ports = pre.containers.map((c) => c.inventory.port);
+      let users: EmulatedUsers | null = null;
       const backend = new LiveBackend({
         scenario,
         motion: new UserMotion(scenario, 1),
         inventory: inv,
         nodes: pre.nodes,
         containerNames: ['plate'],
-        ports: [8080],
+        ports,
         pool,
         clock,
         signal: new AbortController().signal,
         probeCache: new Map(pre.probes),
+        onContainerMoved: (c, n) => users?.containerMoved(c, n),
+      });
+      // Real users (in-client delay) so the contract also checks the view's signal rule on real requests.
+      const completed: CompletedRequest[] = [];
+      users = new EmulatedUsers({
+        scenario,
+        seed: 1,
+        state: backend.state,
+        clock,
+        access: new InClientAccess(),
+        path: '/plate',
+        endpointOf: (c, n) => ({ node: pre.nodes[n].name, address: pre.nodes[n].address, port: ports[c] }),
+        onSent: () => {},
+        onDone: (r) => {
+          backend.state.observe(r);
+          if (Number.isFinite(r.networkMs)) {
+            completed.push({ containerId: 'plate', doneUs: r.completionScenUs, responseMs: r.responseMs, networkMs: r.networkMs, migrationWaitMs: r.waitMs });
+          }
+        },
+        onAbandoned: () => {},
       });
       await backend.sampleCpu();
+      users.start(Math.round(10 * scenario.durationS * 1e6)); // until close(), however long the contract takes
+      const u = users;
       return {
         port: backend,
         advance: async (ms) => {
@@ -116,15 +145,19 @@ describe.skipIf(skip)('live mode on a 3-node local testbed', () => {
           await backend.step();
         },
         fullNodeId: 'node3',
-        migrationBudgetMs: 120_000,
+        // 60 s of wall time: a migration took 29 s at load 9 on this 2-core machine (pre-flight alone 13 s).
+        migrationBudgetMs: 240_000,
         pollMs: 1000,
+        // Whether a request falls into the ~0.3 s downtime is chance here: the rule is checked either way.
+        requests: { completed: () => completed, metricsWindowMs: scenario.metricsWindowS * 1000, holdsDuringMigration: false },
         close: async () => {
+          await u.stop();
           await backend.whenIdle();
           await pool?.closeAll();
         },
       };
     },
-    { timeoutMs: 60_000 },
+    { timeoutMs: 120_000, sendsRequests: true },
   );
 
   it('runs ShareOn live: the threshold policy migrates, the results have the simulation schema', async () => {
@@ -136,8 +169,29 @@ describe.skipIf(skip)('live mode on a 3-node local testbed', () => {
     const s = run.data.summary;
     expect(s.mode).toBe('live');
     expect(s.environment?.ended).toBe('completed');
-    // the policy had to migrate, and every migration worked
-    expect(run.data.migrations.length).toBeGreaterThanOrEqual(1);
+    // ShareOn's rule: OCR alone takes longer than 100 ms, so the container follows the nearest node,
+    // at the first poll after each midpoint (x = 2 m/s * t passes 35 m at 17.5 s and 85 m at 42.5 s),
+    // and never moves otherwise (no second move on the held requests of a migration). It does not
+    // decide while the container migrates: on a loaded machine the first move can last past 43 s,
+    // even past the end of the run (60 s), and the second waits for the poll after it.
+    // A control step runs on wall time and may start late: up to 1.5 scenario s (0.75 s wall).
+    const live = run.live.migrations;
+    expect(live.length).toBeGreaterThanOrEqual(1);
+    expect([live[0].from, live[0].to]).toEqual(['node1', 'node2']);
+    expect(live[0].startS).toBeGreaterThanOrEqual(18);
+    expect(live[0].startS).toBeLessThan(19.5);
+    const secondPoll = Math.max(43, Math.ceil(live[0].endS));
+    if (secondPoll < scenario.durationS) {
+      expect(live.map((m) => [m.from, m.to])).toEqual([
+        ['node1', 'node2'],
+        ['node2', 'node3'],
+      ]);
+      expect(live[1].startS).toBeGreaterThanOrEqual(secondPoll);
+      expect(live[1].startS).toBeLessThan(secondPoll + 1.5);
+    } else {
+      expect(live.length, `the first move ended at ${live[0].endS} s: no poll left for a second`).toBe(1);
+    }
+    expect(run.data.migrations.map((m) => [m.from, m.to])).toEqual(live.map((m) => [m.from, m.to]));
     for (const m of run.data.migrations) expect(m.status).toBe('ok');
     // the container ends where the policy put it last: runc on that node says so
     const last = run.data.migrations[run.data.migrations.length - 1];

@@ -59,7 +59,10 @@ export function fakeView(input: FakeViewInput): ClusterView {
     meanServiceMs: NaN,
     meanResponseMs: NaN,
     meanNetworkMs: NaN,
+    meanMigrationWaitMs: NaN,
     lastResponseMs: NaN,
+    lastNetworkMs: NaN,
+    lastMigrationWaitMs: NaN,
     ...c,
     users: c.users ?? userList.filter((u) => u.containerId === c.id).map((u) => u.id),
   }));

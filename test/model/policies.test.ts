@@ -91,29 +91,50 @@ describe('threshold (ShareOn)', () => {
     });
   const pol = thresholdPolicy.create();
   const far = { n1: 40, n2: 10, n3: 20 };
+  /** The latest request: 30 ms on its network path, 65 ms on the node. */
+  const latest = { lastResponseMs: 95, lastNetworkMs: 30 };
 
-  it('moves to the lowest-latency node when the mean response is over the threshold', () => {
-    const d = pol.decide(make({ meanResponseMs: 150 }, far));
+  it("by default ('current', decision.py's delay) adds the latest time on the node to the network RTT now", () => {
+    // 65 ms on the node + 40 ms to n1 from where the user is now = 105 ms > 100: move to n2.
+    const d = pol.decide(make(latest, far));
+    expect(pol.params.signal).toBe('current');
     expect(d).toHaveLength(1);
     expect(d[0].to).toBe('n2');
-    expect(d[0].reason).toMatch(/mean response 150\.0 ms > QoS 100\.0 ms/);
+    expect(d[0].reason).toMatch(/current delay 105\.0 ms > QoS 100\.0 ms; n2 has the lowest network latency \(10\.0 ms\)/);
+    // 65 + 34 = 99 ms: stay (the latest response itself, 95 ms, is not what counts).
+    expect(pol.decide(make(latest, { ...far, n1: 34 }))).toEqual([]);
+    // It never averages: a high window mean does not move it.
+    expect(pol.decide(make({ ...latest, meanResponseMs: 500 }, { ...far, n1: 34 }))).toEqual([]);
+  });
+  it('never counts the time requests were held during the migration of the container', () => {
+    const held = { ...latest, lastMigrationWaitMs: 1600, meanMigrationWaitMs: 800, meanResponseMs: 80 };
+    const near = { ...far, n1: 30 };
+    for (const signal of ['current', 'last', 'mean']) expect(thresholdPolicy.create({ signal }).decide(make(held, near))).toEqual([]);
   });
   it('does not move when under the threshold, without observations, or while migrating', () => {
-    expect(pol.decide(make({ meanResponseMs: 80 }, far))).toEqual([]);
-    expect(pol.decide(make({ meanResponseMs: NaN }, far))).toEqual([]);
-    expect(pol.decide(make({ meanResponseMs: 150, migrating: true }, far))).toEqual([]);
+    expect(pol.decide(make({}, far))).toEqual([]);
+    expect(pol.decide(make({ lastResponseMs: 150, lastNetworkMs: NaN }, far))).toEqual([]);
+    expect(pol.decide(make({ ...latest, migrating: true }, far))).toEqual([]);
   });
   it('does not move when the best node is the current one', () => {
-    expect(pol.decide(make({ meanResponseMs: 150 }, { n1: 5, n2: 10, n3: 20 }))).toEqual([]);
+    expect(pol.decide(make({ lastResponseMs: 300, lastNetworkMs: 5 }, { n1: 5, n2: 10, n3: 20 }))).toEqual([]);
   });
-  it("uses the last response with signal 'last' and its own threshold when set", () => {
-    const c = { meanResponseMs: 80, lastResponseMs: 150 };
-    expect(pol.decide(make(c, far))).toEqual([]);
-    expect(thresholdPolicy.create({ signal: 'last' }).decide(make(c, far))).toHaveLength(1);
-    expect(thresholdPolicy.create({ signal: 'last', qosThresholdMs: 200 }).decide(make(c, far))).toEqual([]);
+  it("uses the window mean with signal 'mean', the latest response with 'last', and its own threshold when set", () => {
+    const c = { meanResponseMs: 150, lastResponseMs: 80, lastNetworkMs: 40 };
+    const mean = thresholdPolicy.create({ signal: 'mean' });
+    expect(mean.decide(make(c, far)).map((d) => d.reason)).toEqual([expect.stringMatching(/^mean delay 150\.0 ms/)]);
+    expect(mean.decide(make({ ...c, meanResponseMs: 80 }, far))).toEqual([]);
+    expect(thresholdPolicy.create({ signal: 'last' }).decide(make(c, far))).toEqual([]);
+    expect(thresholdPolicy.create({ signal: 'last' }).decide(make({ ...c, lastResponseMs: 150 }, far))).toHaveLength(1);
+    expect(thresholdPolicy.create({ signal: 'mean', qosThresholdMs: 200 }).decide(make(c, far))).toEqual([]);
+  });
+  it('rejects an unknown signal, naming the valid ones', () => {
+    const e = catchError(() => thresholdPolicy.create({ signal: 'max' }));
+    expect(e.code).toBe('POLICY_INVALID');
+    expect(e.message).toMatch(/signal: must be one of 'current', 'last', 'mean', got 'max'/);
   });
   it('skips a nearest node without memory room for the next nearest', () => {
-    const v = make({ meanResponseMs: 150, memoryMiB: 512 }, far, {
+    const v = make({ ...latest, memoryMiB: 512 }, far, {
       nodes: [{ id: 'n1' }, { id: 'n2', memoryMiB: 256 }, { id: 'n3' }],
     });
     expect(pol.decide(v).map((d) => d.to)).toEqual(['n3']);

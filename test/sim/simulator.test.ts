@@ -10,6 +10,8 @@ import { loadScenario } from '../../src/scenario-io/load.ts';
 import { simulate, type SimulateResult } from '../../src/sim/simulator.ts';
 import { definePolicy } from '../../src/model/policies/index.ts';
 import type { ClusterView } from '../../src/model/view.ts';
+import { erlangC } from '../../src/model/queueing.ts';
+import { ResultCollector } from '../../src/sim/collector.ts';
 import { makeScenario, moveOncePolicy, pushAllPolicy, simulateWithTrace } from './helpers.ts';
 
 const scenarioFile = (name: string): string => fileURLToPath(new URL(`../../scenarios/${name}.yaml`, import.meta.url));
@@ -501,3 +503,123 @@ describe('the policy view is causal', () => {
     expect(checked).toBeGreaterThan(log.length);
   });
 });
+
+describe("the view keeps a container's own migration downtime out of its latency signals", () => {
+  interface SeenC {
+    nowUs: number;
+    windowS: number;
+    count: number;
+    meanMs: number;
+    netMs: number;
+    waitMs: number;
+    lastMs: number;
+    lastNetMs: number;
+    lastWaitMs: number;
+  }
+
+  it('held requests count with the latency they met once re-sent; their hold is reported apart', () => {
+    // 60 req/s on c0, moved n0 -> n1 at 5 s (512 MiB cold: ~4.5 s of downtime): hundreds of requests are held.
+    const windowS = 3;
+    const s = makeScenario({ nodes: 2, cores: 2, ratePerS: 60, durationS: 20, metricsWindowS: windowS, containerMemoryMiB: 512, serviceTime: { kind: 'exponential', meanMs: 10 } });
+    const log: SeenC[] = [];
+    const policy = definePolicy({
+      name: 'move-and-record',
+      defaults: {},
+      decide(view: ClusterView) {
+        const c = view.container('c0');
+        log.push({
+          nowUs: Math.round(view.nowMs * 1000),
+          windowS: Math.min(windowS, Math.max(view.controlIntervalMs / 1000, view.nowMs / 1000)),
+          count: Math.round(c.requestRatePerS * Math.min(windowS, Math.max(1, view.nowMs / 1000))),
+          meanMs: c.meanResponseMs,
+          netMs: c.meanNetworkMs,
+          waitMs: c.meanMigrationWaitMs,
+          lastMs: c.lastResponseMs,
+          lastNetMs: c.lastNetworkMs,
+          lastWaitMs: c.lastMigrationWaitMs,
+        });
+        return view.nowMs >= 5000 && !c.migrating && c.nodeId === 'n0' ? [{ containerId: 'c0', to: 'n1', reason: 'test' }] : [];
+      },
+    }).create();
+    const done: Array<{ doneUs: number; respUs: number; netUs: number; waitUs: number }> = [];
+    const r = simulate(s, policy, 3, {
+      requestSink: (x) => {
+        const respUs = Math.round(x.responseMs * 1000);
+        done.push({ doneUs: Math.round(x.sentS * 1e6) + respUs, respUs, netUs: Math.round(x.networkMs * 1000), waitUs: Math.round(x.migrationWaitMs * 1000) });
+      },
+    });
+    expect(r.migrations).toHaveLength(1);
+    const m = r.migrations[0];
+    expect(m.downtimeMs).toBeGreaterThan(1000);
+    const held = done.filter((x) => x.waitUs > 0);
+    expect(held.length).toBeGreaterThan(50);
+    // The held requests' hold is about the downtime: what the old signals averaged in.
+    expect(Math.max(...held.map((x) => x.waitUs)) / 1000).toBeGreaterThan(0.8 * m.downtimeMs);
+    let withHeld = 0;
+    for (const seen of log) {
+      const fromUs = seen.nowUs - Math.round(seen.windowS * 1e6);
+      const mine = done.filter((x) => x.doneUs >= fromUs && x.doneUs < seen.nowUs);
+      expect(seen.count).toBe(mine.length);
+      if (mine.length === 0) continue;
+      const mean = (f: (x: (typeof mine)[number]) => number): number => mine.reduce((a, x) => a + f(x), 0) / mine.length / 1000;
+      expect(seen.meanMs).toBeCloseTo(mean((x) => x.respUs - x.waitUs), 9);
+      expect(seen.netMs).toBeCloseTo(mean((x) => x.netUs), 9);
+      expect(seen.waitMs).toBeCloseTo(mean((x) => x.waitUs), 9);
+      const latest = done.filter((x) => x.doneUs < seen.nowUs).sort((a, b) => b.doneUs - a.doneUs)[0];
+      expect(seen.lastMs).toBeCloseTo((latest.respUs - latest.waitUs) / 1000, 9);
+      expect(seen.lastNetMs).toBeCloseTo(latest.netUs / 1000, 9);
+      expect(seen.lastWaitMs).toBeCloseTo(latest.waitUs / 1000, 9);
+      if (mine.some((x) => x.waitUs > 0)) {
+        withHeld++;
+        // The default signals stay at the node's and the network's latency (10 ms service, 2 cores,
+        // the re-sent burst queued), far under the seconds the requests were held.
+        expect(seen.waitMs).toBeGreaterThan(100);
+        expect(seen.meanMs).toBeLessThan(seen.waitMs);
+      }
+    }
+    expect(withHeld).toBeGreaterThan(0);
+  });
+});
+
+describe('utilisation of a run that ends inside a report window (was a bug: busy time over whole windows)', () => {
+  // BUG (src/sim/collector.ts nodeUtilisation, nodeLoad): busy time was divided by whole report
+  // windows, so a 25 s run with 20 s windows was averaged over 40 s: 37.5% under-reported.
+  it('collector: busy core time over the run itself, the last window as long as it lasts', () => {
+    const col = new ResultCollector(20e6, 25e6, 0, 100, ['n0'], [2], null);
+    col.nodeWork(0, 0, 25e6, 0, false); // one core busy for the whole run
+    col.nodeWork(22e6, 0, 5e6, 0, false); // the other from 22 s, cut at the end (25 s)
+    expect(col.nodeUtilisation()).toEqual([(25 + 3) / (2 * 25)]);
+    const rows = col.nodeLoad();
+    expect(rows.map((r) => [r.windowStartS, r.utilisation])).toEqual([
+      [0, 0.5],
+      [20, (5 + 3) / (2 * 5)],
+    ]);
+    // A live run of the same scenario interrupted at 22 s is measured up to there.
+    const cut = new ResultCollector(20e6, 25e6, 0, 100, ['n0'], [2], null);
+    cut.nodeWork(0, 0, 22e6, 0, false);
+    expect(cut.nodeUtilisation(22e6)).toEqual([0.5]);
+  });
+
+  it('simulator: an M/M/2 node is busy rho = lambda * S / c of the time', () => {
+    // lambda = 1000/s, S = 1 ms (exponential), c = 2: rho = 0.5. 25,000 jobs: the busy time's
+    // relative SE is sqrt(E[S^2] / (lambda T S^2)) = sqrt(2 / 25000) = 0.9%; 4 SE = 3.6%.
+    const lambdaPerMs = 1;
+    const meanServiceMs = 1;
+    const cores = 2;
+    const rho = erlangsOffered(lambdaPerMs, meanServiceMs) / cores;
+    const s = makeScenario({ cores, ratePerS: lambdaPerMs * 1000, durationS: 25, reportIntervalS: 20, serviceTime: { kind: 'exponential', meanMs: meanServiceMs } });
+    const r = simulate(s, neverPolicy.create(), 3);
+    expect(Math.abs(r.summary.nodes.meanUtilisation / rho - 1)).toBeLessThan(4 * Math.sqrt(2 / 25_000));
+    // The 5 s last window alone: 5,000 jobs, 4 SE = 8%.
+    const last = r.nodeLoad.find((x) => x.windowStartS === 20)!;
+    expect(Math.abs(last.utilisation / rho - 1)).toBeLessThan(4 * Math.sqrt(2 / 5_000));
+    // And the queue is M/M/2's: P(wait) = Erlang C, visible as the mean queueing delay W = C * S / (c - a).
+    const wq = (erlangC(cores, erlangsOffered(lambdaPerMs, meanServiceMs)) * meanServiceMs) / (cores - erlangsOffered(lambdaPerMs, meanServiceMs));
+    expect(Math.abs(r.summary.componentsMeanMs.queue / wq - 1)).toBeLessThan(0.15);
+  });
+});
+
+/** Offered load a = lambda * S in Erlangs (M/M/c's utilisation is a / c). */
+function erlangsOffered(lambdaPerMs: number, meanServiceMs: number): number {
+  return lambdaPerMs * meanServiceMs;
+}

@@ -211,7 +211,7 @@ export class LiveBackend implements ControlPort {
     // CPU µs of wall time are scenario-scaled so that utilisation = busy / (cores * window) in one clock.
     const busyScenUs = (busyNs / 1000) * this.o.clock.timeScale;
     if (busyScenUs > 0) {
-      this.state.observed.add(toScenUs, -1, n, 0, 0, busyScenUs, 0, 0);
+      this.state.observed.add(toScenUs, -1, n, 0, 0, busyScenUs, 0, 0, 0);
       this.o.onNodeBusy?.(n, fromScenUs, toScenUs, busyScenUs);
     }
   }

@@ -139,10 +139,7 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
     },
     onDone: (r) => {
       const respUs = r.responseMs * 1000;
-      if (r.status === 'served') {
-        // The view sees it at the scenario time the answer arrived (causal, like the simulator).
-        st.observed.add(r.completionScenUs, r.c, r.n, respUs, r.networkMs * 1000, 0, r.queueMs * 1000, r.serviceMs * 1000 * s.topology.nodes[r.n].speedFactor);
-      }
+      st.observe(r);
       if (!collector.counts(r.sentScenUs)) return;
       if (r.completionScenUs > endUs) {
         collector.unfinished++;

@@ -4,7 +4,9 @@
  *  - response, network and service times come from requests the emulated
  *    users COMPLETED (ObservedMetrics, the simulator's own windowed
  *    aggregates, filed at the scenario time the answer arrived), so the view
- *    is causal exactly like the simulator's;
+ *    is causal exactly like the simulator's; a request's migration wait (its
+ *    retries while the container was down) is kept out of the response
+ *    signals and reported apart, as in the simulator (LiveState.observe);
  *  - node utilisation is measured CPU time of the containers on the node
  *    (runc's cgroup counters, read over SSH each control step) over the
  *    node's cores in the scenario;
@@ -24,6 +26,7 @@ import type { ClusterView, ContainerView, MigrationInFlightView, NodeView, UserV
 import { ObservedMetrics } from '../../sim/observed.ts';
 import { ObservedContainerView, ObservedNodeView, type ObservedState, type ObservedViewHost } from '../../sim/observed-view.ts';
 import type { UserMotion } from './motion.ts';
+import type { RequestOutcome } from './users.ts';
 
 export class LiveState implements ObservedState {
   readonly nodeIds: readonly NodeId[];
@@ -92,6 +95,20 @@ export class LiveState implements ObservedState {
   modelRttMs(u: number, n: number, scenUs: number): number {
     const p = this.motion.positionAt(u, scenUs);
     return this.latency.networkRttMsXY(p.xM, p.yM, this.motion.apOf(p), n, this.userPayloadKiB[u]);
+  }
+
+  /**
+   * File a request's outcome into the view's windowed metrics, at the
+   * scenario time its answer arrived (causal, like the simulator). Its
+   * migration wait (time spent retrying while the container was down) is
+   * passed apart, so the view keeps it out of the response signals exactly as
+   * the simulator's does. Busy time comes from the CPU counters, not from here.
+   */
+  observe(r: RequestOutcome): void {
+    // A late answer (over its timeout: failed) was still completed and measured, as in the simulator.
+    if (!Number.isFinite(r.networkMs)) return;
+    const speed = this.scenario.topology.nodes[r.n].speedFactor;
+    this.observed.add(r.completionScenUs, r.c, r.n, r.responseMs * 1000, r.networkMs * 1000, 0, r.queueMs * 1000, r.serviceMs * 1000 * speed, r.waitMs * 1000);
   }
 
   /** Containers per node (for report windows). */
