@@ -36,13 +36,13 @@ import type { MigrationInFlightView } from '../model/view.ts';
 import { controlStep, type ControlPort } from '../model/control.ts';
 import type { RequestRecord, RunData } from '../model/results.ts';
 import { AliasTable } from './alias.ts';
-import { buildRunData } from './run-data.ts';
-import { ResultCollector } from './collector.ts';
+import { buildRunData } from '../cluster/run-data.ts';
+import { ResultCollector } from '../cluster/collector.ts';
 import { Engine, Priority, US_PER_S } from './engine.ts';
 import { FlowNetwork } from './flows.ts';
 import { MigrationRunner } from './migration.ts';
 import { ApIndex, createLegSource, handoversAlongLeg, type LegSource, type TraceStore } from './mobility/index.ts';
-import { ObservedMetrics } from './observed.ts';
+import { ObservedMetrics } from '../cluster/observed.ts';
 import { SimClusterView } from './view.ts';
 
 /** Mean service time of one background job (other tenants' work). */
@@ -62,7 +62,7 @@ export interface SimulateResult extends RunData {
   stats: { events: number; requests: number; rejectedDecisions: number };
 }
 
-export { scenarioHash } from './scenario-hash.ts';
+export { scenarioHash } from '../cluster/scenario-hash.ts';
 
 export function simulate(scenario: Scenario, policy: Policy, seed: number, opts: SimulateOptions = {}): SimulateResult {
   return new Simulator(scenario, policy, seed, opts).run();

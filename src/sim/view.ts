@@ -14,7 +14,7 @@ import type {
   NodeView,
   UserView,
 } from '../model/view.ts';
-import { ObservedContainerView, ObservedNodeView, type ObservedState, type ObservedViewHost } from './observed-view.ts';
+import { ObservedContainerView, ObservedNodeView, type ObservedState, type ObservedViewHost } from '../cluster/observed-view.ts';
 import type { Simulator } from './simulator.ts';
 
 class SimUserView implements UserView {

@@ -21,8 +21,8 @@ import { ConmigError } from '../../model/errors.ts';
 import { BackhaulGraph, LatencyModel } from '../../model/latency.ts';
 import type { ContainerId, MigrationCostParams, MigrationMode, NodeId, Scenario, UserId } from '../../model/types.ts';
 import type { ClusterView, ContainerView, MigrationInFlightView, NodeView, UserView } from '../../model/view.ts';
-import { ObservedMetrics } from '../../sim/observed.ts';
-import { ObservedContainerView, ObservedNodeView, type ObservedState, type ObservedViewHost } from '../../sim/observed-view.ts';
+import { ObservedMetrics } from '../../cluster/observed.ts';
+import { ObservedContainerView, ObservedNodeView, type ObservedState, type ObservedViewHost } from '../../cluster/observed-view.ts';
 import type { UserMotion } from './motion.ts';
 
 export class LiveState implements ObservedState {
