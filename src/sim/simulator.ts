@@ -41,7 +41,7 @@ import { ResultCollector } from '../cluster/collector.ts';
 import { Engine, Priority, US_PER_S } from './engine.ts';
 import { FlowNetwork } from './flows.ts';
 import { MigrationRunner } from './migration.ts';
-import { ApIndex, createLegSource, handoversAlongLeg, type LegSource, type TraceStore } from './mobility/index.ts';
+import { ApIndex, createLegSource, handoversAlongLeg, type LegSource, type TraceStore } from '../mobility/index.ts';
 import { ObservedMetrics } from '../cluster/observed.ts';
 import { SimClusterView } from './view.ts';
 

@@ -3,7 +3,7 @@
  * cursor that turns "move there at this speed" / "pause this long" into
  * contiguous integer-µs legs.
  */
-import type { Point } from '../../model/types.ts';
+import type { Point } from '../model/types.ts';
 import type { Leg } from './types.ts';
 
 export const US_PER_S = 1_000_000;

@@ -6,7 +6,7 @@
  * starts exactly when and where the previous one ended (`from` is the same
  * object as the previous `to`). Times are integer microseconds of scenario time.
  */
-import type { Point } from '../../model/types.ts';
+import type { Point } from '../model/types.ts';
 
 /** Linear motion from `from` at `startUs` to `to` at `endUs`; from == to is a pause. endUs > startUs, both integers. */
 export interface Leg {

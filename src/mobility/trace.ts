@@ -17,8 +17,8 @@
  * Within a user, fixes are sorted by time (stable) and a fix whose time in
  * whole µs equals the previous fix's is dropped (the first one at a time wins).
  */
-import { ConmigError } from '../../model/errors.ts';
-import type { UserSpec } from '../../model/types.ts';
+import { ConmigError } from '../model/errors.ts';
+import type { UserSpec } from '../model/types.ts';
 import { LegCursor, US_PER_S } from './legs.ts';
 import type { Leg, LegSource, TraceData, TracePoint } from './types.ts';
 

@@ -2,9 +2,9 @@
  * createLegSource: the one entry point the simulator uses to get a user's
  * trajectory, dispatching on the user's mobility kind.
  */
-import { ConmigError } from '../../model/errors.ts';
-import { createRng } from '../../model/random.ts';
-import type { UserSpec } from '../../model/types.ts';
+import { ConmigError } from '../model/errors.ts';
+import { createRng } from '../model/random.ts';
+import type { UserSpec } from '../model/types.ts';
 import { manhattanSource } from './manhattan.ts';
 import { randomWaypointSource, staticSource, straightPathSource, type Area } from './models.ts';
 import { resolveTraceUser, traceSource } from './trace.ts';

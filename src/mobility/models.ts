@@ -4,9 +4,9 @@
  * Each model is a LegSource over its own seeded stream; it draws a fixed
  * number of random values per leg so streams stay aligned across runs.
  */
-import { ConmigError } from '../../model/errors.ts';
-import { uniform, type Rng } from '../../model/random.ts';
-import type { MobilitySpec, Point, UserSpec } from '../../model/types.ts';
+import { ConmigError } from '../model/errors.ts';
+import { uniform, type Rng } from '../model/random.ts';
+import type { MobilitySpec, Point, UserSpec } from '../model/types.ts';
 import { LegCursor } from './legs.ts';
 import type { Leg, LegSource } from './types.ts';
 

@@ -2,8 +2,8 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadTraceFile, resolveTraceUser, traceSource, type Leg } from '../../src/sim/mobility/index.ts';
-import { SAMPLE_CABSPOTTING, SAMPLE_CSV, synthesizeCabspotting, synthesizeCsvTrace } from '../../src/sim/mobility/synthetic-trace.ts';
+import { loadTraceFile, resolveTraceUser, traceSource, type Leg } from '../../src/mobility/index.ts';
+import { SAMPLE_CABSPOTTING, SAMPLE_CSV, synthesizeCabspotting, synthesizeCsvTrace } from '../../src/mobility/synthetic-trace.ts';
 
 const DIR = join(dirname(fileURLToPath(import.meta.url)), '../../scenarios/traces');
 

@@ -18,9 +18,9 @@
  *   a pause uniform in pauseS (skipped when it rounds to 0 µs).
  * Draws per block, in order: direction, speed, pause.
  */
-import type { Rng } from '../../model/random.ts';
-import { uniform } from '../../model/random.ts';
-import type { MobilitySpec, Point, UserSpec } from '../../model/types.ts';
+import type { Rng } from '../model/random.ts';
+import { uniform } from '../model/random.ts';
+import type { MobilitySpec, Point, UserSpec } from '../model/types.ts';
 import { LegCursor } from './legs.ts';
 import { checkRange, invalidMobility, type Area } from './models.ts';
 import type { Leg, LegSource } from './types.ts';

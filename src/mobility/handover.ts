@@ -31,8 +31,8 @@
  * AP after the last handover equals nearest(leg.to), i.e. the AP at the start
  * of the next leg, so the simulator needs no check between legs.
  */
-import { ConmigError } from '../../model/errors.ts';
-import type { AccessPointSpec, Point } from '../../model/types.ts';
+import { ConmigError } from '../model/errors.ts';
+import type { AccessPointSpec, Point } from '../model/types.ts';
 import { positionAt } from './legs.ts';
 import type { Leg } from './types.ts';
 

@@ -4,7 +4,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { ConmigError } from '../../model/errors.ts';
+import { ConmigError } from '../model/errors.ts';
 import { cabName, parseCabspottingFixes, parseCsvTrace, projectCabs, type GeoFix } from './trace.ts';
 import type { TraceData, TraceFormat, TraceStore } from './types.ts';
 

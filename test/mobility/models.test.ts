@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isConmigError } from '../../src/model/errors.ts';
 import type { MobilitySpec, Point, UserSpec } from '../../src/model/types.ts';
-import { createLegSource, positionAt, type Leg, type LegSource } from '../../src/sim/mobility/index.ts';
+import { createLegSource, positionAt, type Leg, type LegSource } from '../../src/mobility/index.ts';
 
 const REQ = { ratePerS: 1, requestKiB: 1, responseKiB: 1, timeoutMs: 1000 };
 const user = (id: string, start: Point, mobility: MobilitySpec): UserSpec => ({ id, start, mobility, requests: REQ });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AccessPointSpec, Point } from '../../src/model/types.ts';
-import { ApIndex, handoversAlongLeg, positionAt, type Handover, type Leg } from '../../src/sim/mobility/index.ts';
+import { ApIndex, handoversAlongLeg, positionAt, type Handover, type Leg } from '../../src/mobility/index.ts';
 
 const ap = (xM: number, yM: number, k: number): AccessPointSpec => ({ id: `ap${k}`, position: { xM, yM }, attachedTo: 'n0' });
 const apsOf = (pts: Point[]): ApIndex => new ApIndex(pts.map((p, k) => ap(p.xM, p.yM, k)));

@@ -7,8 +7,8 @@
  * manhattan model of this package) and are sampled at a fixed interval, like
  * a GPS logger.
  */
-import { createRng } from '../../model/random.ts';
-import type { Point } from '../../model/types.ts';
+import { createRng } from '../model/random.ts';
+import type { Point } from '../model/types.ts';
 import { positionAt, US_PER_S } from './legs.ts';
 import { createLegSource } from './source.ts';
 import { EARTH_RADIUS_M } from './trace.ts';

@@ -18,7 +18,7 @@ import {
   type GeoFix,
   type Leg,
   type LegSource,
-} from '../../src/sim/mobility/index.ts';
+} from '../../src/mobility/index.ts';
 
 const FIX = join(dirname(fileURLToPath(import.meta.url)), '../fixtures/traces');
 const REQ = { ratePerS: 1, requestKiB: 1, responseKiB: 1, timeoutMs: 1000 };
