@@ -35,7 +35,7 @@ import type { Point, Scenario } from '../model/types.ts';
 import type { MigrationInFlightView } from '../model/view.ts';
 import { controlStep, type ControlPort } from '../model/control.ts';
 import type { RequestRecord, RunData } from '../model/results.ts';
-import { AliasTable } from './alias.ts';
+import { AliasTable } from '../model/alias.ts';
 import { buildRunData } from '../cluster/run-data.ts';
 import { ResultCollector } from '../cluster/collector.ts';
 import { Engine, Priority, US_PER_S } from './engine.ts';

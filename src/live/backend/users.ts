@@ -18,7 +18,7 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createRng, exponential, type Rng } from '../../model/random.ts';
-import { AliasTable } from '../../sim/alias.ts';
+import { AliasTable } from '../../model/alias.ts';
 import type { Scenario } from '../../model/types.ts';
 import type { AccessPath, Endpoint } from './access.ts';
 import { sleepWallMs, type ScenarioClock } from './clock.ts';

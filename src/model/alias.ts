@@ -5,7 +5,7 @@
  * Poisson with the summed rate, and each arrival belongs to user i with
  * probability rate_i / total).
  */
-import type { Rng } from '../model/random.ts';
+import type { Rng } from './random.ts';
 
 export class AliasTable {
   private readonly prob: Float64Array;
