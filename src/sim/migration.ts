@@ -22,10 +22,35 @@
 import type { AcceptedMigration } from '../model/decisions.ts';
 import { checkpointMs, mibToMegabits, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
 import type { MigrationRecord } from '../model/results.ts';
-import type { MigrationMode } from '../model/types.ts';
 import type { MigrationInFlightView } from '../model/view.ts';
-import { Priority, msToUs, type ProcessBody } from './engine.ts';
-import type { Simulator } from './simulator.ts';
+import type { ResultCollector } from '../cluster/collector.ts';
+import type { BackhaulGraph } from '../model/latency.ts';
+import type { MigrationMode, Scenario } from '../model/types.ts';
+import { Priority, msToUs, type Engine, type ProcessBody } from './engine.ts';
+import type { FlowNetwork } from './flows.ts';
+
+/** What a migration process reads and changes in the simulator. */
+export interface MigrationHost {
+  readonly scenario: Scenario;
+  readonly engine: Engine;
+  readonly graph: BackhaulGraph;
+  readonly flows: FlowNetwork;
+  readonly collector: ResultCollector;
+  readonly nodeIndex: ReadonlyMap<string, number>;
+  readonly containerIndex: ReadonlyMap<string, number>;
+  readonly containerNode: Int32Array;
+  readonly containerMigrating: Uint8Array;
+  /** 1 while the container does not admit requests. */
+  readonly containerDown: Uint8Array;
+  readonly lastMigrationEndMs: Float64Array;
+  readonly lastDepartureUs: Float64Array;
+  readonly lazyUntilUs: Float64Array;
+  readonly memUsedMiB: Float64Array;
+  readonly memReservedMiB: Float64Array;
+  readonly containersOn: Float64Array;
+  /** The container answers again: its users re-send what they held back. */
+  releaseHeld(c: number): void;
+}
 
 const BYTES_PER_MIB = 1024 * 1024;
 
@@ -42,7 +67,7 @@ export class MigrationRunner {
   private readonly active = new Map<number, InFlight>();
   private nextId = 1;
 
-  constructor(private readonly sim: Simulator) {}
+  constructor(private readonly sim: MigrationHost) {}
 
   inFlight(): MigrationInFlightView[] {
     return [...this.active.values()];

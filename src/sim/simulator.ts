@@ -27,7 +27,7 @@
  * paths, requests and service demands.
  */
 import { ConmigError } from '../model/errors.ts';
-import { BackhaulGraph, LatencyModel } from '../model/latency.ts';
+import type { BackhaulGraph, LatencyModel } from '../model/latency.ts';
 import type { Policy } from '../model/policy.ts';
 import { createRng, exponential, type Rng } from '../model/random.ts';
 import { createServiceTimeSampler } from '../model/service-time.ts';
@@ -42,7 +42,8 @@ import { Engine, Priority, US_PER_S } from './engine.ts';
 import { FlowNetwork } from './flows.ts';
 import { MigrationRunner } from './migration.ts';
 import { ApIndex, createLegSource, handoversAlongLeg, type LegSource, type TraceStore } from '../mobility/index.ts';
-import { ObservedMetrics } from '../cluster/observed.ts';
+import type { ObservedMetrics } from '../cluster/observed.ts';
+import { ClusterState } from '../cluster/state.ts';
 import { SimClusterView } from './view.ts';
 
 /** Mean service time of one background job (other tenants' work). */
@@ -72,6 +73,8 @@ export class Simulator {
   readonly engine = new Engine();
   readonly endUs: number;
   readonly warmupUs: number;
+  /** The cluster state the view reads (shared with the live backend's layout); the fields below alias its arrays. */
+  readonly state: ClusterState;
   readonly latency: LatencyModel;
   readonly graph: BackhaulGraph;
   readonly flows: FlowNetwork;
@@ -81,7 +84,7 @@ export class Simulator {
   private readonly migrations: MigrationRunner;
 
   // --- nodes ---
-  readonly nodeIndex = new Map<string, number>();
+  readonly nodeIndex: ReadonlyMap<string, number>;
   readonly nodeCores: Int32Array;
   readonly nodeSpeed: Float64Array;
   /** Free time of each core, flat: cores of node n at [coreStart[n], coreStart[n+1]). */
@@ -92,7 +95,7 @@ export class Simulator {
   readonly containersOn: Float64Array;
 
   // --- users ---
-  readonly userIndex = new Map<string, number>();
+  readonly userIndex: ReadonlyMap<string, number>;
   readonly userAp: Int32Array;
   readonly userContainer: Int32Array;
   private readonly userPayloadKiB: Float64Array;
@@ -111,7 +114,7 @@ export class Simulator {
   private readonly apIndex: ApIndex;
 
   // --- containers ---
-  readonly containerIndex = new Map<string, number>();
+  readonly containerIndex: ReadonlyMap<string, number>;
   readonly containerNode: Int32Array;
   /** 1 while the container does not admit requests (migration downtime). */
   readonly containerDown: Uint8Array;
@@ -160,8 +163,21 @@ export class Simulator {
     this.endUs = Math.round(s.durationS * US_PER_S);
     this.warmupUs = Math.round(s.warmupS * US_PER_S);
     const topo = s.topology;
-    this.graph = new BackhaulGraph(topo);
-    this.latency = new LatencyModel(s.latency, topo, this.graph);
+    const st = new ClusterState(s);
+    this.state = st;
+    this.graph = st.graph;
+    this.latency = st.latency;
+    this.observed = st.observed;
+    this.nodeIndex = st.nodeIndex;
+    this.containerIndex = st.containerIndex;
+    this.userIndex = st.userIndex;
+    this.memUsedMiB = st.memUsedMiB;
+    this.memReservedMiB = st.memReservedMiB;
+    this.containerNode = st.containerNode;
+    this.containerMigrating = st.containerMigrating;
+    this.lastMigrationEndMs = st.lastMigrationEndMs;
+    this.userContainer = st.userContainer;
+    this.userPayloadKiB = st.userPayloadKiB;
     this.flows = new FlowNetwork(this.engine, topo.links.map((l) => l.bandwidthMbps));
 
     // Nodes.
@@ -170,22 +186,16 @@ export class Simulator {
     this.nodeSpeed = new Float64Array(N);
     this.coreStart = new Int32Array(N + 1);
     topo.nodes.forEach((n, i) => {
-      this.nodeIndex.set(n.id, i);
       this.nodeCores[i] = n.cpuCores;
       this.nodeSpeed[i] = n.speedFactor;
       this.coreStart[i + 1] = this.coreStart[i] + n.cpuCores;
     });
     this.coreFreeUs = new Float64Array(this.coreStart[N]);
-    this.memUsedMiB = new Float64Array(N);
-    this.memReservedMiB = new Float64Array(N);
     this.containersOn = new Float64Array(N);
 
     // Containers.
     const C = s.containers.length;
-    this.containerNode = new Int32Array(C);
     this.containerDown = new Uint8Array(C);
-    this.containerMigrating = new Uint8Array(C);
-    this.lastMigrationEndMs = new Float64Array(C).fill(Number.NEGATIVE_INFINITY);
     this.lastDepartureUs = new Float64Array(C);
     this.lazyUntilUs = new Float64Array(C);
     this.held = [];
@@ -195,12 +205,7 @@ export class Simulator {
     // container (10,000 in metro) the call site goes megamorphic and slow.
     const samplerBySpec = new Map<string, () => number>();
     s.containers.forEach((c, i) => {
-      this.containerIndex.set(c.id, i);
-      const n = this.nodeIndex.get(c.node);
-      if (n === undefined) throw new ConmigError('SIM_INVARIANT', `container ${c.id} placed on unknown node ${c.node}`);
-      this.containerNode[i] = n;
-      this.memUsedMiB[n] += c.memoryMiB;
-      this.containersOn[n]++;
+      this.containersOn[this.containerNode[i]]++;
       this.held.push([]);
       const key = JSON.stringify(c.serviceTime);
       let sampler = samplerBySpec.get(key);
@@ -214,8 +219,6 @@ export class Simulator {
     // Users.
     const U = s.users.length;
     this.userAp = new Int32Array(U);
-    this.userContainer = new Int32Array(U).fill(-1);
-    this.userPayloadKiB = new Float64Array(U);
     this.userTimeoutUs = new Float64Array(U);
     this.legT0 = new Float64Array(U);
     this.legT1 = new Float64Array(U);
@@ -225,16 +228,7 @@ export class Simulator {
     this.legY1 = new Float64Array(U);
     this.legSources = [];
     this.apIndex = new ApIndex(topo.accessPoints);
-    s.users.forEach((u, i) => this.userIndex.set(u.id, i));
-    s.containers.forEach((c, ci) => {
-      for (const uid of c.users) {
-        const u = this.userIndex.get(uid);
-        if (u !== undefined) this.userContainer[u] = ci;
-      }
-    });
     s.users.forEach((u, i) => {
-      if (this.userContainer[i] < 0) throw new ConmigError('SIM_INVARIANT', `user ${u.id} is served by no container`);
-      this.userPayloadKiB[i] = u.requests.requestKiB + u.requests.responseKiB;
       this.userTimeoutUs[i] = Math.round(u.requests.timeoutMs * 1000);
       const src = createLegSource(u, { areaM: topo.areaM, seed, traces: opts.traces });
       this.legSources.push(src);
@@ -260,7 +254,6 @@ export class Simulator {
     this.bgNodes = Int32Array.from(bg.map((x) => x.i));
     this.bgRatePerUs = bg.reduce((a, x) => a + x.rate, 0) / US_PER_S;
 
-    this.observed = new ObservedMetrics(C, N, Math.round(s.controlIntervalS * US_PER_S), Math.round(s.metricsWindowS * US_PER_S));
     const perUser = s.output.perUserSeries ? s.users.map((u) => u.id) : null;
     this.collector = new ResultCollector(
       Math.round(s.reportIntervalS * US_PER_S),
@@ -527,15 +520,8 @@ export class Simulator {
   };
 
   private readonly onReportWindowEnd = (w: number): void => {
-    const U = this.collector.windows > 0 && this.scenario.output.perUserSeries ? this.userContainer.length : 0;
-    let userNode: Int32Array | null = null;
-    if (U > 0) {
-      userNode = new Int32Array(U);
-      for (let u = 0; u < U; u++) userNode[u] = this.containerNode[this.userContainer[u]];
-    }
-    const mem = new Float64Array(this.memUsedMiB.length);
-    for (let n = 0; n < mem.length; n++) mem[n] = this.memUsedMiB[n] + this.memReservedMiB[n];
-    this.collector.sampleWindowEnd(w, this.containersOn, mem, userNode);
+    const userNode = this.scenario.output.perUserSeries ? this.state.userNodes() : null;
+    this.collector.sampleWindowEnd(w, this.containersOn, this.state.memoryPerNodeMiB(), userNode);
     this.opts.onProgress?.(this.engine.now / this.endUs);
     const reportUs = Math.round(this.scenario.reportIntervalS * US_PER_S);
     const next = this.engine.now + reportUs;
