@@ -9,6 +9,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
+import type { CliContext } from './io.ts';
 import type { MigrationMode } from '../model/types.ts';
 import { loadInventory } from '../live/inventory.ts';
 import { DEFAULT_STATE_DIR } from '../live/testbed/layout.ts';
@@ -55,7 +56,7 @@ export function formatMigration(r: LiveMigrationResult): string {
   return lines.join('\n');
 }
 
-export function registerMigrate(program: Command): void {
+export function registerMigrate(program: Command, ctx: CliContext): void {
   program
     .command('migrate')
     .description('migrate a running container between two inventory nodes with CRIU (real checkpoint/restore)')
@@ -70,13 +71,13 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (o: MigrateFlags) => {
       const mode = parseMode(o.mode);
-      const inventory = await loadInventory(o.inventory);
+      const inventory = await loadInventory(ctx.abs(o.inventory));
       const ctl = new AbortController();
       const onSigint = (): void => {
         if (!ctl.signal.aborted) {
-          process.stderr.write('\nconmig: interrupt: finishing or rolling back the current phase (the container is never left half-way)...\n');
+          ctx.err('\nconmig: interrupt: finishing or rolling back the current phase (the container is never left half-way)...');
           ctl.abort();
-        } else process.stderr.write('conmig: still finishing the current phase; please wait\n');
+        } else ctx.err('conmig: still finishing the current phase; please wait');
       };
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
@@ -94,10 +95,10 @@ export function registerMigrate(program: Command): void {
           onPhase: o.json
             ? undefined
             : (phase, state) => {
-                if (state === 'start' && process.stderr.isTTY) process.stderr.write(`  ${phase}...\n`);
+                if (state === 'start' && ctx.io.stderr.isTTY) ctx.err(`  ${phase}...`);
               },
         });
-        process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatMigration(r) + '\n');
+        ctx.out(o.json ? JSON.stringify(r, null, 2) : formatMigration(r));
       } finally {
         process.off('SIGINT', onSigint);
         process.off('SIGTERM', onSigint);
