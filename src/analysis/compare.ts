@@ -30,6 +30,9 @@ import {
   type PairedErrors,
   type PercentileEstimate,
 } from './stats.ts';
+import { DEFAULT_TOLERANCE, type CompareTolerance } from './tolerance.ts';
+
+export { DEFAULT_TOLERANCE, type CompareTolerance } from './tolerance.ts';
 
 export interface ComparableRun extends RunData {
   dir: string;
@@ -37,17 +40,6 @@ export interface ComparableRun extends RunData {
   /** Served response times after warm-up, ascending (from requests.csv), when available. */
   samplesMs?: Float64Array;
 }
-
-export interface CompareTolerance {
-  /** Largest |relative error| of a percentile that still agrees. */
-  percentileRel: number;
-  /** Largest mean |relative error| of paired downtimes that still agrees. */
-  downtimeRel: number;
-  /** Largest KS D that still agrees. */
-  ksD: number;
-}
-
-export const DEFAULT_TOLERANCE: Readonly<CompareTolerance> = Object.freeze({ percentileRel: 0.1, downtimeRel: 0.15, ksD: 0.1 });
 
 export const COMPARED_PERCENTILES = [0.5, 0.9, 0.95, 0.99] as const;
 

@@ -1,22 +1,16 @@
 /**
  * `conmig compare` and `conmig calibrate`: read result folders, call the pure
  * analysis (src/analysis), write the outputs. Throws ConmigError; main.ts exits.
+ * The analysis is imported when a command runs, so `conmig --help` stays fast.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { calibrate, type CalibrationResult } from '../analysis/calibrate.ts';
-import { calibratedYaml, calibrationComment } from '../analysis/calibrated-yaml.ts';
-import { compareRuns, DEFAULT_TOLERANCE } from '../analysis/compare.ts';
-import { comparisonCharts, comparisonHtml, comparisonJson, comparisonTable } from '../analysis/compare-report.ts';
-import { loadComparableRun, loadRequestSamples, runLabels } from '../analysis/load.ts';
+import type { CalibrationResult } from '../analysis/calibrate.ts';
+import { DEFAULT_TOLERANCE } from '../analysis/tolerance.ts';
 import { ConmigError } from '../model/errors.ts';
 import type { RunData } from '../model/results.ts';
 import type { Scenario } from '../model/types.ts';
-import { renderSvg } from '../report/render.ts';
-import { hasRequestTrace, readRun } from '../results/read.ts';
-import { writeFileAtomic } from '../results/write.ts';
-import { loadScenario } from '../scenario-io/load.ts';
 import { cliContext, processIo, type CliContext } from './io.ts';
 
 interface CompareFlags {
@@ -60,6 +54,14 @@ export async function runCompare(dirs: string[], flags: CompareFlags, ctx: CliCo
     downtimeRel: fraction('--tolerance-downtime', flags.toleranceDowntime, 10),
     ksD: fraction('--tolerance-ks', flags.toleranceKs),
   };
+  const [{ compareRuns }, { comparisonCharts, comparisonHtml, comparisonJson, comparisonTable }, { loadComparableRun, runLabels }, { renderSvg }, { writeFileAtomic }] =
+    await Promise.all([
+      import('../analysis/compare.ts'),
+      import('../analysis/compare-report.ts'),
+      import('../analysis/load.ts'),
+      import('../report/render.ts'),
+      import('../results/write.ts'),
+    ]);
   const absDirs = dirs.map((d) => ctx.abs(d));
   const labels = runLabels(absDirs);
   // One at a time: request traces can be large.
@@ -97,6 +99,15 @@ async function simulatorFor(runs: readonly RunData[]): Promise<(s: Scenario) => 
 export async function runCalibrate(dirs: string[], flags: CalibrateFlags, ctx: CliContext = cliContext(processIo())): Promise<CalibrationResult> {
   if (dirs.length === 0) throw new ConmigError('USAGE', 'calibrate needs at least one live result folder', {});
   const holdout = nonNegativeInt('--holdout', flags.holdout);
+  const [{ calibrate }, { calibratedYaml, calibrationComment }, { loadRequestSamples }, { hasRequestTrace, readRun }, { writeFileAtomic }, { loadScenario }] =
+    await Promise.all([
+      import('../analysis/calibrate.ts'),
+      import('../analysis/calibrated-yaml.ts'),
+      import('../analysis/load.ts'),
+      import('../results/read.ts'),
+      import('../results/write.ts'),
+      import('../scenario-io/load.ts'),
+    ]);
   const scenario = await loadScenario(flags.scenario, undefined, { cwd: ctx.io.cwd });
   const runs: Array<RunData & { dir: string }> = [];
   for (const d of dirs) runs.push(await readRun(ctx.abs(d)));

@@ -11,9 +11,7 @@ import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
 import type { CliContext } from './io.ts';
 import type { MigrationMode } from '../model/types.ts';
-import { loadInventory } from '../live/inventory.ts';
 import { DEFAULT_STATE_DIR } from '../live/testbed/layout.ts';
-import { migrateContainer } from '../live/migrate/migrator.ts';
 import type { LiveMigrationResult } from '../live/migrate/result.ts';
 
 interface MigrateFlags {
@@ -71,6 +69,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--json', 'print the result as JSON')
     .action(async (o: MigrateFlags) => {
       const mode = parseMode(o.mode);
+      const [{ loadInventory }, { migrateContainer }] = await Promise.all([import('../live/inventory.ts'), import('../live/migrate/migrator.ts')]);
       const inventory = await loadInventory(ctx.abs(o.inventory));
       const ctl = new AbortController();
       const onSigint = (): void => {

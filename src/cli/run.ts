@@ -4,15 +4,10 @@
  * the results and the report, print a summary table.
  */
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
-import type { CliContext, CliWriter } from './io.ts';
-import { formatSummaryTable } from '../report/index.ts';
-import { runLive } from '../live/run-live.ts';
-import { formatSeedsTable, parseSeedList, runSeeds } from '../run/multi-seed.ts';
-import { runScenario, type ScenarioRun } from '../run/run-scenario.ts';
-import { loadScenario } from '../scenario-io/load.ts';
+import type { ScenarioRun } from '../run/run-scenario.ts';
+import type { CliContext } from './io.ts';
 
 interface RunFlags {
   seed?: string;
@@ -33,47 +28,8 @@ export function parseSeed(text: string): number {
   return n;
 }
 
-/** A progress bar per policy, for a person at a terminal only (never in CI logs). */
-class Progress {
-  private readonly bar: cliProgress.SingleBar | undefined;
-  private current = -1;
-
-  /** `stream` is a terminal when `enabled` (process.stderr from bin/conmig.js). */
-  constructor(enabled: boolean, stream: CliWriter) {
-    this.bar = enabled
-      ? new cliProgress.SingleBar(
-          {
-            format: '{policy} [{bar}] {percentage}% | {eta_formatted} left',
-            clearOnComplete: true,
-            hideCursor: true,
-            stream: stream as NodeJS.WritableStream,
-          },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
-  }
-
-  static wanted(flag: boolean | undefined, ctx: CliContext): boolean {
-    return flag !== false && Boolean(ctx.io.stderr.isTTY) && !ctx.io.env.CI;
-  }
-
-  readonly update = (index: number, name: string, fraction: number): void => {
-    if (!this.bar) return;
-    if (index !== this.current) {
-      if (this.current >= 0) this.bar.stop();
-      this.bar.start(100, 0, { policy: name.padEnd(14) });
-      this.current = index;
-    }
-    this.bar.update(Math.round(fraction * 100));
-  };
-
-  stop(): void {
-    this.bar?.stop();
-    this.current = -1;
-  }
-}
-
-function printRuns(ctx: CliContext, name: string, seed: number, runs: ScenarioRun[], reportPath: string | undefined): void {
+async function printRuns(ctx: CliContext, name: string, seed: number, runs: ScenarioRun[], reportPath: string | undefined): Promise<void> {
+  const { formatSummaryTable } = await import('../report/table.ts');
   ctx.out(`\n${name} (seed ${seed})`);
   ctx.out(formatSummaryTable(runs.map((r) => ({ ...r.data, label: r.policy })), { color: Boolean(ctx.io.stdout.isTTY) }));
   if (reportPath) ctx.out(`report: ${ctx.rel(reportPath)}`);
@@ -96,12 +52,15 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .action(async (file: string, flags: RunFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
       const seed = flags.seed === undefined ? undefined : parseSeed(flags.seed);
+      // Loaded when the command runs, so `conmig --help` stays fast.
+      const { loadScenario } = await import('../scenario-io/load.ts');
       const scenario = await loadScenario(file, { seed, policy: flags.policy }, { cwd: ctx.io.cwd });
       const live = Boolean(flags.live) || scenario.mode === 'live';
       const outDir = ctx.abs(flags.out ?? path.join('results', live ? `${scenario.name}-live` : scenario.name));
 
       if (flags.seeds !== undefined) {
         if (live) throw new ConmigError('USAGE', '--seeds is for simulation: a live run has one seed');
+        const { formatSeedsTable, parseSeedList, runSeeds } = await import('../run/multi-seed.ts');
         const seeds = parseSeedList(flags.seeds);
         const { aggregate, reportPath } = await runSeeds(ctx.abs(file), seeds, {
           outDir,
@@ -112,10 +71,11 @@ export function registerRun(program: Command, ctx: CliContext): void {
         return;
       }
 
+      const [{ Progress }, { runScenario }] = await Promise.all([import('./progress.ts'), import('../run/run-scenario.ts')]);
       const progress = new Progress(Progress.wanted(flags.progress, ctx), ctx.io.stderr);
       try {
         const { runs, reportPath } = live
-          ? await runLive(scenario, {
+          ? await (await import('../live/run-live.ts')).runLive(scenario, {
               outDir,
               inventory: flags.inventory === undefined ? undefined : ctx.abs(flags.inventory),
               seed,
@@ -139,7 +99,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
                 );
               },
             });
-        printRuns(ctx, scenario.name, seed ?? scenario.seed, runs, reportPath);
+        await printRuns(ctx, scenario.name, seed ?? scenario.seed, runs, reportPath);
       } finally {
         progress.stop();
       }

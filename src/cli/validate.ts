@@ -4,7 +4,6 @@
  * file and line) and fail with SCENARIO_INVALID.
  */
 import type { Command } from 'commander';
-import { checkScenarioFile, invalidScenario } from '../scenario-io/load.ts';
 import type { Scenario } from '../model/types.ts';
 import type { CliContext } from './io.ts';
 
@@ -13,6 +12,7 @@ export function summariseScenario(s: Scenario): string {
 }
 
 export async function validateCommand(ctx: CliContext, file: string, opts: { json?: boolean }): Promise<void> {
+  const { checkScenarioFile, invalidScenario } = await import('../scenario-io/load.ts');
   const outcome = await checkScenarioFile(file, undefined, { cwd: ctx.io.cwd });
   const s = outcome.scenario;
   if (opts.json) {

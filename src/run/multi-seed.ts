@@ -12,14 +12,12 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { aggregateSeeds, SEED_METRICS, type SeedAggregate } from '../analysis/seeds.ts';
 import { ConmigError } from '../model/errors.ts';
 import type { RunData } from '../model/results.ts';
 import { escapeHtml, renderSvg, type VegaLiteTopLevelSpec } from '../report/index.ts';
 import { findRuns, readRun, writeFileAtomic } from '../results/index.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/conmig.js', import.meta.url));
+import { selfCommand } from './self.ts';
 
 /** "1..30", "1,2,7", "3..5,9" or "5" -> seeds, in order, without duplicates. */
 export function parseSeedList(text: string): number[] {
@@ -51,10 +49,12 @@ export interface MultiSeedOptions {
 }
 
 function runOneSeed(scenarioFile: string, seed: number, dir: string, policy: string | undefined): Promise<void> {
-  const args = [BIN, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report'];
+  // The child runs what this process runs: dist/ when compiled, the sources through tsx otherwise.
+  const self = selfCommand();
+  const args = [...self.args, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report'];
   if (policy) args.push('--policy', policy);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...self.env } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
