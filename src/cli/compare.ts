@@ -57,7 +57,7 @@ export async function runCompare(dirs: string[], flags: CompareFlags, ctx: CliCo
   const [{ compareRuns }, { comparisonCharts, comparisonHtml, comparisonJson, comparisonTable }, { loadComparableRun, runLabels }, { renderSvg }, { writeFileAtomic }] =
     await Promise.all([
       import('../analysis/compare.ts'),
-      import('../analysis/compare-report.ts'),
+      import('../report/compare.ts'),
       import('../analysis/load.ts'),
       import('../report/render.ts'),
       import('../results/write.ts'),

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compile } from 'vega-lite';
 import { compareRuns } from '../../src/analysis/compare.ts';
-import { cdfPoints, comparisonCharts, comparisonHtml, comparisonJson, comparisonTable } from '../../src/analysis/compare-report.ts';
-import { createRng, lognormalSamples, migration, syntheticRun } from './synthetic.ts';
+import { cdfPoints, comparisonCharts, comparisonHtml, comparisonJson, comparisonTable } from '../../src/report/compare.ts';
+import { createRng, lognormalSamples, migration, syntheticRun } from '../analysis/synthetic.ts';
 
 const base = lognormalSamples(createRng(3, 'report'), 2000, 30, 0.3);
 const migs = [migration({ id: 1, containerId: 'c1', downtimeMs: 400 }), migration({ id: 2, containerId: 'c2', downtimeMs: 600 })];

@@ -4,10 +4,10 @@
  * specs to SVG (src/report renderSvg) and writing files happen at the edge
  * (cli/compare.ts).
  */
-import type { Chart } from '../report/charts.ts';
-import { escapeHtml } from '../report/html.ts';
-import type { ComparableRun, ComparisonResult, Verdict } from './compare.ts';
-import { percentileName } from './compare.ts';
+import type { Chart } from './charts.ts';
+import { escapeHtml } from './html.ts';
+import type { ComparableRun, ComparisonResult, Verdict } from '../analysis/compare.ts';
+import { percentileName } from '../analysis/compare.ts';
 
 /** A chart of the comparison: the report module's Chart (id = file stem of charts/<id>.svg). */
 export type ChartSpec = Chart;
