@@ -60,7 +60,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
 
       if (flags.seeds !== undefined) {
         if (live) throw new ConmigError('USAGE', '--seeds is for simulation: a live run has one seed');
-        const { formatSeedsTable, parseSeedList, runSeeds } = await import('../run/multi-seed.ts');
+        const [{ parseSeedList, runSeeds }, { formatSeedsTable }] = await Promise.all([import('../run/multi-seed.ts'), import('../report/seeds.ts')]);
         const seeds = parseSeedList(flags.seeds);
         const { aggregate, reportPath } = await runSeeds(ctx.abs(file), seeds, {
           outDir,

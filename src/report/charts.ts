@@ -6,8 +6,9 @@
  */
 import type { TopLevelSpec } from 'vega-lite';
 import type { RunData } from '../model/results.ts';
+import { chart, num as n, type Chart, type Datum } from './vega.ts';
 
-export type VegaLiteTopLevelSpec = TopLevelSpec;
+export type { Chart, VegaLiteTopLevelSpec } from './vega.ts';
 
 export type LabelledRun = RunData & { label: string };
 
@@ -23,19 +24,6 @@ export interface ChartOptions {
   maxTimelineContainers?: number;
   /** Chart width in pixels (default 640). */
   widthPx?: number;
-}
-
-export interface Chart {
-  id: string;
-  title: string;
-  spec: VegaLiteTopLevelSpec;
-}
-
-type Datum = Record<string, string | number | boolean | null>;
-
-/** JSON-safe number: NaN/±Infinity as null (a gap in a line). */
-function n(x: number): number | null {
-  return Number.isFinite(x) ? x : null;
 }
 
 const COMPONENTS = [
@@ -66,35 +54,29 @@ function latencyOverTime(runs: LabelledRun[], labels: string[], o: Required<Char
     }
   }
   const title = 'Response time over time (mean and p95 per window)';
-  return {
-    id: 'latency-over-time',
-    title,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      width: o.widthPx,
-      height: 260,
-      layer: [
-        {
-          data: { values },
-          mark: { type: 'line', point: values.length <= 200 },
-          encoding: {
-            x: { field: 'windowStartS', type: 'quantitative', title: 'scenario time (s)' },
-            y: { field: 'ms', type: 'quantitative', title: 'response time (ms)' },
-            color: policyColor(labels),
-            strokeDash: {
-              field: 'statistic',
-              type: 'nominal',
-              title: 'statistic',
-              scale: { domain: ['mean', 'p95'] },
-              legend: { symbolType: 'stroke' },
-            },
+  return chart('latency-over-time', title, {
+    width: o.widthPx,
+    height: 260,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', point: values.length <= 200 },
+        encoding: {
+          x: { field: 'windowStartS', type: 'quantitative', title: 'scenario time (s)' },
+          y: { field: 'ms', type: 'quantitative', title: 'response time (ms)' },
+          color: policyColor(labels),
+          strokeDash: {
+            field: 'statistic',
+            type: 'nominal',
+            title: 'statistic',
+            scale: { domain: ['mean', 'p95'] },
+            legend: { symbolType: 'stroke' },
           },
         },
-        qosRule('y', o.qosThresholdMs),
-      ],
-    },
-  };
+      },
+      qosRule('y', o.qosThresholdMs),
+    ],
+  });
 }
 
 function qosRule(axis: 'x' | 'y', qosMs: number): NonNullable<Extract<TopLevelSpec, { layer: unknown }>['layer']>[number] {
@@ -131,50 +113,38 @@ function latencyCdf(runs: LabelledRun[], labels: string[], o: Required<ChartOpti
     }
   }
   const title = 'Response time CDF (whole run)';
-  return {
-    id: 'latency-cdf',
-    title,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      width: o.widthPx,
-      height: 260,
-      layer: [
-        {
-          data: { values },
-          mark: { type: 'line', interpolate: 'linear' },
-          encoding: {
-            x: {
-              field: 'ms',
-              type: 'quantitative',
-              title: 'response time (ms)',
-              scale: o.logLatencyAxis ? { type: 'log' } : { zero: true },
-            },
-            y: { field: 'fraction', type: 'quantitative', title: 'fraction of requests ≤ x', scale: { domain: [0, 1] } },
-            color: policyColor(labels),
+  return chart('latency-cdf', title, {
+    width: o.widthPx,
+    height: 260,
+    layer: [
+      {
+        data: { values },
+        mark: { type: 'line', interpolate: 'linear' },
+        encoding: {
+          x: {
+            field: 'ms',
+            type: 'quantitative',
+            title: 'response time (ms)',
+            scale: o.logLatencyAxis ? { type: 'log' } : { zero: true },
           },
+          y: { field: 'fraction', type: 'quantitative', title: 'fraction of requests ≤ x', scale: { domain: [0, 1] } },
+          color: policyColor(labels),
         },
-        qosRule('x', o.qosThresholdMs),
-      ],
-    },
-  };
+      },
+      qosRule('x', o.qosThresholdMs),
+    ],
+  });
 }
 
 /** A chart that only says there is nothing to show (keeps chart ids stable). */
 function emptyChart(id: string, title: string, text: string, o: Required<ChartOptions>): Chart {
-  return {
-    id,
-    title,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      width: o.widthPx,
-      height: 60,
-      data: { values: [{ text }] },
-      mark: { type: 'text', fontSize: 14, color: '#666' },
-      encoding: { text: { field: 'text' } },
-    },
-  };
+  return chart(id, title, {
+    width: o.widthPx,
+    height: 60,
+    data: { values: [{ text }] },
+    mark: { type: 'text', fontSize: 14, color: '#666' },
+    encoding: { text: { field: 'text' } },
+  });
 }
 
 function migrationTimeline(runs: LabelledRun[], labels: string[], o: Required<ChartOptions>): Chart {
@@ -229,44 +199,38 @@ function migrationTimeline(runs: LabelledRun[], labels: string[], o: Required<Ch
     { field: 'downtimeMs', type: 'quantitative' as const, title: 'downtime (ms)' },
     { field: 'reason', type: 'nominal' as const },
   ];
-  return {
-    id: 'migration-timeline',
-    title,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      width: o.widthPx,
-      // With yOffset the step is per policy sub-band: about 24 px per container row in all.
-      height: { step: Math.max(6, Math.round(24 / labels.length)) },
-      data: { values },
-      encoding: { y, yOffset },
-      layer: [
-        {
-          mark: { type: 'bar', opacity: 0.55 },
-          encoding: {
-            x: { field: 'startS', type: 'quantitative', title: 'scenario time (s)' },
-            x2: { field: 'endS' },
-            color: policyColor(labels),
-            tooltip,
-          },
+  return chart('migration-timeline', title, {
+    width: o.widthPx,
+    // With yOffset the step is per policy sub-band: about 24 px per container row in all.
+    height: { step: Math.max(6, Math.round(24 / labels.length)) },
+    data: { values },
+    encoding: { y, yOffset },
+    layer: [
+      {
+        mark: { type: 'bar', opacity: 0.55 },
+        encoding: {
+          x: { field: 'startS', type: 'quantitative', title: 'scenario time (s)' },
+          x2: { field: 'endS' },
+          color: policyColor(labels),
+          tooltip,
         },
-        {
-          mark: { type: 'bar', color: '#222' },
-          encoding: { x: { field: 'downStartS', type: 'quantitative' }, x2: { field: 'downEndS' } },
+      },
+      {
+        mark: { type: 'bar', color: '#222' },
+        encoding: { x: { field: 'downStartS', type: 'quantitative' }, x2: { field: 'downEndS' } },
+      },
+      {
+        // Migrations last seconds in runs of hours: a tick at the start keeps each one visible.
+        mark: { type: 'tick', thickness: 2 },
+        encoding: {
+          x: { field: 'startS', type: 'quantitative' },
+          color: policyColor(labels),
+          opacity: { condition: { test: "datum.status === 'ok'", value: 1 }, value: 0.4 },
+          tooltip,
         },
-        {
-          // Migrations last seconds in runs of hours: a tick at the start keeps each one visible.
-          mark: { type: 'tick', thickness: 2 },
-          encoding: {
-            x: { field: 'startS', type: 'quantitative' },
-            color: policyColor(labels),
-            opacity: { condition: { test: "datum.status === 'ok'", value: 1 }, value: 0.4 },
-            tooltip,
-          },
-        },
-      ],
-    },
-  };
+      },
+    ],
+  });
 }
 
 function nodeLoad(runs: LabelledRun[], labels: string[], o: Required<ChartOptions>): Chart {
@@ -295,43 +259,37 @@ function nodeLoad(runs: LabelledRun[], labels: string[], o: Required<ChartOption
   const title = heatmap ? 'Node utilisation (window × node)' : 'Node utilisation over time';
   if (values.length === 0) return emptyChart('node-load', title, 'No node load recorded', o);
   const x = { field: 'windowStartS', type: 'quantitative' as const, title: 'scenario time (s)' };
-  return {
-    id: 'node-load',
-    title,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      data: { values },
-      facet: { row: { field: 'policy', type: 'nominal', title: 'policy', sort: labels } },
-      spec: heatmap
-        ? {
-            width: o.widthPx,
-            height: { step: Math.max(2, Math.min(14, Math.floor(400 / nodeList.length))) },
-            mark: { type: 'rect' },
-            encoding: {
-              x,
-              x2: { field: 'windowEndS' },
-              y: { field: 'node', type: 'nominal', sort: nodeList, axis: nodeList.length > 40 ? { labels: false, ticks: false } : {} },
-              color: { field: 'utilisation', type: 'quantitative', title: 'utilisation', scale: { scheme: 'viridis', domain: [0, 1] } },
-              tooltip: [
-                { field: 'node', type: 'nominal' },
-                { field: 'windowStartS', type: 'quantitative' },
-                { field: 'utilisation', type: 'quantitative', format: '.2f' },
-              ],
-            },
-          }
-        : {
-            width: o.widthPx,
-            height: 140,
-            mark: { type: 'line' },
-            encoding: {
-              x,
-              y: { field: 'utilisation', type: 'quantitative', title: 'utilisation', scale: { domain: [0, 1] } },
-              color: { field: 'node', type: 'nominal', title: 'node', scale: { domain: nodeList } },
-            },
+  return chart('node-load', title, {
+    data: { values },
+    facet: { row: { field: 'policy', type: 'nominal', title: 'policy', sort: labels } },
+    spec: heatmap
+      ? {
+          width: o.widthPx,
+          height: { step: Math.max(2, Math.min(14, Math.floor(400 / nodeList.length))) },
+          mark: { type: 'rect' },
+          encoding: {
+            x,
+            x2: { field: 'windowEndS' },
+            y: { field: 'node', type: 'nominal', sort: nodeList, axis: nodeList.length > 40 ? { labels: false, ticks: false } : {} },
+            color: { field: 'utilisation', type: 'quantitative', title: 'utilisation', scale: { scheme: 'viridis', domain: [0, 1] } },
+            tooltip: [
+              { field: 'node', type: 'nominal' },
+              { field: 'windowStartS', type: 'quantitative' },
+              { field: 'utilisation', type: 'quantitative', format: '.2f' },
+            ],
           },
-    },
-  };
+        }
+      : {
+          width: o.widthPx,
+          height: 140,
+          mark: { type: 'line' },
+          encoding: {
+            x,
+            y: { field: 'utilisation', type: 'quantitative', title: 'utilisation', scale: { domain: [0, 1] } },
+            color: { field: 'node', type: 'nominal', title: 'node', scale: { domain: nodeList } },
+          },
+        },
+  });
 }
 
 function decomposition(runs: LabelledRun[], labels: string[], o: Required<ChartOptions>): Chart {
@@ -342,34 +300,28 @@ function decomposition(runs: LabelledRun[], labels: string[], o: Required<ChartO
     });
   }
   const title = 'Mean response time by component';
-  return {
-    id: 'latency-decomposition',
-    title,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      width: o.widthPx,
-      height: { step: 28 },
-      data: { values },
-      mark: { type: 'bar' },
-      encoding: {
-        y: { field: 'policy', type: 'nominal', title: 'policy', sort: labels },
-        x: { field: 'ms', type: 'quantitative', title: 'mean response time (ms)', stack: 'zero' },
-        color: {
-          field: 'component',
-          type: 'nominal',
-          title: 'component',
-          scale: { domain: COMPONENTS.map((c) => c.label) },
-        },
-        order: { field: 'order', type: 'quantitative' },
-        tooltip: [
-          { field: 'policy', type: 'nominal' },
-          { field: 'component', type: 'nominal' },
-          { field: 'ms', type: 'quantitative', format: '.2f' },
-        ],
+  return chart('latency-decomposition', title, {
+    width: o.widthPx,
+    height: { step: 28 },
+    data: { values },
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'policy', type: 'nominal', title: 'policy', sort: labels },
+      x: { field: 'ms', type: 'quantitative', title: 'mean response time (ms)', stack: 'zero' },
+      color: {
+        field: 'component',
+        type: 'nominal',
+        title: 'component',
+        scale: { domain: COMPONENTS.map((c) => c.label) },
       },
+      order: { field: 'order', type: 'quantitative' },
+      tooltip: [
+        { field: 'policy', type: 'nominal' },
+        { field: 'component', type: 'nominal' },
+        { field: 'ms', type: 'quantitative', format: '.2f' },
+      ],
     },
-  };
+  });
 }
 
 function userSeries(runs: LabelledRun[], labels: string[], o: Required<ChartOptions>): Chart | null {
@@ -391,49 +343,43 @@ function userSeries(runs: LabelledRun[], labels: string[], o: Required<ChartOpti
   }
   const more = allUsers.length > users.length ? ` (first ${users.length} of ${allUsers.length} users)` : '';
   const title = `Per-user mean response time; dashed = migration start${more}`;
-  return {
-    id: 'user-series',
-    title,
+  return chart('user-series', title, {
+    data: { values },
+    facet: { row: { field: 'policy', type: 'nominal', title: 'policy', sort: labels.filter((l) => withUsers.some((r) => r.label === l)) } },
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title,
-      data: { values },
-      facet: { row: { field: 'policy', type: 'nominal', title: 'policy', sort: labels.filter((l) => withUsers.some((r) => r.label === l)) } },
-      spec: {
-        width: o.widthPx,
-        height: 150,
-        layer: [
-          {
-            transform: [{ filter: "datum.kind === 'migration'" }],
-            mark: { type: 'rule', strokeDash: [3, 3], color: '#888' },
-            encoding: {
-              x: { field: 'startS', type: 'quantitative' },
-              tooltip: [
-                { field: 'container', type: 'nominal' },
-                { field: 'startS', type: 'quantitative' },
-                { field: 'status', type: 'nominal' },
-              ],
-            },
+      width: o.widthPx,
+      height: 150,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'migration'" }],
+          mark: { type: 'rule', strokeDash: [3, 3], color: '#888' },
+          encoding: {
+            x: { field: 'startS', type: 'quantitative' },
+            tooltip: [
+              { field: 'container', type: 'nominal' },
+              { field: 'startS', type: 'quantitative' },
+              { field: 'status', type: 'nominal' },
+            ],
           },
-          {
-            transform: [{ filter: "datum.kind === 'user'" }],
-            mark: { type: 'line', point: true },
-            encoding: {
-              x: { field: 'windowStartS', type: 'quantitative', title: 'scenario time (s)' },
-              y: { field: 'ms', type: 'quantitative', title: 'mean response time (ms)' },
-              color: { field: 'user', type: 'nominal', title: 'user', scale: { domain: users } },
-              tooltip: [
-                { field: 'user', type: 'nominal' },
-                { field: 'windowStartS', type: 'quantitative' },
-                { field: 'ms', type: 'quantitative', format: '.2f' },
-                { field: 'node', type: 'nominal' },
-              ],
-            },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'user'" }],
+          mark: { type: 'line', point: true },
+          encoding: {
+            x: { field: 'windowStartS', type: 'quantitative', title: 'scenario time (s)' },
+            y: { field: 'ms', type: 'quantitative', title: 'mean response time (ms)' },
+            color: { field: 'user', type: 'nominal', title: 'user', scale: { domain: users } },
+            tooltip: [
+              { field: 'user', type: 'nominal' },
+              { field: 'windowStartS', type: 'quantitative' },
+              { field: 'ms', type: 'quantitative', format: '.2f' },
+              { field: 'node', type: 'nominal' },
+            ],
           },
-        ],
-      },
+        },
+      ],
     },
-  };
+  });
 }
 
 /**

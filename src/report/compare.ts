@@ -4,12 +4,12 @@
  * specs to SVG (src/report renderSvg) and writing files happen at the edge
  * (cli/compare.ts).
  */
-import type { Chart } from './charts.ts';
-import { escapeHtml } from './html.ts';
 import type { ComparableRun, ComparisonResult, Verdict } from '../analysis/compare.ts';
 import { percentileName } from '../analysis/compare.ts';
+import { escapeHtml, renderPage, scriptJson } from './page.ts';
+import { chart, type Chart } from './vega.ts';
 
-/** A chart of the comparison: the report module's Chart (id = file stem of charts/<id>.svg). */
+/** A chart of the comparison (id = file stem of charts/<id>.svg). */
 export type ChartSpec = Chart;
 
 /** Users shown in the per-user time series (the first ones by id). */
@@ -41,23 +41,17 @@ export function cdfPoints(run: ComparableRun): Array<{ ms: number; fraction: num
 
 export function cdfChart(runs: readonly ComparableRun[]): ChartSpec {
   const values: Row[] = runs.flatMap((r) => cdfPoints(r).map((p) => ({ run: r.label, ms: p.ms, fraction: p.fraction })));
-  return {
-    id: 'cdf',
-    title: 'Response-time CDF',
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: 'Response-time CDF',
-      width: 520,
-      height: 300,
-      data: { values },
-      mark: { type: 'line', interpolate: 'step-after' },
-      encoding: {
-        x: { field: 'ms', type: 'quantitative', title: 'response time (ms, log scale)', scale: { type: 'log' } },
-        y: { field: 'fraction', type: 'quantitative', title: 'fraction of requests', scale: { domain: [0, 1] } },
-        color: { field: 'run', type: 'nominal', sort: runs.map((r) => r.label) },
-      },
+  return chart('cdf', 'Response-time CDF', {
+    width: 520,
+    height: 300,
+    data: { values },
+    mark: { type: 'line', interpolate: 'step-after' },
+    encoding: {
+      x: { field: 'ms', type: 'quantitative', title: 'response time (ms, log scale)', scale: { type: 'log' } },
+      y: { field: 'fraction', type: 'quantitative', title: 'fraction of requests', scale: { domain: [0, 1] } },
+      color: { field: 'run', type: 'nominal', sort: runs.map((r) => r.label) },
     },
-  };
+  });
 }
 
 export function percentileChart(result: ComparisonResult): ChartSpec {
@@ -65,26 +59,20 @@ export function percentileChart(result: ComparisonResult): ChartSpec {
     r.percentiles.map((p) => ({ run: r.label, percentile: percentileName(p.q), valueMs: p.valueMs, loMs: p.ci.lo, hiMs: p.ci.hi })),
   );
   const order = result.runs.map((r) => r.label);
-  return {
-    id: 'percentiles',
-    title: `Percentiles with ${Math.round(result.level * 100)}% CIs`,
-    spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: `Percentiles with ${Math.round(result.level * 100)}% confidence intervals`,
-      width: 520,
-      height: 300,
-      data: { values },
-      encoding: {
-        x: { field: 'percentile', type: 'nominal', sort: ['p50', 'p90', 'p95', 'p99'], title: null, axis: { labelAngle: 0 } },
-        xOffset: { field: 'run', type: 'nominal', sort: order },
-        color: { field: 'run', type: 'nominal', sort: order },
-      },
-      layer: [
-        { mark: { type: 'bar', opacity: 0.6 }, encoding: { y: { field: 'valueMs', type: 'quantitative', title: 'ms' } } },
-        { mark: { type: 'rule', color: 'black' }, encoding: { y: { field: 'loMs', type: 'quantitative' }, y2: { field: 'hiMs' } } },
-      ],
+  return chart('percentiles', `Percentiles with ${Math.round(result.level * 100)}% CIs`, {
+    width: 520,
+    height: 300,
+    data: { values },
+    encoding: {
+      x: { field: 'percentile', type: 'nominal', sort: ['p50', 'p90', 'p95', 'p99'], title: null, axis: { labelAngle: 0 } },
+      xOffset: { field: 'run', type: 'nominal', sort: order },
+      color: { field: 'run', type: 'nominal', sort: order },
     },
-  };
+    layer: [
+      { mark: { type: 'bar', opacity: 0.6 }, encoding: { y: { field: 'valueMs', type: 'quantitative', title: 'ms' } } },
+      { mark: { type: 'rule', color: 'black' }, encoding: { y: { field: 'loMs', type: 'quantitative' }, y2: { field: 'hiMs' } } },
+    ],
+  }, `Percentiles with ${Math.round(result.level * 100)}% confidence intervals`);
 }
 
 /**
@@ -112,39 +100,33 @@ export function userSeriesChart(runs: readonly ComparableRun[]): ChartSpec | nul
     }
   }
   const order = runs.map((r) => r.label);
-  return {
-    id: 'user-series',
-    title: 'Per-user latency over time (migrations marked)',
+  return chart('user-series', 'Per-user latency over time (migrations marked)', {
+    data: { values },
+    facet: { row: { field: 'user', type: 'nominal', title: null } },
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: `Per-user mean latency per window (first ${users.length} users; dashed rules: serving node changed)`,
-      data: { values },
-      facet: { row: { field: 'user', type: 'nominal', title: null } },
-      spec: {
-        width: 520,
-        height: 110,
-        layer: [
-          {
-            transform: [{ filter: "datum.kind === 'latency'" }],
-            mark: { type: 'line', point: false },
-            encoding: {
-              x: { field: 'windowStartS', type: 'quantitative', title: 'scenario time (s)' },
-              y: { field: 'meanMs', type: 'quantitative', title: 'mean ms' },
-              color: { field: 'run', type: 'nominal', sort: order },
-            },
+      width: 520,
+      height: 110,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'latency'" }],
+          mark: { type: 'line', point: false },
+          encoding: {
+            x: { field: 'windowStartS', type: 'quantitative', title: 'scenario time (s)' },
+            y: { field: 'meanMs', type: 'quantitative', title: 'mean ms' },
+            color: { field: 'run', type: 'nominal', sort: order },
           },
-          {
-            transform: [{ filter: "datum.kind === 'migration'" }],
-            mark: { type: 'rule', strokeDash: [4, 3] },
-            encoding: {
-              x: { field: 'windowStartS', type: 'quantitative' },
-              color: { field: 'run', type: 'nominal', sort: order },
-            },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'migration'" }],
+          mark: { type: 'rule', strokeDash: [4, 3] },
+          encoding: {
+            x: { field: 'windowStartS', type: 'quantitative' },
+            color: { field: 'run', type: 'nominal', sort: order },
           },
-        ],
-      },
+        },
+      ],
     },
-  };
+  }, `Per-user mean latency per window (first ${users.length} users; dashed rules: serving node changed)`);
 }
 
 /** Simulated (y) vs reference (x) migration cost per paired migration, with the y = x line. Null when nothing paired. */
@@ -169,38 +151,32 @@ export function migrationCostChart(result: ComparisonResult): ChartSpec | null {
     const hi = Math.max(...vs);
     values.push({ kind: 'diagonal', run: null, metric, x: 0, y: 0 }, { kind: 'diagonal', run: null, metric, x: hi, y: hi });
   }
-  return {
-    id: 'migration-cost',
-    title: `Migration cost: runs vs ${result.reference}`,
+  return chart('migration-cost', `Migration cost: runs vs ${result.reference}`, {
+    data: { values },
+    facet: { column: { field: 'metric', type: 'nominal', title: null, sort: metrics.map(([m]) => m) } },
+    resolve: { scale: { x: 'independent', y: 'independent' } },
     spec: {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      title: `Migration cost per paired migration: each run (y) vs ${result.reference} (x); grey line y = x`,
-      data: { values },
-      facet: { column: { field: 'metric', type: 'nominal', title: null, sort: metrics.map(([m]) => m) } },
-      resolve: { scale: { x: 'independent', y: 'independent' } },
-      spec: {
-        width: 220,
-        height: 220,
-        layer: [
-          {
-            transform: [{ filter: "datum.kind === 'diagonal'" }],
-            mark: { type: 'line', color: '#999' },
-            encoding: { x: { field: 'x', type: 'quantitative', scale: { zero: true } }, y: { field: 'y', type: 'quantitative', scale: { zero: true } } },
+      width: 220,
+      height: 220,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'diagonal'" }],
+          mark: { type: 'line', color: '#999' },
+          encoding: { x: { field: 'x', type: 'quantitative', scale: { zero: true } }, y: { field: 'y', type: 'quantitative', scale: { zero: true } } },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'pair'" }],
+          mark: { type: 'point', filled: true },
+          encoding: {
+            x: { field: 'x', type: 'quantitative', title: result.reference, scale: { zero: true } },
+            y: { field: 'y', type: 'quantitative', title: 'run', scale: { zero: true } },
+            color: { field: 'run', type: 'nominal' },
+            tooltip: [{ field: 'container' }, { field: 'k' }, { field: 'x' }, { field: 'y' }],
           },
-          {
-            transform: [{ filter: "datum.kind === 'pair'" }],
-            mark: { type: 'point', filled: true },
-            encoding: {
-              x: { field: 'x', type: 'quantitative', title: result.reference, scale: { zero: true } },
-              y: { field: 'y', type: 'quantitative', title: 'run', scale: { zero: true } },
-              color: { field: 'run', type: 'nominal' },
-              tooltip: [{ field: 'container' }, { field: 'k' }, { field: 'x' }, { field: 'y' }],
-            },
-          },
-        ],
-      },
+        },
+      ],
     },
-  };
+  }, `Migration cost per paired migration: each run (y) vs ${result.reference} (x); grey line y = x`);
 }
 
 /** Every chart of the report, in page order (charts without data are left out). */
@@ -304,39 +280,33 @@ export function comparisonHtml(result: ComparisonResult, charts: ReadonlyArray<C
   const chartBlocks = charts
     .map(
       (c) =>
-        `<section><h2>${escapeHtml(c.title)}</h2>\n<div class="chart">${c.svg}</div>\n` +
-        `<script type="application/json" class="vega-lite-spec" data-chart="${escapeHtml(c.id)}">${JSON.stringify(c.spec).replace(/</g, '\\u003c')}</script></section>`,
+        `<section class="chart"><h2>${escapeHtml(c.title)}</h2>\n<div class="chart-body">${c.svg}</div>\n` +
+        `<script type="application/json" class="vega-lite-spec" data-chart="${escapeHtml(c.id)}">${scriptJson(c.spec)}</script></section>`,
     )
     .join('\n');
   const t = result.tolerance;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>conmig compare</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; }
-td, th { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
+  return renderPage({
+    title: 'conmig compare',
+    style: `
 tr.agree td:nth-child(3) { color: #1a7f37; }
 tr.disagree td:nth-child(3) { color: #c0262d; font-weight: bold; }
 tr.n\\/a td:nth-child(3) { color: #777; }
 .overall { font-size: 1.2em; }
-</style></head>
-<body>
-<h1>conmig compare</h1>
-<p class="overall">${result.agree ? 'The runs agree within tolerance.' : '<strong>The runs disagree beyond tolerance.</strong>'}
+`,
+    bodyHtml: `<p class="overall">${result.agree ? 'The runs agree within tolerance.' : '<strong>The runs disagree beyond tolerance.</strong>'}
 Reference: <strong>${escapeHtml(result.reference)}</strong>. Tolerances: percentiles ${t.percentileRel * 100}%, downtime ${t.downtimeRel * 100}% (mean relative error), KS D ${t.ksD}.</p>
 ${diffs}
 <h2>Agreement</h2>
-<table><thead><tr><th>runs</th><th>metric</th><th>verdict</th><th>why</th></tr></thead><tbody>
+<table class="summary wrap"><thead><tr><th>runs</th><th>metric</th><th>verdict</th><th>why</th></tr></thead><tbody>
 ${verdictRows}
 </tbody></table>
 <h2>Runs</h2>
-<table><thead><tr><th>run</th><th>mode</th><th>policy</th><th>seed</th><th>requests</th><th>source</th><th>mean ms</th>${result.runs[0].percentiles
+<table class="summary"><thead><tr><th>run</th><th>mode</th><th>policy</th><th>seed</th><th>requests</th><th>source</th><th>mean ms</th>${result.runs[0].percentiles
     .map((p) => `<th>${percentileName(p.q)} ms [${Math.round(result.level * 100)}% CI]</th>`)
     .join('')}<th>migrations</th><th>folder</th></tr></thead><tbody>
 ${runRows}
 </tbody></table>
 <p><small>Percentile CIs: order statistics with binomial ranks (source samples = requests.csv), or the same ranks mapped to whole histogram buckets (source histogram). KS D from histograms is a lower bound of the samples' D. Migrations are paired by container and order.</small></p>
-${chartBlocks}
-</body></html>
-`;
+${chartBlocks}`,
+  });
 }
