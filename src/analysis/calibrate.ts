@@ -36,13 +36,13 @@
 import { linearRegression, mean, rSquared, sampleStandardDeviation } from 'simple-statistics';
 import { ConmigError } from '../model/errors.ts';
 import { BackhaulGraph, distanceKm, LatencyModel } from '../model/latency.ts';
-import { mibToMegabits } from '../model/migration-cost.ts';
+import { BYTES_PER_MIB, mibToMegabits } from '../model/units.ts';
 import type { MigrationRecord, RequestRecord, RunData } from '../model/results.ts';
 import type { MigrationCostParams, MigrationMode, Scenario, ServiceTimeSpec } from '../model/types.ts';
 import { pairMigrations } from './compare.ts';
 import { ksOneSample, normalCdf, pairedRelativeErrors, relativeError, sortedCopy } from './stats.ts';
 
-export const BYTES_PER_MIB = 1048576;
+export { BYTES_PER_MIB } from '../model/units.ts';
 export const MAX_EMPIRICAL_SAMPLES = 2000;
 export const SERVICE_KS_ALPHA = 0.05;
 

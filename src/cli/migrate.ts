@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
 import type { CliContext } from './io.ts';
 import type { MigrationMode } from '../model/types.ts';
+import { bytesToMiB } from '../model/units.ts';
 import { DEFAULT_STATE_DIR } from '../live/testbed/layout.ts';
 import type { LiveMigrationResult } from '../live/migrate/result.ts';
 
@@ -41,14 +42,14 @@ export function formatMigration(r: LiveMigrationResult): string {
   if (r.dryRun) {
     return [
       `pre-flight passed: ${r.containerId} can move ${r.from} -> ${r.to} (${r.mode}); nothing was changed`,
-      `  needs about ${(r.dryRun.estimatedBytes / 2 ** 20).toFixed(1)} MiB at ${r.to} (free ${(r.dryRun.destinationFreeBytes / 2 ** 20).toFixed(0)} MiB); rootfs ${r.rootfsCached ? 'already there (identical)' : 'will be sent'}`,
+      `  needs about ${bytesToMiB(r.dryRun.estimatedBytes).toFixed(1)} MiB at ${r.to} (free ${bytesToMiB(r.dryRun.destinationFreeBytes).toFixed(0)} MiB); rootfs ${r.rootfsCached ? 'already there (identical)' : 'will be sent'}`,
       `  ${Object.entries(r.environment).map(([k, v]) => `${k}: ${v}`).join(', ')}`,
     ].join('\n');
   }
   const lines = [
     `migrated ${r.containerId} ${r.from} -> ${r.to} (${r.mode}) in ${fmtMs(r.totalMs)}; downtime ${fmtMs(r.downtimeMs)}` +
       (r.downtime ? ` (client probes: ${r.downtime.failures}/${r.downtime.probes} failed)` : ' (no probe: phases summed)'),
-    `  bytes ${(r.bytes / 2 ** 20).toFixed(2)} MiB (checkpoint ${(r.checkpointBytes / 2 ** 20).toFixed(2)} MiB, bundle ${(r.bundleBytes / 2 ** 20).toFixed(2)} MiB${r.rootfsCached ? ', rootfs cached at destination' : ''})`,
+    `  bytes ${bytesToMiB(r.bytes).toFixed(2)} MiB (checkpoint ${bytesToMiB(r.checkpointBytes).toFixed(2)} MiB, bundle ${bytesToMiB(r.bundleBytes).toFixed(2)} MiB${r.rootfsCached ? ', rootfs cached at destination' : ''})`,
   ];
   for (const p of r.phases) lines.push(`  ${p.phase.padEnd(10)} ${fmtMs(p.wallMs).padStart(9)}${p.note ? `  ${p.note}` : ''}`);
   return lines.join('\n');

@@ -9,10 +9,10 @@
 import { ConmigError } from '../model/errors.ts';
 import { BackhaulGraph, LatencyModel } from '../model/latency.ts';
 import type { ContainerId, NodeId, Scenario, UserId } from '../model/types.ts';
+import { US_PER_S } from '../model/units.ts';
 import { ObservedMetrics } from './observed.ts';
 import type { ObservedState } from './observed-view.ts';
 
-const US_PER_S = 1_000_000;
 
 export class ClusterState implements ObservedState {
   readonly nodeIds: readonly NodeId[];

@@ -4,9 +4,10 @@
  * contiguous integer-µs legs.
  */
 import type { Point } from '../model/types.ts';
+import { US_PER_S } from '../model/units.ts';
 import type { Leg } from './types.ts';
 
-export const US_PER_S = 1_000_000;
+export { US_PER_S } from '../model/units.ts';
 
 /**
  * Position on `leg` at `timeUs`, clamped to the leg's ends: exactly `leg.from`

@@ -6,6 +6,7 @@
  */
 import type { ComparableRun, ComparisonResult, Verdict } from '../analysis/compare.ts';
 import { percentileName } from '../analysis/compare.ts';
+import { bytesToMiB } from '../model/units.ts';
 import { escapeHtml, renderPage, scriptJson } from './page.ts';
 import { chart, type Chart } from './vega.ts';
 
@@ -135,7 +136,7 @@ export function migrationCostChart(result: ComparisonResult): ChartSpec | null {
   const metrics: Array<[string, (m: { downtimeMs: number; totalMs: number; bytes: number }) => number]> = [
     ['downtime (ms)', (m) => m.downtimeMs],
     ['total (ms)', (m) => m.totalMs],
-    ['bytes (MiB)', (m) => m.bytes / 1048576],
+    ['bytes (MiB)', (m) => bytesToMiB(m.bytes)],
   ];
   for (const mc of result.migrations) {
     for (const p of mc.pairs) {

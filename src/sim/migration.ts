@@ -20,7 +20,8 @@
  * decisions cannot overfill a node; the source's memory is released at restore.
  */
 import type { AcceptedMigration } from '../model/decisions.ts';
-import { checkpointMs, mibToMegabits, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
+import { checkpointMs, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
+import { BYTES_PER_MIB, mibToMegabits } from '../model/units.ts';
 import type { MigrationRecord } from '../model/results.ts';
 import type { MigrationInFlightView } from '../model/view.ts';
 import type { ResultCollector } from '../cluster/collector.ts';
@@ -51,8 +52,6 @@ export interface MigrationHost {
   /** The container answers again: its users re-send what they held back. */
   releaseHeld(c: number): void;
 }
-
-const BYTES_PER_MIB = 1024 * 1024;
 
 interface InFlight extends MigrationInFlightView {
   readonly index: number;
