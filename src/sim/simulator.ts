@@ -49,6 +49,9 @@ import { SimClusterView } from './view.ts';
 /** Mean service time of one background job (other tenants' work). */
 export const BACKGROUND_JOB_MS = 100;
 
+/** A handover event's argument packs (user, access point) into one number: user * AP_SLOTS + ap. */
+const AP_SLOTS = 65536;
+
 export interface SimulateOptions {
   /** Called now and then with the fraction of simulated time done (0..1). */
   onProgress?: (fraction: number) => void;
@@ -218,6 +221,12 @@ export class Simulator {
 
     // Users.
     const U = s.users.length;
+    // Handover events pack (user, access point) into one exact integer: both must fit.
+    if (topo.accessPoints.length > AP_SLOTS || U * AP_SLOTS > Number.MAX_SAFE_INTEGER) {
+      throw new ConmigError('SCENARIO_INVALID', `the simulator handles at most ${AP_SLOTS} access points and ${Math.floor(Number.MAX_SAFE_INTEGER / AP_SLOTS)} users, got ${topo.accessPoints.length} and ${U}`, {
+        problems: [{ path: 'topology.accessPoints', message: `expected at most ${AP_SLOTS} access points` }],
+      });
+    }
     this.userAp = new Int32Array(U);
     this.userTimeoutUs = new Float64Array(U);
     this.legT0 = new Float64Array(U);
@@ -492,14 +501,14 @@ export class Simulator {
     this.legY1[u] = leg.to.yM;
     for (const h of handoversAlongLeg(leg, this.apIndex)) {
       if (h.atUs > this.endUs) break;
-      this.engine.scheduleAt(h.atUs, Priority.mobility, this.onHandover, u * 65536 + h.apIndex);
+      this.engine.scheduleAt(h.atUs, Priority.mobility, this.onHandover, u * AP_SLOTS + h.apIndex);
     }
     if (leg.endUs <= this.endUs) this.engine.scheduleAt(leg.endUs, Priority.mobility, this.onLegEnd, u);
   }
 
   private readonly onHandover = (arg: number): void => {
-    const u = Math.floor(arg / 65536);
-    this.userAp[u] = arg - u * 65536;
+    const u = Math.floor(arg / AP_SLOTS);
+    this.userAp[u] = arg - u * AP_SLOTS;
   };
 
   private readonly onLegEnd = (u: number): void => {

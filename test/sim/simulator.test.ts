@@ -501,3 +501,19 @@ describe('the policy view is causal', () => {
     expect(checked).toBeGreaterThan(log.length);
   });
 });
+
+describe('limits', () => {
+  it('more access points than a handover event can carry are refused up front (user and AP share one number)', () => {
+    const s = makeScenario({});
+    const ap = s.topology.accessPoints[0];
+    const many = { ...s, topology: { ...s.topology, accessPoints: Array.from({ length: 65537 }, (_, i) => ({ ...ap, id: `ap${i}` })) } };
+    let caught: unknown;
+    try {
+      simulate(many, neverPolicy, 1);
+    } catch (e) {
+      caught = e;
+    }
+    expect((caught as { code?: string }).code).toBe('SCENARIO_INVALID');
+    expect((caught as Error).message).toContain('at most 65536 access points');
+  });
+});
