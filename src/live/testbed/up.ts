@@ -21,6 +21,7 @@ import {
 import { createBridge, createNodeNamespace, createUsersNamespace, listNamespaces, shapeNode } from './net.ts';
 import { relayControl, type RelayRoute } from './relay.ts';
 import { siblingModuleArgs } from '../../run/self.ts';
+import { Teardown } from '../teardown.ts';
 import { genKey, knownHostsLine, sshdConfig, startSshd, waitTcp, writeSecret } from './ssh.ts';
 import { loadTopology, planTopology, starTopology, type TopologyPlan } from './topology.ts';
 
@@ -111,7 +112,11 @@ export async function testbedUp(opts: UpOptions = {}): Promise<UpResult> {
     return await build(stateDir, imagesDir, plan, opts.workload ?? true, log, t0);
   } catch (e) {
     log('up failed: tearing down what was built');
-    await cleanTestbed(stateDir).catch(() => undefined);
+    const teardown = new Teardown();
+    await teardown.attempt('clean', async () => {
+      for (const err of (await cleanTestbed(stateDir)).errors) if (!err.includes('marker')) teardown.errors.push(err);
+    });
+    for (const err of teardown.errors) log(`teardown: ${err}`);
     throw e;
   }
 }
