@@ -509,7 +509,7 @@ describe('limits', () => {
     const many = { ...s, topology: { ...s.topology, accessPoints: Array.from({ length: 65537 }, (_, i) => ({ ...ap, id: `ap${i}` })) } };
     let caught: unknown;
     try {
-      simulate(many, neverPolicy, 1);
+      simulate(many, createBuiltinPolicy({ name: 'never', params: {} }), 1);
     } catch (e) {
       caught = e;
     }

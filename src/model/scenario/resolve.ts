@@ -36,7 +36,7 @@ import {
   SCENARIO_DEFAULTS,
   USER_DEFAULTS,
 } from './defaults.ts';
-import { formatPath, suggest, type PathSegment, type ScenarioProblem } from './problems.ts';
+import { formatPath, unknownId, type PathSegment, type ScenarioProblem } from './problems.ts';
 import type {
   ScenarioFile,
   ScenarioFileContainer,
@@ -255,8 +255,7 @@ class Resolver {
     const vertices = new Set<string>([...nodes.map((n) => n.id), ...switches]);
     const vertexList = [...vertices];
     const unknownVertex = (path: PathSegment[], v: string) => {
-      const hint = suggest(v, vertexList);
-      this.problem(path, `expected a node or switch id, got ${JSON.stringify(v)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`);
+      this.problem(path, unknownId('a node or switch id', v, vertexList));
     };
     links.forEach((l, i) => {
       if (t.grid) return;
@@ -318,8 +317,7 @@ class Resolver {
     if (missing.length > 0) this.problem(path, `expected a constant for every node, missing ${sample(missing)}`);
     for (const key of Object.keys(l.edgeConstantsMs)) {
       if (!ids.includes(key)) {
-        const hint = suggest(key, ids);
-        this.problem([...path, key], `expected a node id, got ${JSON.stringify(key)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`);
+        this.problem([...path, key], unknownId('a node id', key, ids));
       }
     }
     return { kind: 'linear', edgeConstantsMs: { ...l.edgeConstantsMs }, msPerM: l.msPerM };
@@ -428,8 +426,7 @@ class Resolver {
         if (group) ids.push(...group.ids);
         else if (userIds.has(ref)) ids.push(ref);
         else {
-          const hint = suggest(ref, refNames);
-          this.problem([...path, k], `expected a user or group id, got ${JSON.stringify(ref)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`);
+          this.problem([...path, k], unknownId('a user or group id', ref, refNames));
         }
       });
       return ids;
@@ -445,8 +442,7 @@ class Resolver {
       for (const u of served) serve(u, c.id);
       const ni = nodeIndex.get(c.node);
       if (ni === undefined) {
-        const hint = suggest(c.node, [...nodeIndex.keys()]);
-        this.problem([...path, 'node'], `expected a node id, got ${JSON.stringify(c.node)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`);
+        this.problem([...path, 'node'], unknownId('a node id', c.node, [...nodeIndex.keys()]));
       } else if (freeMiB[ni] < c.memoryMiB) {
         this.problem(
           [...path, 'memoryMiB'],
@@ -480,8 +476,7 @@ class Resolver {
       const unplaced: string[] = [];
       const userById = new Map(users.map((u) => [u.id, u]));
       if (typeof placement === 'object' && !nodeIndex.has(placement.node)) {
-        const hint = suggest(placement.node, [...nodeIndex.keys()]);
-        this.problem([...path, 'placement', 'node'], `expected a node id, got ${JSON.stringify(placement.node)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`);
+        this.problem([...path, 'placement', 'node'], unknownId('a node id', placement.node, [...nodeIndex.keys()]));
         return;
       }
       for (const userId of served) {
@@ -576,11 +571,7 @@ class Resolver {
         ref.module = this.resolvePath(entry.module);
         this.fileRefs.push({ path: [...path, 'module'], file: ref.module, written: entry.module, what: 'policy module' });
       } else if (!(BUILTIN_POLICY_NAMES as readonly string[]).includes(ref.name)) {
-        const hint = suggest(ref.name, BUILTIN_POLICY_NAMES);
-        this.problem(
-          namePath,
-          `expected a built-in policy (${BUILTIN_POLICY_NAMES.join(', ')}) or { name, module }, got ${JSON.stringify(ref.name)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`,
-        );
+        this.problem(namePath, unknownId(`a built-in policy (${BUILTIN_POLICY_NAMES.join(', ')}) or { name, module }`, ref.name, BUILTIN_POLICY_NAMES));
       }
       refs.push(ref);
     }
@@ -591,11 +582,7 @@ class Resolver {
       const listed = refs.find((r) => r.name === override);
       if (listed) return [listed];
       if (!(BUILTIN_POLICY_NAMES as readonly string[]).includes(override)) {
-        const hint = suggest(override, [...refs.map((r) => r.name), ...BUILTIN_POLICY_NAMES]);
-        this.problem(
-          [],
-          `--policy: expected one of the scenario's policies (${refs.map((r) => r.name).join(', ') || 'none'}) or a built-in (${BUILTIN_POLICY_NAMES.join(', ')}), got ${JSON.stringify(override)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`,
-        );
+        this.problem([], `--policy: ${unknownId(`one of the scenario's policies (${refs.map((r) => r.name).join(', ') || 'none'}) or a built-in (${BUILTIN_POLICY_NAMES.join(', ')})`, override, [...refs.map((r) => r.name), ...BUILTIN_POLICY_NAMES])}`);
         return [];
       }
       return [{ name: override, params: {} }];
@@ -616,8 +603,7 @@ class Resolver {
     for (const c of containers) names[c.id] = c.id;
     for (const [cid, name] of Object.entries(l.containerNames ?? {})) {
       if (!known.has(cid)) {
-        const hint = suggest(cid, ids);
-        this.problem(['live', 'containerNames', cid], `expected a container id, got ${JSON.stringify(cid)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`);
+        this.problem(['live', 'containerNames', cid], unknownId('a container id', cid, ids));
       }
       names[cid] = name;
     }
