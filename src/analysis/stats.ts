@@ -24,21 +24,15 @@
  *    (the supremum is taken over fewer points). p-value: asymptotic Kolmogorov
  *    distribution Q(sqrt(ne) D), ne = n1 n2 / (n1 + n2).
  */
-import betainc from '@stdlib/math-base-special-betainc';
-import erfcinv from '@stdlib/math-base-special-erfcinv';
-import stdNormalCdf from '@stdlib/stats-base-dists-normal-cdf';
-import tCdf from '@stdlib/stats-base-dists-t-cdf';
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
-import { gammaln, mean as ssMean, sampleStandardDeviation } from 'simple-statistics';
+import { gammaln, mean as ssMean } from 'simple-statistics';
 import { ConmigError } from '../model/errors.ts';
 import type { HistogramBucketRow } from '../model/results.ts';
+import { histogramCount, usage } from './common.ts';
+import { normalQuantile, type Interval } from './distributions.ts';
 
-export interface Interval {
-  lo: number;
-  hi: number;
-  /** Nominal confidence level, e.g. 0.95. */
-  level: number;
-}
+export { histogramCount } from './common.ts';
+export * from './distributions.ts';
+export * from './ks.ts';
 
 export interface PercentileEstimate {
   q: number;
@@ -51,10 +45,6 @@ export interface PercentileEstimate {
     clamped: boolean;
     method: 'order-statistic' | 'histogram-binomial';
   };
-}
-
-function usage(message: string, context: Record<string, unknown> = {}): ConmigError {
-  return new ConmigError('USAGE', message, { context });
 }
 
 function checkQ(q: number): void {
@@ -85,22 +75,6 @@ export function sortedCopy(values: ArrayLike<number>): Float64Array {
 
 function logBinomPmf(k: number, n: number, p: number): number {
   return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p);
-}
-
-/**
- * Standard normal quantile: -sqrt(2) erfcinv(2p) with stdlib's erfcinv (Boost's
- * rational approximations; max relative error 3.9e-16 over p in [1e-12, 1 - 1e-12]
- * against mpmath, where the Acklam approximation used before reached 1.1e-9).
- * Through erfc, not erf(2p - 1): 2p is exact, 2p - 1 loses digits in the tails.
- */
-export function normalQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw usage(`normal quantile: p must be in (0, 1), got ${p}`, { p });
-  return -Math.SQRT2 * erfcinv(2 * p);
-}
-
-/** Standard normal CDF (stdlib, via erfc; max relative error 9.2e-15 on [-8, 8], the Chebyshev erfc before: 1.0e-7). */
-export function normalCdf(x: number): number {
-  return stdNormalCdf(x, 0, 1);
 }
 
 /**
@@ -171,13 +145,6 @@ export function percentileFromSamples(sorted: ArrayLike<number>, q: number, leve
   };
 }
 
-/** Total count of a histogram's rows. */
-export function histogramCount(rows: readonly HistogramBucketRow[]): number {
-  let n = 0;
-  for (const r of rows) n += r.count;
-  return n;
-}
-
 /** Index of the row holding the 1-based rank (rows ascending). */
 function rowOfRank(rows: readonly HistogramBucketRow[], rank: number): number {
   let seen = 0;
@@ -219,162 +186,6 @@ export function percentileFromHistogram(
       method: 'histogram-binomial',
     },
   };
-}
-
-// ---------------------------------------------------------------------------
-// Student t
-// ---------------------------------------------------------------------------
-
-/** Regularized incomplete beta I_x(a, b) (stdlib's betainc, a port of Boost's ibeta). */
-export function incompleteBeta(x: number, a: number, b: number): number {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  return betainc(x, a, b);
-}
-
-/** CDF of Student's t with df degrees of freedom (stdlib). */
-export function studentTCdf(t: number, df: number): number {
-  return tCdf(t, df);
-}
-
-/** Quantile of Student's t (stdlib, through the inverse incomplete beta; the bisection before was good to ~2e-8). */
-export function studentTQuantile(p: number, df: number): number {
-  if (!(p > 0 && p < 1)) throw usage(`t quantile: p must be in (0, 1), got ${p}`, { p });
-  if (!(df > 0)) throw usage(`t quantile: df must be > 0, got ${df}`, { df });
-  return tQuantile(p, df);
-}
-
-export interface MeanEstimate {
-  n: number;
-  mean: number;
-  /** Sample standard deviation (n - 1); NaN for n < 2. */
-  sd: number;
-  /** Student-t interval; lo = hi = mean when n = 1 (no spread to estimate: `halfWidth` NaN). */
-  ci: Interval & { halfWidth: number };
-}
-
-/** Mean with a Student-t confidence interval (e.g. one value per seed). */
-export function meanWithTCi(values: readonly number[], level = 0.95): MeanEstimate {
-  const n = values.length;
-  if (n === 0) throw usage('mean of an empty list', {});
-  const m = ssMean(values as number[]);
-  if (n === 1) return { n, mean: m, sd: NaN, ci: { lo: m, hi: m, level, halfWidth: NaN } };
-  const sd = sampleStandardDeviation(values as number[]);
-  const half = (studentTQuantile(1 - (1 - level) / 2, n - 1) * sd) / Math.sqrt(n);
-  return { n, mean: m, sd, ci: { lo: m - half, hi: m + half, level, halfWidth: half } };
-}
-
-// ---------------------------------------------------------------------------
-// Kolmogorov-Smirnov
-// ---------------------------------------------------------------------------
-
-/** Kolmogorov survival function Q(lambda) = 2 sum_{k>=1} (-1)^(k-1) exp(-2 k^2 lambda^2). */
-export function kolmogorovQ(lambda: number): number {
-  if (lambda <= 0) return 1;
-  if (lambda < 0.2) return 1; // the series is 1 to double precision well below this
-  let sum = 0;
-  let sign = 1;
-  for (let k = 1; k <= 100; k++) {
-    const term = Math.exp(-2 * k * k * lambda * lambda);
-    sum += sign * term;
-    if (term < 1e-17) break;
-    sign = -sign;
-  }
-  return Math.min(1, Math.max(0, 2 * sum));
-}
-
-export interface KsResult {
-  d: number;
-  /** Asymptotic p-value Q(sqrt(ne) * d). */
-  pValue: number;
-  n1: number;
-  n2: number;
-  /** n1 n2 / (n1 + n2). */
-  effectiveN: number;
-  /** exact: from the samples; histogram-lower-bound: from bucket CDFs (true D >= d). */
-  method: 'exact' | 'histogram-lower-bound';
-}
-
-export function ksPValue(d: number, n1: number, n2: number): number {
-  const ne = (n1 * n2) / (n1 + n2);
-  return kolmogorovQ(Math.sqrt(ne) * d);
-}
-
-/** Exact two-sample KS statistic D = sup |F1 - F2| on two ascending-sorted samples. */
-export function ksTwoSample(sortedA: ArrayLike<number>, sortedB: ArrayLike<number>): KsResult {
-  const n1 = sortedA.length;
-  const n2 = sortedB.length;
-  if (n1 === 0 || n2 === 0) throw usage('KS test needs two non-empty samples', { n1, n2 });
-  let i = 0;
-  let j = 0;
-  let d = 0;
-  while (i < n1 && j < n2) {
-    const x = Math.min(sortedA[i], sortedB[j]);
-    while (i < n1 && sortedA[i] <= x) i++;
-    while (j < n2 && sortedB[j] <= x) j++;
-    d = Math.max(d, Math.abs(i / n1 - j / n2));
-  }
-  return { d, pValue: ksPValue(d, n1, n2), n1, n2, effectiveN: (n1 * n2) / (n1 + n2), method: 'exact' };
-}
-
-/**
- * KS statistic on two histograms: max |F1 - F2| over the union of bucket upper
- * edges. Buckets must share edges where they overlap (the conmig layout is
- * fixed, so any two run histograms do); a lower bound of the samples' D.
- */
-export function ksHistograms(a: readonly HistogramBucketRow[], b: readonly HistogramBucketRow[]): KsResult {
-  const n1 = histogramCount(a);
-  const n2 = histogramCount(b);
-  if (n1 === 0 || n2 === 0) throw usage('KS test needs two non-empty histograms', { n1, n2 });
-  checkEdges(a, b);
-  const edges = [...new Set([...a.map((r) => r.upperMs), ...b.map((r) => r.upperMs)])].sort((x, y) => x - y);
-  let i = 0;
-  let j = 0;
-  let ca = 0;
-  let cb = 0;
-  let d = 0;
-  for (const e of edges) {
-    while (i < a.length && a[i].upperMs <= e) ca += a[i++].count;
-    while (j < b.length && b[j].upperMs <= e) cb += b[j++].count;
-    d = Math.max(d, Math.abs(ca / n1 - cb / n2));
-  }
-  return {
-    d,
-    pValue: ksPValue(d, n1, n2),
-    n1,
-    n2,
-    effectiveN: (n1 * n2) / (n1 + n2),
-    method: 'histogram-lower-bound',
-  };
-}
-
-/** Throws RESULT_MISMATCH when a bucket of one histogram straddles an edge of the other. */
-function checkEdges(a: readonly HistogramBucketRow[], b: readonly HistogramBucketRow[]): void {
-  const edgesB = b.flatMap((r) => [r.lowerMs, r.upperMs]);
-  for (const r of a) {
-    for (const e of edgesB) {
-      if (e > r.lowerMs + 1e-9 && e < r.upperMs - 1e-9) {
-        throw new ConmigError('RESULT_MISMATCH', 'histograms have different bucket edges: KS on bucket CDFs needs the same layout', {
-          context: { bucket: `[${r.lowerMs}, ${r.upperMs})`, edge: e },
-        });
-      }
-    }
-  }
-}
-
-/**
- * One-sample KS statistic of sorted samples against a continuous CDF:
- * D = max_i max(i/n - F(x_i), F(x_i) - (i-1)/n); p-value Q(sqrt(n) D).
- */
-export function ksOneSample(sorted: ArrayLike<number>, cdf: (x: number) => number): { d: number; pValue: number; n: number } {
-  const n = sorted.length;
-  if (n === 0) throw usage('KS test needs a non-empty sample', {});
-  let d = 0;
-  for (let i = 0; i < n; i++) {
-    const f = cdf(sorted[i]);
-    d = Math.max(d, (i + 1) / n - f, f - i / n);
-  }
-  return { d, pValue: kolmogorovQ(Math.sqrt(n) * d), n };
 }
 
 // ---------------------------------------------------------------------------
