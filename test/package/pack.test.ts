@@ -1,13 +1,15 @@
 /**
  * The published package for real: `npm pack` (which builds dist/), install the
  * tarball in an empty folder, then use it as an outside project would: run
- * the installed `conmig` (from dist/, no tsx loader; startup measured against
- * bare node), simulate a scenario with the consumer's own TypeScript policy
- * (loaded through tsx), and type-check that policy against the shipped
- * declarations (`import { definePolicy } from 'conmig'`).
+ * the installed `conmig` (from dist/, no tsx loader; its start-up CPU time
+ * against bare node's), simulate a scenario with the consumer's own
+ * TypeScript policy (loaded through tsx), and type-check that policy against
+ * the shipped declarations (`import { definePolicy } from 'conmig'`).
+ * It needs the npm registry and takes tens of seconds, so it is a pass of its
+ * own in `npm test` (CONMIG_PACKAGE_TEST=1, see vitest.config.ts), not a unit test.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
