@@ -1,4 +1,4 @@
-/** Mobility for the simulator: trajectories as contiguous linear legs, trace replay, exact handovers. */
+/** Mobility for both backends: trajectories as contiguous linear legs, trace replay, exact handovers. */
 export type { Leg, LegSource, TraceData, TraceFormat, TracePoint, TraceStore } from './types.ts';
 export { positionAt } from './legs.ts';
 export { createLegSource, type LegSourceContext } from './source.ts';

@@ -388,7 +388,7 @@ describe('node speed and background load', () => {
 });
 
 describe('utilisation is bounded (was a bug: busy time filed by departure and clamped into the last window)', () => {
-  // BUG (src/sim/collector.ts nodeWork + windowOf): busy time is filed under the report window of the
+  // BUG (src/cluster/collector.ts nodeWork + windowOf): busy time is filed under the report window of the
   // job's DEPARTURE, and windowOf() clamps departures after the end of the run into the last window.
   // On an overloaded node the whole backlog lands there: overload/never gives edge1 a utilisation of
   // 13.6 in its last window (295 s) and summary.nodes.maxUtilisation = 1.2166 (see the golden file).

@@ -78,7 +78,7 @@ export class EmulatedUsers {
   private readonly attempts = new Set<Attempt>();
   private readonly outstanding = new Set<Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** The simulator's merged arrival process, drawn the same way (src/sim/simulator.ts onArrival). */
+  /** The simulator's merged arrival process, drawn the same way (src/sim/requests.ts onArrival). */
   private readonly rng: Rng;
   private readonly alias: AliasTable | null;
   private readonly userByAlias: Int32Array;
