@@ -234,8 +234,6 @@ export class LiveBackend implements ControlPort {
       st.memUsedMiB[to] += spec.memoryMiB;
     }
     st.containerNode[c] = endOn ?? from;
-    st.containerMigrating[c] = 0;
-    st.inFlight.delete(c);
     st.lastMigrationEndMs[c] = endScenUs / 1000;
     if (endOn === null) this.lostContainer = `${spec.id} (${error?.message ?? 'rollback failed'})`;
     this.o.onContainerMoved?.(c, st.containerNode[c]);
@@ -248,6 +246,10 @@ export class LiveBackend implements ControlPort {
         .catch(() => null);
       verifiedOn = out && out.stdout.split('\n').includes(this.o.containerNames[c]) ? n.name : null;
     }
+    // Migrating until the placement is verified: startMigration refuses the container until then
+    // (`running` still holds it), so a control step during the check must not see it free.
+    st.containerMigrating[c] = 0;
+    st.inFlight.delete(c);
     // Without a result (pre-flight refused, or the primitive threw), the phases are unknown.
     const row: MigrationRecord = {
       id,
