@@ -10,7 +10,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SAMPLE_CABSPOTTING, SAMPLE_CSV, synthesizeCabspotting, synthesizeCsvTrace } from '../../src/sim/mobility/synthetic-trace.ts';
+import { SAMPLE_CABSPOTTING, SAMPLE_CSV, synthesizeCabspotting, synthesizeCsvTrace } from '../../src/mobility/synthetic-trace.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 writeFileSync(join(here, 'city-taxis.csv'), synthesizeCsvTrace(SAMPLE_CSV));

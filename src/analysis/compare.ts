@@ -18,128 +18,26 @@
  *    |relative error| of downtime <= downtimeRel; the worst is reported.
  */
 import { ConmigError } from '../model/errors.ts';
-import type { MigrationRecord, RunData } from '../model/results.ts';
 import {
-  ksHistograms,
-  ksTwoSample,
-  pairedRelativeErrors,
-  percentileFromHistogram,
-  percentileFromSamples,
-  relativeError,
-  type KsResult,
-  type PairedErrors,
-  type PercentileEstimate,
-} from './stats.ts';
+  COMPARED_PERCENTILES,
+  type ComparableRun,
+  type CompareOptions,
+  type ComparisonResult,
+  type KsComparison,
+  type MigrationComparison,
+  type PercentileComparison,
+  type RunStats,
+  type ScenarioDifference,
+  type Verdict,
+  type VerdictValue,
+} from './compare-types.ts';
+import { pairMigrations } from './pairing.ts';
+import { ksHistograms, ksTwoSample, pairedRelativeErrors, percentileFromHistogram, percentileFromSamples, relativeError } from './stats.ts';
+import { DEFAULT_TOLERANCE, type CompareTolerance } from './tolerance.ts';
 
-export interface ComparableRun extends RunData {
-  dir: string;
-  label: string;
-  /** Served response times after warm-up, ascending (from requests.csv), when available. */
-  samplesMs?: Float64Array;
-}
-
-export interface CompareTolerance {
-  /** Largest |relative error| of a percentile that still agrees. */
-  percentileRel: number;
-  /** Largest mean |relative error| of paired downtimes that still agrees. */
-  downtimeRel: number;
-  /** Largest KS D that still agrees. */
-  ksD: number;
-}
-
-export const DEFAULT_TOLERANCE: Readonly<CompareTolerance> = Object.freeze({ percentileRel: 0.1, downtimeRel: 0.15, ksD: 0.1 });
-
-export const COMPARED_PERCENTILES = [0.5, 0.9, 0.95, 0.99] as const;
-
-export interface CompareOptions {
-  tolerance?: Partial<CompareTolerance>;
-  /** Compare runs whose scenario hashes differ (the differences are still listed). */
-  allowMismatch?: boolean;
-  /** Confidence level of the percentile CIs. Default 0.95. */
-  level?: number;
-}
-
-export type VerdictValue = 'agree' | 'disagree' | 'n/a';
-
-export interface ScenarioDifference {
-  field: 'name' | 'policy' | 'seed' | 'durationS' | 'mode' | 'hash';
-  /** One value per run, in run order. */
-  values: string[];
-}
-
-export interface RunStats {
-  label: string;
-  dir: string;
-  mode: 'sim' | 'live';
-  policy: string;
-  seed: number;
-  count: number;
-  meanMs: number;
-  source: 'samples' | 'histogram';
-  percentiles: PercentileEstimate[];
-  migrations: number;
-}
-
-export interface Verdict {
-  metric: string;
-  /** Label of the run judged against the reference. */
-  run: string;
-  reference: string;
-  verdict: VerdictValue;
-  /** The judged quantity (relative error, or D); NaN when n/a. */
-  value: number;
-  tolerance: number;
-  sentence: string;
-}
-
-export interface PercentileComparison {
-  q: number;
-  run: string;
-  referenceMs: number;
-  valueMs: number;
-  relError: number;
-}
-
-export interface KsComparison extends KsResult {
-  run: string;
-  reference: string;
-}
-
-export interface MigrationPair {
-  containerId: string;
-  /** k-th migration of the container (0-based) in both runs. */
-  k: number;
-  reference: Pick<MigrationRecord, 'id' | 'from' | 'to' | 'mode' | 'downtimeMs' | 'totalMs' | 'bytes'>;
-  other: Pick<MigrationRecord, 'id' | 'from' | 'to' | 'mode' | 'downtimeMs' | 'totalMs' | 'bytes'>;
-  /** The two migrations did not go between the same nodes. */
-  routeDiffers: boolean;
-}
-
-export interface MigrationComparison {
-  run: string;
-  reference: string;
-  pairs: MigrationPair[];
-  unpairedReference: number;
-  unpairedOther: number;
-  downtime: PairedErrors;
-  total: PairedErrors;
-  bytes: PairedErrors;
-}
-
-export interface ComparisonResult {
-  reference: string;
-  sameScenario: boolean;
-  differences: ScenarioDifference[];
-  tolerance: CompareTolerance;
-  level: number;
-  runs: RunStats[];
-  percentiles: PercentileComparison[];
-  ks: KsComparison[];
-  migrations: MigrationComparison[];
-  verdicts: Verdict[];
-  /** Every verdict that could be judged agrees. */
-  agree: boolean;
-}
+export * from './compare-types.ts';
+export { pairMigrations } from './pairing.ts';
+export { DEFAULT_TOLERANCE, type CompareTolerance } from './tolerance.ts';
 
 export function percentileName(q: number): string {
   return `p${Math.round(q * 100)}`;
@@ -195,54 +93,6 @@ function runStats(run: ComparableRun, level: number): RunStats {
     percentiles,
     migrations: s.migrations.count,
   };
-}
-
-/** Pair the k-th ok migration of each container in `ref` with the k-th in `other`. */
-export function pairMigrations(
-  ref: readonly MigrationRecord[],
-  other: readonly MigrationRecord[],
-): { pairs: MigrationPair[]; unpairedReference: number; unpairedOther: number } {
-  const byContainer = (recs: readonly MigrationRecord[]): Map<string, MigrationRecord[]> => {
-    const m = new Map<string, MigrationRecord[]>();
-    for (const r of [...recs].filter((r) => r.status === 'ok').sort((a, b) => a.startS - b.startS || a.id - b.id)) {
-      const list = m.get(r.containerId) ?? [];
-      list.push(r);
-      m.set(r.containerId, list);
-    }
-    return m;
-  };
-  const pick = (r: MigrationRecord): MigrationPair['reference'] => ({
-    id: r.id,
-    from: r.from,
-    to: r.to,
-    mode: r.mode,
-    downtimeMs: r.downtimeMs,
-    totalMs: r.totalMs,
-    bytes: r.bytes,
-  });
-  const a = byContainer(ref);
-  const b = byContainer(other);
-  const pairs: MigrationPair[] = [];
-  let unpairedReference = 0;
-  let unpairedOther = 0;
-  const containers = [...new Set([...a.keys(), ...b.keys()])].sort();
-  for (const c of containers) {
-    const la = a.get(c) ?? [];
-    const lb = b.get(c) ?? [];
-    const n = Math.min(la.length, lb.length);
-    for (let k = 0; k < n; k++) {
-      pairs.push({
-        containerId: c,
-        k,
-        reference: pick(la[k]),
-        other: pick(lb[k]),
-        routeDiffers: la[k].from !== lb[k].from || la[k].to !== lb[k].to,
-      });
-    }
-    unpairedReference += la.length - n;
-    unpairedOther += lb.length - n;
-  }
-  return { pairs, unpairedReference, unpairedOther };
 }
 
 export function compareRuns(runs: readonly ComparableRun[], opts: CompareOptions = {}): ComparisonResult {

@@ -16,21 +16,23 @@
  *    lower bound of the bucket holding rank l and the upper bound of the bucket
  *    holding rank u (conservative: widened to whole buckets).
  *  - Mean CI across seeds: Student t with n - 1 degrees of freedom.
+ *  - Distribution functions (normal and t quantiles and CDFs, the incomplete
+ *    beta) come from stdlib (@stdlib/*: ports of Boost and Cephes with stated
+ *    accuracy), not hand-written approximations; see docs/compare.md.
  *  - Two-sample KS: exact D on samples; on two histograms, D over the bucket
  *    upper edges, which is a LOWER BOUND of the D of the underlying samples
  *    (the supremum is taken over fewer points). p-value: asymptotic Kolmogorov
  *    distribution Q(sqrt(ne) D), ne = n1 n2 / (n1 + n2).
  */
-import { gammaln, mean as ssMean, sampleStandardDeviation } from 'simple-statistics';
+import { gammaln, mean as ssMean } from 'simple-statistics';
 import { ConmigError } from '../model/errors.ts';
 import type { HistogramBucketRow } from '../model/results.ts';
+import { histogramCount, usage } from './common.ts';
+import { normalQuantile, type Interval } from './distributions.ts';
 
-export interface Interval {
-  lo: number;
-  hi: number;
-  /** Nominal confidence level, e.g. 0.95. */
-  level: number;
-}
+export { histogramCount } from './common.ts';
+export * from './distributions.ts';
+export * from './ks.ts';
 
 export interface PercentileEstimate {
   q: number;
@@ -43,10 +45,6 @@ export interface PercentileEstimate {
     clamped: boolean;
     method: 'order-statistic' | 'histogram-binomial';
   };
-}
-
-function usage(message: string, context: Record<string, unknown> = {}): ConmigError {
-  return new ConmigError('USAGE', message, { context });
 }
 
 function checkQ(q: number): void {
@@ -77,48 +75,6 @@ export function sortedCopy(values: ArrayLike<number>): Float64Array {
 
 function logBinomPmf(k: number, n: number, p: number): number {
   return gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1) + k * Math.log(p) + (n - k) * Math.log1p(-p);
-}
-
-/** Standard normal quantile (Acklam's rational approximation, relative error < 1.2e-9). */
-export function normalQuantile(p: number): number {
-  if (!(p > 0 && p < 1)) throw usage(`normal quantile: p must be in (0, 1), got ${p}`, { p });
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
-  const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
-  const pLow = 0.02425;
-  let x: number;
-  if (p < pLow) {
-    const q = Math.sqrt(-2 * Math.log(p));
-    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  } else if (p <= 1 - pLow) {
-    const q = p - 0.5;
-    const r = q * q;
-    x = ((((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q) / (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
-  } else {
-    const q = Math.sqrt(-2 * Math.log(1 - p));
-    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) / ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-  }
-  return x;
-}
-
-/** Standard normal CDF via erfc (Chebyshev fit, fractional error < 1.2e-7). */
-export function normalCdf(x: number): number {
-  return 0.5 * erfc(-x / Math.SQRT2);
-}
-
-function erfc(x: number): number {
-  // Numerical Recipes erfcc (Chebyshev), fractional error < 1.2e-7.
-  const z = Math.abs(x);
-  const t = 1 / (1 + 0.5 * z);
-  const r =
-    t *
-    Math.exp(
-      -z * z -
-        1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
-    );
-  return x >= 0 ? r : 2 - r;
 }
 
 /**
@@ -189,13 +145,6 @@ export function percentileFromSamples(sorted: ArrayLike<number>, q: number, leve
   };
 }
 
-/** Total count of a histogram's rows. */
-export function histogramCount(rows: readonly HistogramBucketRow[]): number {
-  let n = 0;
-  for (const r of rows) n += r.count;
-  return n;
-}
-
 /** Index of the row holding the 1-based rank (rows ascending). */
 function rowOfRank(rows: readonly HistogramBucketRow[], rank: number): number {
   let seen = 0;
@@ -237,203 +186,6 @@ export function percentileFromHistogram(
       method: 'histogram-binomial',
     },
   };
-}
-
-// ---------------------------------------------------------------------------
-// Student t
-// ---------------------------------------------------------------------------
-
-/** Regularized incomplete beta I_x(a, b) (Numerical Recipes continued fraction). */
-export function incompleteBeta(x: number, a: number, b: number): number {
-  if (x <= 0) return 0;
-  if (x >= 1) return 1;
-  const lnFront = gammaln(a + b) - gammaln(a) - gammaln(b) + a * Math.log(x) + b * Math.log1p(-x);
-  if (x < (a + 1) / (a + b + 2)) return (Math.exp(lnFront) * betaContinuedFraction(x, a, b)) / a;
-  return 1 - (Math.exp(lnFront) * betaContinuedFraction(1 - x, b, a)) / b;
-}
-
-function betaContinuedFraction(x: number, a: number, b: number): number {
-  const tiny = 1e-300;
-  let c = 1;
-  let d = 1 - ((a + b) * x) / (a + 1);
-  if (Math.abs(d) < tiny) d = tiny;
-  d = 1 / d;
-  let h = d;
-  for (let m = 1; m <= 300; m++) {
-    const m2 = 2 * m;
-    let aa = (m * (b - m) * x) / ((a + m2 - 1) * (a + m2));
-    d = 1 + aa * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + aa / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    h *= d * c;
-    aa = (-(a + m) * (a + b + m) * x) / ((a + m2) * (a + m2 + 1));
-    d = 1 + aa * d;
-    if (Math.abs(d) < tiny) d = tiny;
-    c = 1 + aa / c;
-    if (Math.abs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const del = d * c;
-    h *= del;
-    if (Math.abs(del - 1) < 1e-15) break;
-  }
-  return h;
-}
-
-/** CDF of Student's t with df degrees of freedom. */
-export function studentTCdf(t: number, df: number): number {
-  const tail = 0.5 * incompleteBeta(df / (df + t * t), df / 2, 0.5);
-  return t >= 0 ? 1 - tail : tail;
-}
-
-/** Quantile of Student's t (bisection on the CDF to 1e-12). */
-export function studentTQuantile(p: number, df: number): number {
-  if (!(p > 0 && p < 1)) throw usage(`t quantile: p must be in (0, 1), got ${p}`, { p });
-  if (!(df > 0)) throw usage(`t quantile: df must be > 0, got ${df}`, { df });
-  if (p < 0.5) return -studentTQuantile(1 - p, df);
-  let lo = 0;
-  let hi = 1;
-  while (studentTCdf(hi, df) < p) hi *= 2;
-  for (let i = 0; i < 200 && hi - lo > 1e-12 * Math.max(1, hi); i++) {
-    const mid = (lo + hi) / 2;
-    if (studentTCdf(mid, df) < p) lo = mid;
-    else hi = mid;
-  }
-  return (lo + hi) / 2;
-}
-
-export interface MeanEstimate {
-  n: number;
-  mean: number;
-  /** Sample standard deviation (n - 1); NaN for n < 2. */
-  sd: number;
-  /** Student-t interval; lo = hi = mean when n = 1 (no spread to estimate: `halfWidth` NaN). */
-  ci: Interval & { halfWidth: number };
-}
-
-/** Mean with a Student-t confidence interval (e.g. one value per seed). */
-export function meanWithTCi(values: readonly number[], level = 0.95): MeanEstimate {
-  const n = values.length;
-  if (n === 0) throw usage('mean of an empty list', {});
-  const m = ssMean(values as number[]);
-  if (n === 1) return { n, mean: m, sd: NaN, ci: { lo: m, hi: m, level, halfWidth: NaN } };
-  const sd = sampleStandardDeviation(values as number[]);
-  const half = (studentTQuantile(1 - (1 - level) / 2, n - 1) * sd) / Math.sqrt(n);
-  return { n, mean: m, sd, ci: { lo: m - half, hi: m + half, level, halfWidth: half } };
-}
-
-// ---------------------------------------------------------------------------
-// Kolmogorov-Smirnov
-// ---------------------------------------------------------------------------
-
-/** Kolmogorov survival function Q(lambda) = 2 sum_{k>=1} (-1)^(k-1) exp(-2 k^2 lambda^2). */
-export function kolmogorovQ(lambda: number): number {
-  if (lambda <= 0) return 1;
-  if (lambda < 0.2) return 1; // the series is 1 to double precision well below this
-  let sum = 0;
-  let sign = 1;
-  for (let k = 1; k <= 100; k++) {
-    const term = Math.exp(-2 * k * k * lambda * lambda);
-    sum += sign * term;
-    if (term < 1e-17) break;
-    sign = -sign;
-  }
-  return Math.min(1, Math.max(0, 2 * sum));
-}
-
-export interface KsResult {
-  d: number;
-  /** Asymptotic p-value Q(sqrt(ne) * d). */
-  pValue: number;
-  n1: number;
-  n2: number;
-  /** n1 n2 / (n1 + n2). */
-  effectiveN: number;
-  /** exact: from the samples; histogram-lower-bound: from bucket CDFs (true D >= d). */
-  method: 'exact' | 'histogram-lower-bound';
-}
-
-export function ksPValue(d: number, n1: number, n2: number): number {
-  const ne = (n1 * n2) / (n1 + n2);
-  return kolmogorovQ(Math.sqrt(ne) * d);
-}
-
-/** Exact two-sample KS statistic D = sup |F1 - F2| on two ascending-sorted samples. */
-export function ksTwoSample(sortedA: ArrayLike<number>, sortedB: ArrayLike<number>): KsResult {
-  const n1 = sortedA.length;
-  const n2 = sortedB.length;
-  if (n1 === 0 || n2 === 0) throw usage('KS test needs two non-empty samples', { n1, n2 });
-  let i = 0;
-  let j = 0;
-  let d = 0;
-  while (i < n1 && j < n2) {
-    const x = Math.min(sortedA[i], sortedB[j]);
-    while (i < n1 && sortedA[i] <= x) i++;
-    while (j < n2 && sortedB[j] <= x) j++;
-    d = Math.max(d, Math.abs(i / n1 - j / n2));
-  }
-  return { d, pValue: ksPValue(d, n1, n2), n1, n2, effectiveN: (n1 * n2) / (n1 + n2), method: 'exact' };
-}
-
-/**
- * KS statistic on two histograms: max |F1 - F2| over the union of bucket upper
- * edges. Buckets must share edges where they overlap (the conmig layout is
- * fixed, so any two run histograms do); a lower bound of the samples' D.
- */
-export function ksHistograms(a: readonly HistogramBucketRow[], b: readonly HistogramBucketRow[]): KsResult {
-  const n1 = histogramCount(a);
-  const n2 = histogramCount(b);
-  if (n1 === 0 || n2 === 0) throw usage('KS test needs two non-empty histograms', { n1, n2 });
-  checkEdges(a, b);
-  const edges = [...new Set([...a.map((r) => r.upperMs), ...b.map((r) => r.upperMs)])].sort((x, y) => x - y);
-  let i = 0;
-  let j = 0;
-  let ca = 0;
-  let cb = 0;
-  let d = 0;
-  for (const e of edges) {
-    while (i < a.length && a[i].upperMs <= e) ca += a[i++].count;
-    while (j < b.length && b[j].upperMs <= e) cb += b[j++].count;
-    d = Math.max(d, Math.abs(ca / n1 - cb / n2));
-  }
-  return {
-    d,
-    pValue: ksPValue(d, n1, n2),
-    n1,
-    n2,
-    effectiveN: (n1 * n2) / (n1 + n2),
-    method: 'histogram-lower-bound',
-  };
-}
-
-/** Throws RESULT_MISMATCH when a bucket of one histogram straddles an edge of the other. */
-function checkEdges(a: readonly HistogramBucketRow[], b: readonly HistogramBucketRow[]): void {
-  const edgesB = b.flatMap((r) => [r.lowerMs, r.upperMs]);
-  for (const r of a) {
-    for (const e of edgesB) {
-      if (e > r.lowerMs + 1e-9 && e < r.upperMs - 1e-9) {
-        throw new ConmigError('RESULT_MISMATCH', 'histograms have different bucket edges: KS on bucket CDFs needs the same layout', {
-          context: { bucket: `[${r.lowerMs}, ${r.upperMs})`, edge: e },
-        });
-      }
-    }
-  }
-}
-
-/**
- * One-sample KS statistic of sorted samples against a continuous CDF:
- * D = max_i max(i/n - F(x_i), F(x_i) - (i-1)/n); p-value Q(sqrt(n) D).
- */
-export function ksOneSample(sorted: ArrayLike<number>, cdf: (x: number) => number): { d: number; pValue: number; n: number } {
-  const n = sorted.length;
-  if (n === 0) throw usage('KS test needs a non-empty sample', {});
-  let d = 0;
-  for (let i = 0; i < n; i++) {
-    const f = cdf(sorted[i]);
-    d = Math.max(d, (i + 1) / n - f, f - i / n);
-  }
-  return { d, pValue: kolmogorovQ(Math.sqrt(n) * d), n };
 }
 
 // ---------------------------------------------------------------------------

@@ -1,22 +1,17 @@
 /**
  * `conmig compare` and `conmig calibrate`: read result folders, call the pure
  * analysis (src/analysis), write the outputs. Throws ConmigError; main.ts exits.
+ * The analysis is imported when a command runs, so `conmig --help` stays fast.
  */
 import { mkdir, readFile } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import { calibrate, type CalibrationResult } from '../analysis/calibrate.ts';
-import { calibratedYaml, calibrationComment } from '../analysis/calibrated-yaml.ts';
-import { compareRuns, DEFAULT_TOLERANCE } from '../analysis/compare.ts';
-import { comparisonCharts, comparisonHtml, comparisonJson, comparisonTable } from '../analysis/compare-report.ts';
-import { loadComparableRun, loadRequestSamples, runLabels } from '../analysis/load.ts';
+import type { CalibrationResult } from '../analysis/calibrate.ts';
+import { DEFAULT_TOLERANCE } from '../analysis/tolerance.ts';
 import { ConmigError } from '../model/errors.ts';
 import type { RunData } from '../model/results.ts';
 import type { Scenario } from '../model/types.ts';
-import { renderSvg } from '../report/render.ts';
-import { hasRequestTrace, readRun } from '../results/read.ts';
-import { writeFileAtomic } from '../results/write.ts';
-import { loadScenario } from '../scenario-io/load.ts';
+import { cliContext, processIo, type CliContext } from './io.ts';
 
 interface CompareFlags {
   out: string;
@@ -50,7 +45,7 @@ function nonNegativeInt(option: string, text: string): number {
   return v;
 }
 
-export async function runCompare(dirs: string[], flags: CompareFlags): Promise<void> {
+export async function runCompare(dirs: string[], flags: CompareFlags, ctx: CliContext = cliContext(processIo())): Promise<void> {
   if (dirs.length < 2) {
     throw new ConmigError('USAGE', `compare needs at least two result folders, got ${dirs.length}`, { context: { runs: dirs } });
   }
@@ -59,14 +54,23 @@ export async function runCompare(dirs: string[], flags: CompareFlags): Promise<v
     downtimeRel: fraction('--tolerance-downtime', flags.toleranceDowntime, 10),
     ksD: fraction('--tolerance-ks', flags.toleranceKs),
   };
-  const labels = runLabels(dirs.map((d) => resolve(d)));
+  const [{ compareRuns }, { comparisonCharts, comparisonHtml, comparisonJson, comparisonTable }, { loadComparableRun, runLabels }, { renderSvg }, { writeFileAtomic }] =
+    await Promise.all([
+      import('../analysis/compare.ts'),
+      import('../report/compare.ts'),
+      import('../analysis/load.ts'),
+      import('../report/render.ts'),
+      import('../results/write.ts'),
+    ]);
+  const absDirs = dirs.map((d) => ctx.abs(d));
+  const labels = runLabels(absDirs);
   // One at a time: request traces can be large.
   const runs = [];
-  for (let i = 0; i < dirs.length; i++) runs.push(await loadComparableRun(dirs[i], labels[i]));
-  for (const r of runs) if (r.sampleNote) process.stderr.write(`note: ${r.label}: ${r.sampleNote}\n`);
+  for (let i = 0; i < dirs.length; i++) runs.push(await loadComparableRun(absDirs[i], labels[i]));
+  for (const r of runs) if (r.sampleNote) ctx.err(`note: ${r.label}: ${r.sampleNote}`);
 
   const result = compareRuns(runs, { tolerance, allowMismatch: flags.allowMismatch });
-  const out = resolve(flags.out);
+  const out = ctx.abs(flags.out);
   const chartDir = join(out, 'charts');
   await mkdir(chartDir, { recursive: true });
   const rendered = [];
@@ -77,8 +81,8 @@ export async function runCompare(dirs: string[], flags: CompareFlags): Promise<v
   }
   await writeFileAtomic(join(out, 'compare.html'), comparisonHtml(result, rendered));
   await writeFileAtomic(join(out, 'comparison.json'), comparisonJson(result));
-  process.stdout.write(comparisonTable(result));
-  process.stdout.write(`\nwrote ${join(out, 'compare.html')}, ${join(out, 'comparison.json')} and ${rendered.length} charts in ${chartDir}\n`);
+  ctx.io.stdout.write(comparisonTable(result));
+  ctx.out(`\nwrote ${join(out, 'compare.html')}, ${join(out, 'comparison.json')} and ${rendered.length} charts in ${chartDir}`);
 }
 
 /** Re-simulate a held-out run's policy on a (calibrated) scenario with the real simulator. */
@@ -92,12 +96,21 @@ async function simulatorFor(runs: readonly RunData[]): Promise<(s: Scenario) => 
   };
 }
 
-export async function runCalibrate(dirs: string[], flags: CalibrateFlags): Promise<CalibrationResult> {
+export async function runCalibrate(dirs: string[], flags: CalibrateFlags, ctx: CliContext = cliContext(processIo())): Promise<CalibrationResult> {
   if (dirs.length === 0) throw new ConmigError('USAGE', 'calibrate needs at least one live result folder', {});
   const holdout = nonNegativeInt('--holdout', flags.holdout);
-  const scenario = await loadScenario(flags.scenario);
+  const [{ calibrate }, { calibratedYaml, calibrationComment }, { loadRequestSamples }, { hasRequestTrace, readRun }, { writeFileAtomic }, { loadScenario }] =
+    await Promise.all([
+      import('../analysis/calibrate.ts'),
+      import('../analysis/calibrated-yaml.ts'),
+      import('../analysis/load.ts'),
+      import('../results/read.ts'),
+      import('../results/write.ts'),
+      import('../scenario-io/load.ts'),
+    ]);
+  const scenario = await loadScenario(flags.scenario, undefined, { cwd: ctx.io.cwd });
   const runs: Array<RunData & { dir: string }> = [];
-  for (const d of dirs) runs.push(await readRun(d));
+  for (const d of dirs) runs.push(await readRun(ctx.abs(d)));
   const foreign = runs.filter((r) => r.summary.scenario.name !== scenario.name);
   if (foreign.length > 0 && !flags.allowMismatch) {
     throw new ConmigError(
@@ -117,15 +130,15 @@ export async function runCalibrate(dirs: string[], flags: CalibrateFlags): Promi
     dirs: runs.map((r) => r.dir),
     ...(holdout > 0 ? { simulate: await simulatorFor(runs) } : {}),
   });
-  const original = await readFile(scenario.file || resolve(flags.scenario), 'utf8');
+  const original = await readFile(scenario.file || ctx.abs(flags.scenario), 'utf8');
   const text = calibratedYaml(original, scenario, result, runs.map((r) => r.dir));
-  const out = resolve(flags.out ?? `${basename(flags.scenario).replace(/\.ya?ml$/i, '')}.calibrated.yaml`);
+  const out = ctx.abs(flags.out ?? `${basename(flags.scenario).replace(/\.ya?ml$/i, '')}.calibrated.yaml`);
   await writeFileAtomic(out, text);
-  process.stdout.write(calibrationComment(result, runs.map((r) => r.dir)).replace(/^ /gm, '') + `\n\nwrote ${out}\n`);
+  ctx.out(calibrationComment(result, runs.map((r) => r.dir)).replace(/^ /gm, '') + `\n\nwrote ${out}`);
   return result;
 }
 
-export function registerCompare(program: Command): void {
+export function registerCompare(program: Command, ctx: CliContext): void {
   program
     .command('compare')
     .description('compare result folders of one scenario (sim and/or live; the first is the reference): percentiles with CIs, KS, migration costs, verdicts')
@@ -136,7 +149,7 @@ export function registerCompare(program: Command): void {
     .option('--tolerance-ks <d>', 'largest Kolmogorov-Smirnov D that agrees', String(DEFAULT_TOLERANCE.ksD))
     .option('--allow-mismatch', 'compare runs of different scenarios (differences are still listed)')
     .action(async (dirs: string[], flags: CompareFlags) => {
-      await runCompare(dirs, flags);
+      await runCompare(dirs, flags, ctx);
     });
 
   program
@@ -148,6 +161,6 @@ export function registerCompare(program: Command): void {
     .option('--holdout <n>', 'hold out the last N runs: fit on the others, re-simulate and report the error on these', '0')
     .option('--allow-mismatch', 'calibrate from runs of a differently named scenario')
     .action(async (dirs: string[], flags: CalibrateFlags) => {
-      await runCalibrate(dirs, flags);
+      await runCalibrate(dirs, flags, ctx);
     });
 }

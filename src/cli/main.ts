@@ -1,34 +1,49 @@
 /**
- * The conmig command line. The only place that writes to the terminal as a
- * program and the only place that exits the process: every command module
- * throws ConmigError, and this file turns it into a message and a status.
+ * The conmig command line as a function: `main(args, io)` parses the
+ * arguments, runs the command and returns the exit status. It writes only to
+ * `io` and never exits the process (bin/conmig.js does, with the status
+ * returned here): every command module throws ConmigError, and this file
+ * turns it into a message and a status.
  */
 import { Command, CommanderError } from 'commander';
 import { ConmigError, formatProblems, isConmigError } from '../model/errors.ts';
+import { cliContext, processIo, type CliContext, type CliIo } from './io.ts';
 import { registerRun } from './run.ts';
 import { registerValidate } from './validate.ts';
 import { registerTestbed } from './testbed.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerCompare } from './compare.ts';
 
-export function buildProgram(): Command {
+export type { CliIo, CliWriter } from './io.ts';
+
+export function buildProgram(ctx: CliContext = cliContext(processIo())): Command {
+  const { io } = ctx;
   const program = new Command();
   program
     .name('conmig')
     .description('Dynamic container migration in mobile edge clouds: simulate, run live, compare.')
     .version('0.1.0')
     .showHelpAfterError()
-    .exitOverride();
-  registerRun(program);
-  registerValidate(program);
-  registerTestbed(program);
-  registerMigrate(program);
-  registerCompare(program);
+    .exitOverride()
+    // Set before the commands are added: they inherit it.
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+      getOutHelpWidth: () => (io.stdout.isTTY && io.stdout.columns ? io.stdout.columns : 80),
+      getErrHelpWidth: () => (io.stderr.isTTY && io.stderr.columns ? io.stderr.columns : 80),
+      getOutHasColors: () => false,
+      getErrHasColors: () => false,
+    });
+  registerRun(program, ctx);
+  registerValidate(program, ctx);
+  registerTestbed(program, ctx);
+  registerMigrate(program, ctx);
+  registerCompare(program, ctx);
   return program;
 }
 
 /** Exit status by error code: 2 for bad input, 3 for environment, 1 otherwise. */
-function exitStatusOf(e: ConmigError): number {
+export function exitStatusOf(e: ConmigError): number {
   switch (e.code) {
     case 'SCENARIO_INVALID':
     case 'SCENARIO_NOT_FOUND':
@@ -66,27 +81,20 @@ export function describeError(e: ConmigError): string {
   return lines.join('\n');
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Run the command line `args` (without node and the script) and return its exit status. */
+export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await buildProgram(cliContext(io)).parseAsync([...args], { from: 'user' });
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     if (isConmigError(e)) {
-      process.stderr.write(describeError(e) + '\n');
-      if (process.env.CONMIG_DEBUG) process.stderr.write(String(e.stack) + '\n');
+      io.stderr.write(describeError(e) + '\n');
+      if (io.env.CONMIG_DEBUG) io.stderr.write(String(e.stack) + '\n');
       return exitStatusOf(e);
     }
     // A bug, not bad input: keep the stack so it can be reported.
-    process.stderr.write(`conmig: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    io.stderr.write(`conmig: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;
   }
 }
-
-// `conmig compare ... | head` closes the pipe early: that is not an error.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
-});
-
-process.exitCode = await main(process.argv);

@@ -9,10 +9,10 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
+import type { CliContext } from './io.ts';
 import type { MigrationMode } from '../model/types.ts';
-import { loadInventory } from '../live/inventory.ts';
+import { bytesToMiB } from '../model/units.ts';
 import { DEFAULT_STATE_DIR } from '../live/testbed/layout.ts';
-import { migrateContainer } from '../live/migrate/migrator.ts';
 import type { LiveMigrationResult } from '../live/migrate/result.ts';
 
 interface MigrateFlags {
@@ -42,20 +42,20 @@ export function formatMigration(r: LiveMigrationResult): string {
   if (r.dryRun) {
     return [
       `pre-flight passed: ${r.containerId} can move ${r.from} -> ${r.to} (${r.mode}); nothing was changed`,
-      `  needs about ${(r.dryRun.estimatedBytes / 2 ** 20).toFixed(1)} MiB at ${r.to} (free ${(r.dryRun.destinationFreeBytes / 2 ** 20).toFixed(0)} MiB); rootfs ${r.rootfsCached ? 'already there (identical)' : 'will be sent'}`,
+      `  needs about ${bytesToMiB(r.dryRun.estimatedBytes).toFixed(1)} MiB at ${r.to} (free ${bytesToMiB(r.dryRun.destinationFreeBytes).toFixed(0)} MiB); rootfs ${r.rootfsCached ? 'already there (identical)' : 'will be sent'}`,
       `  ${Object.entries(r.environment).map(([k, v]) => `${k}: ${v}`).join(', ')}`,
     ].join('\n');
   }
   const lines = [
     `migrated ${r.containerId} ${r.from} -> ${r.to} (${r.mode}) in ${fmtMs(r.totalMs)}; downtime ${fmtMs(r.downtimeMs)}` +
       (r.downtime ? ` (client probes: ${r.downtime.failures}/${r.downtime.probes} failed)` : ' (no probe: phases summed)'),
-    `  bytes ${(r.bytes / 2 ** 20).toFixed(2)} MiB (checkpoint ${(r.checkpointBytes / 2 ** 20).toFixed(2)} MiB, bundle ${(r.bundleBytes / 2 ** 20).toFixed(2)} MiB${r.rootfsCached ? ', rootfs cached at destination' : ''})`,
+    `  bytes ${bytesToMiB(r.bytes).toFixed(2)} MiB (checkpoint ${bytesToMiB(r.checkpointBytes).toFixed(2)} MiB, bundle ${bytesToMiB(r.bundleBytes).toFixed(2)} MiB${r.rootfsCached ? ', rootfs cached at destination' : ''})`,
   ];
   for (const p of r.phases) lines.push(`  ${p.phase.padEnd(10)} ${fmtMs(p.wallMs).padStart(9)}${p.note ? `  ${p.note}` : ''}`);
   return lines.join('\n');
 }
 
-export function registerMigrate(program: Command): void {
+export function registerMigrate(program: Command, ctx: CliContext): void {
   program
     .command('migrate')
     .description('migrate a running container between two inventory nodes with CRIU (real checkpoint/restore)')
@@ -70,13 +70,14 @@ export function registerMigrate(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (o: MigrateFlags) => {
       const mode = parseMode(o.mode);
-      const inventory = await loadInventory(o.inventory);
+      const [{ loadInventory }, { migrateContainer }] = await Promise.all([import('../live/inventory.ts'), import('../live/migrate/migrator.ts')]);
+      const inventory = await loadInventory(ctx.abs(o.inventory));
       const ctl = new AbortController();
       const onSigint = (): void => {
         if (!ctl.signal.aborted) {
-          process.stderr.write('\nconmig: interrupt: finishing or rolling back the current phase (the container is never left half-way)...\n');
+          ctx.err('\nconmig: interrupt: finishing or rolling back the current phase (the container is never left half-way)...');
           ctl.abort();
-        } else process.stderr.write('conmig: still finishing the current phase; please wait\n');
+        } else ctx.err('conmig: still finishing the current phase; please wait');
       };
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
@@ -94,10 +95,10 @@ export function registerMigrate(program: Command): void {
           onPhase: o.json
             ? undefined
             : (phase, state) => {
-                if (state === 'start' && process.stderr.isTTY) process.stderr.write(`  ${phase}...\n`);
+                if (state === 'start' && ctx.io.stderr.isTTY) ctx.err(`  ${phase}...`);
               },
         });
-        process.stdout.write(o.json ? JSON.stringify(r, null, 2) + '\n' : formatMigration(r) + '\n');
+        ctx.out(o.json ? JSON.stringify(r, null, 2) : formatMigration(r));
       } finally {
         process.off('SIGINT', onSigint);
         process.off('SIGTERM', onSigint);

@@ -4,14 +4,10 @@
  * the results and the report, print a summary table.
  */
 import path from 'node:path';
-import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
-import { formatSummaryTable } from '../report/index.ts';
-import { runLive } from '../live/run-live.ts';
-import { formatSeedsTable, parseSeedList, runSeeds } from '../run/multi-seed.ts';
-import { runScenario, type ScenarioRun } from '../run/run-scenario.ts';
-import { loadScenario } from '../scenario-io/load.ts';
+import type { ScenarioRun } from '../run/run-scenario.ts';
+import type { CliContext } from './io.ts';
 
 interface RunFlags {
   seed?: string;
@@ -32,51 +28,15 @@ export function parseSeed(text: string): number {
   return n;
 }
 
-/** A progress bar per policy, for a person at a terminal only (never in CI logs). */
-class Progress {
-  private readonly bar: cliProgress.SingleBar | undefined;
-  private current = -1;
-
-  constructor(enabled: boolean) {
-    this.bar = enabled
-      ? new cliProgress.SingleBar(
-          { format: '{policy} [{bar}] {percentage}% | {eta_formatted} left', clearOnComplete: true, hideCursor: true },
-          cliProgress.Presets.shades_classic,
-        )
-      : undefined;
-  }
-
-  static wanted(flag: boolean | undefined): boolean {
-    return flag !== false && Boolean(process.stderr.isTTY) && !process.env.CI;
-  }
-
-  readonly update = (index: number, name: string, fraction: number): void => {
-    if (!this.bar) return;
-    if (index !== this.current) {
-      if (this.current >= 0) this.bar.stop();
-      this.bar.start(100, 0, { policy: name.padEnd(14) });
-      this.current = index;
-    }
-    this.bar.update(Math.round(fraction * 100));
-  };
-
-  stop(): void {
-    this.bar?.stop();
-    this.current = -1;
-  }
+async function printRuns(ctx: CliContext, name: string, seed: number, runs: ScenarioRun[], reportPath: string | undefined): Promise<void> {
+  const { formatSummaryTable } = await import('../report/table.ts');
+  ctx.out(`\n${name} (seed ${seed})`);
+  ctx.out(formatSummaryTable(runs.map((r) => ({ ...r.data, label: r.policy })), { color: Boolean(ctx.io.stdout.isTTY) }));
+  if (reportPath) ctx.out(`report: ${ctx.rel(reportPath)}`);
 }
 
-function rel(p: string): string {
-  return path.relative(process.cwd(), p) || p;
-}
-
-function printRuns(name: string, seed: number, runs: ScenarioRun[], reportPath: string | undefined): void {
-  process.stdout.write(`\n${name} (seed ${seed})\n`);
-  process.stdout.write(formatSummaryTable(runs.map((r) => ({ ...r.data, label: r.policy })), { color: Boolean(process.stdout.isTTY) }) + '\n');
-  if (reportPath) process.stdout.write(`report: ${rel(reportPath)}\n`);
-}
-
-export function registerRun(program: Command): void {
+export function registerRun(program: Command, ctx: CliContext): void {
+  const { rel } = ctx;
   program
     .command('run')
     .description('simulate a scenario (or run it live) and write its results and report')
@@ -92,34 +52,38 @@ export function registerRun(program: Command): void {
     .action(async (file: string, flags: RunFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
       const seed = flags.seed === undefined ? undefined : parseSeed(flags.seed);
-      const scenario = await loadScenario(file, { seed, policy: flags.policy });
+      // Loaded when the command runs, so `conmig --help` stays fast.
+      const { loadScenario } = await import('../scenario-io/load.ts');
+      const scenario = await loadScenario(file, { seed, policy: flags.policy }, { cwd: ctx.io.cwd });
       const live = Boolean(flags.live) || scenario.mode === 'live';
-      const outDir = path.resolve(flags.out ?? path.join('results', live ? `${scenario.name}-live` : scenario.name));
+      const outDir = ctx.abs(flags.out ?? path.join('results', live ? `${scenario.name}-live` : scenario.name));
 
       if (flags.seeds !== undefined) {
         if (live) throw new ConmigError('USAGE', '--seeds is for simulation: a live run has one seed');
+        const [{ parseSeedList, runSeeds }, { formatSeedsTable }] = await Promise.all([import('../run/multi-seed.ts'), import('../report/seeds.ts')]);
         const seeds = parseSeedList(flags.seeds);
-        const { aggregate, reportPath } = await runSeeds(file, seeds, {
+        const { aggregate, reportPath } = await runSeeds(ctx.abs(file), seeds, {
           outDir,
           policy: flags.policy,
-          onSeedDone: (s, done, total) => process.stderr.write(`seed ${s} done (${done}/${total})\n`),
+          onSeedDone: (s, done, total) => ctx.err(`seed ${s} done (${done}/${total})`),
         });
-        process.stdout.write(`\n${scenario.name}: ${seeds.length} seeds\n${formatSeedsTable(aggregate)}\nreport: ${rel(reportPath)}\n`);
+        ctx.out(`\n${scenario.name}: ${seeds.length} seeds\n${formatSeedsTable(aggregate)}\nreport: ${rel(reportPath)}`);
         return;
       }
 
-      const progress = new Progress(Progress.wanted(flags.progress));
+      const [{ Progress }, { runScenario }] = await Promise.all([import('./progress.ts'), import('../run/run-scenario.ts')]);
+      const progress = new Progress(Progress.wanted(flags.progress, ctx), ctx.io.stderr);
       try {
         const { runs, reportPath } = live
-          ? await runLive(scenario, {
+          ? await (await import('../live/run-live.ts')).runLive(scenario, {
               outDir,
-              inventory: flags.inventory,
+              inventory: flags.inventory === undefined ? undefined : ctx.abs(flags.inventory),
               seed,
               onProgress: progress.update,
               // Pre-flight, migrations and a Ctrl-C being handled are worth seeing as they happen.
               log: (line) => {
                 progress.stop();
-                process.stderr.write(`${line}\n`);
+                ctx.err(line);
               },
             })
           : await runScenario(scenario, {
@@ -130,12 +94,12 @@ export function registerRun(program: Command): void {
               onRunWritten: (name, dir, result, wallMs) => {
                 progress.stop();
                 const rate = result.stats.requests / (wallMs / 1000);
-                process.stderr.write(
-                  `${name}: ${result.stats.requests.toLocaleString('en-US')} requests, ${result.stats.events.toLocaleString('en-US')} events in ${(wallMs / 1000).toFixed(1)} s (${Math.round(rate).toLocaleString('en-US')} requests/s) -> ${rel(dir)}\n`,
+                ctx.err(
+                  `${name}: ${result.stats.requests.toLocaleString('en-US')} requests, ${result.stats.events.toLocaleString('en-US')} events in ${(wallMs / 1000).toFixed(1)} s (${Math.round(rate).toLocaleString('en-US')} requests/s) -> ${rel(dir)}`,
                 );
               },
             });
-        printRuns(scenario.name, seed ?? scenario.seed, runs, reportPath);
+        await printRuns(ctx, scenario.name, seed ?? scenario.seed, runs, reportPath);
       } finally {
         progress.stop();
       }

@@ -4,9 +4,12 @@
  */
 import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
-import {
-  DEFAULT_STATE_DIR, cleanTestbed, httpGet, measureRelay, testbedStatus, testbedUp, type CleanReport,
-} from '../live/testbed/index.ts';
+import type { CliContext } from './io.ts';
+import type { CleanReport } from '../live/testbed/index.ts';
+import { DEFAULT_STATE_DIR } from '../live/testbed/layout.ts';
+
+/** The testbed's code (SSH, namespaces), loaded when a testbed command runs. */
+const testbed = (): Promise<typeof import('../live/testbed/index.ts')> => import('../live/testbed/index.ts');
 
 function int(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -14,10 +17,6 @@ function int(name: string, min: number, max: number) {
     if (!Number.isFinite(n) || n < min || n > max) throw new ConmigError('USAGE', `--${name} must be a number in ${min}..${max}`);
     return n;
   };
-}
-
-function out(line: string): void {
-  process.stdout.write(line + '\n');
 }
 
 function cleanSummary(r: CleanReport): string {
@@ -28,7 +27,8 @@ function cleanSummary(r: CleanReport): string {
   return parts.join(', ');
 }
 
-export function registerTestbed(program: Command): void {
+export function registerTestbed(program: Command, ctx: CliContext): void {
+  const { out, abs } = ctx;
   const tb = program.command('testbed').description('local testbed: edge nodes as network namespaces with sshd, shaped links, a latency relay');
 
   tb.command('up')
@@ -42,9 +42,9 @@ export function registerTestbed(program: Command): void {
     .option('--no-workload', 'do not start the plate service on the first node')
     .action(async (o: { nodes: number; bandwidthMbps: number; latencyMs: number; config?: string; state: string; images: string;
       workload: boolean }) => {
-      const r = await testbedUp({
-        nodes: o.nodes, bandwidthMbps: o.bandwidthMbps, latencyMs: o.latencyMs, configFile: o.config, stateDir: o.state,
-        imagesDir: o.images, workload: o.workload, log: (l) => out(`  ${l}`),
+      const r = await (await testbed()).testbedUp({
+        nodes: o.nodes, bandwidthMbps: o.bandwidthMbps, latencyMs: o.latencyMs, configFile: o.config === undefined ? undefined : abs(o.config), stateDir: abs(o.state),
+        imagesDir: abs(o.images), workload: o.workload, log: (l) => out(`  ${l}`),
       });
       out(`testbed up in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.plan.shape}, ${r.plan.nodes.length} nodes)`);
       for (const n of r.inventory.nodes) {
@@ -64,7 +64,7 @@ export function registerTestbed(program: Command): void {
     .option('--state <dir>', 'state directory', DEFAULT_STATE_DIR)
     .option('--json', 'print JSON')
     .action(async (o: { state: string; json?: boolean }) => {
-      const st = await testbedStatus(o.state);
+      const st = await (await testbed()).testbedStatus(abs(o.state));
       if (o.json) return out(JSON.stringify(st, null, 2));
       out(`testbed ${st.up ? 'UP' : 'DOWN'} (state ${st.stateDir}); cm- namespaces: ${st.namespaces.join(' ') || 'none'}; cm- links: ${st.links.length}`);
       for (const n of st.nodes) {
@@ -85,7 +85,7 @@ export function registerTestbed(program: Command): void {
       .description(desc)
       .option('--state <dir>', 'state directory', DEFAULT_STATE_DIR)
       .action(async (o: { state: string }) => {
-        const r = await cleanTestbed(o.state);
+        const r = await (await testbed()).cleanTestbed(abs(o.state));
         out(`testbed ${name}: removed ${cleanSummary(r)}`);
         for (const e of r.errors) out(`  warning: ${e}`);
         const left = r.errors.filter((e) => !e.includes('marker'));
@@ -101,7 +101,8 @@ export function registerTestbed(program: Command): void {
     .action(async (o: { state: string; delays: string; count: number }) => {
       const delays = o.delays.split(',').map(Number);
       if (delays.some((d) => !(d >= 0))) throw new ConmigError('USAGE', '--delays must be numbers >= 0');
-      const rows = await measureRelay(o.state, delays, o.count, async (h, p) => (await httpGet(h, p, '/health')).elapsedMs);
+      const { measureRelay, httpGet } = await testbed();
+      const rows = await measureRelay(abs(o.state), delays, o.count, async (h, p) => (await httpGet(h, p, '/health')).elapsedMs);
       out('requestedMs  directMs  relayMs  addedMs  errorMs');
       for (const r of rows) {
         const added = r.relayMs - r.directMs;

@@ -4,15 +4,16 @@
  * file and line) and fail with SCENARIO_INVALID.
  */
 import type { Command } from 'commander';
-import { checkScenarioFile, invalidScenario } from '../scenario-io/load.ts';
 import type { Scenario } from '../model/types.ts';
+import type { CliContext } from './io.ts';
 
 export function summariseScenario(s: Scenario): string {
   return `ok: ${s.name}: ${s.topology.nodes.length} nodes, ${s.users.length} users, ${s.containers.length} containers, policies: ${s.policies.map((p) => p.name).join(', ')}`;
 }
 
-export async function validateCommand(file: string, opts: { json?: boolean }): Promise<void> {
-  const outcome = await checkScenarioFile(file);
+export async function validateCommand(ctx: CliContext, file: string, opts: { json?: boolean }): Promise<void> {
+  const { checkScenarioFile, invalidScenario } = await import('../scenario-io/load.ts');
+  const outcome = await checkScenarioFile(file, undefined, { cwd: ctx.io.cwd });
   const s = outcome.scenario;
   if (opts.json) {
     const report = s
@@ -27,20 +28,20 @@ export async function validateCommand(file: string, opts: { json?: boolean }): P
           policies: s.policies.map((p) => p.name),
         }
       : { ok: false, file, problems: outcome.problems };
-    process.stdout.write(JSON.stringify(report, null, 2) + '\n');
+    ctx.out(JSON.stringify(report, null, 2));
   } else if (s) {
-    process.stdout.write(summariseScenario(s) + '\n');
+    ctx.out(summariseScenario(s));
   }
   if (!s) throw invalidScenario(file, outcome.problems);
 }
 
-export function registerValidate(program: Command): void {
+export function registerValidate(program: Command, ctx: CliContext): void {
   program
     .command('validate')
     .description('check a scenario file and show what it contains, or list its problems with file and line')
     .argument('<scenario>', 'scenario YAML file')
     .option('--json', 'print the result as JSON on stdout')
     .action(async (file: string, opts: { json?: boolean }) => {
-      await validateCommand(file, opts);
+      await validateCommand(ctx, file, opts);
     });
 }

@@ -36,6 +36,7 @@ import type { CriuProbe } from './criu-probe.ts';
 import { SshExecPool } from './exec/pool.ts';
 import { loadInventory } from './inventory.ts';
 import { locateContainer, migrateContainer } from './migrate/migrator.ts';
+import { Teardown } from './teardown.ts';
 import { DEFAULT_STATE_DIR, statePaths } from './testbed/layout.ts';
 
 export interface LiveRunOptions {
@@ -103,6 +104,7 @@ export async function runLive(scenario: Scenario, opts: LiveRunOptions): Promise
     const firstNode = pre.nodes.find((n) => n.name === first.runningOn) ?? pre.nodes[0];
     const base: BaseRtt = await measureBaseRtt(pre.nodes, useRelay ? inv.relay : undefined, { node: firstNode, port: first.inventory.port, healthPath: '/health' });
     log(`base RTT per node (ms): ${pre.nodes.map((n, i) => `${n.name} ${base.baseRttMs[i].toFixed(2)}`).join(', ')} (${base.method})`);
+    for (const e of base.teardownErrors) log(`teardown: ${e}`);
 
     const where = new Map(pre.containers.map((c, i) => [i, c.runningOn]));
     for (let p = 0; p < policies.length; p++) {
@@ -150,7 +152,9 @@ export async function runLive(scenario: Scenario, opts: LiveRunOptions): Promise
   } finally {
     if (outer) outer.removeEventListener('abort', onOuter);
     else process.off('SIGINT', onSigint);
-    await access?.close().catch(() => undefined);
+    const teardown = new Teardown();
+    if (access) await teardown.attempt('closing the access path', () => access!.close());
+    for (const e of teardown.errors) log(`teardown: ${e}`);
   }
 
   let reportPath: string | undefined;

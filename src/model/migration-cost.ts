@@ -44,6 +44,7 @@
  * daemon checkpoint/commit/pull overhead. It models runc+CRIU, not Docker.
  */
 import type { MigrationCostParams, MigrationMode } from './types.ts';
+import { BYTES_PER_MIB, mibToMegabits } from './units.ts';
 
 export interface MigrationEstimate {
   mode: MigrationMode;
@@ -96,12 +97,7 @@ export const DEFAULT_MIGRATION_COST: MigrationCostParams = Object.freeze({
   postcopyFaultPenaltyMs: 5,
 });
 
-const BYTES_PER_MIB = 1024 * 1024;
-
-/** MiB -> Mbit, exactly (1 MiB = 8 * 1.048576 Mbit). The one place this conversion lives. */
-export function mibToMegabits(mib: number): number {
-  return mib * 8 * 1.048576;
-}
+export { mibToMegabits } from './units.ts';
 
 export function checkpointMs(memoryMiB: number, cost: MigrationCostParams): number {
   return cost.checkpointBaseMs + cost.checkpointMsPerMiB * memoryMiB;

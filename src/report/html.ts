@@ -14,18 +14,10 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { ConmigError } from '../model/errors.ts';
-import type { Chart } from './charts.ts';
-import { SUMMARY_COLUMNS, summaryTableRows } from './table.ts';
 import type { LabelledRun } from './charts.ts';
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-/** JSON that is safe inside a <script> element. */
-function scriptJson(v: unknown): string {
-  return JSON.stringify(v).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
-}
+import { escapeHtml, renderPage, scriptJson } from './page.ts';
+import { SUMMARY_COLUMNS, summaryTableRows } from './table.ts';
+import type { Chart } from './vega.ts';
 
 /** A library's bundle text, made safe to inline in a <script> element. */
 function scriptText(js: string): string {
@@ -52,16 +44,6 @@ export async function loadChartLibraries(): Promise<{ vega: string; vegaLite: st
   }
   return libCache;
 }
-
-const STYLE = `
-body { font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2rem auto; max-width: 1000px; padding: 0 1rem; color: #222; }
-h1 { font-size: 1.5rem; margin-bottom: .2rem; } .sub { color: #666; margin-top: 0; }
-table.summary { border-collapse: collapse; margin: 1rem 0 2rem; font-variant-numeric: tabular-nums; }
-table.summary th, table.summary td { padding: .25rem .6rem; border-bottom: 1px solid #ddd; white-space: nowrap; }
-table.summary th { text-align: left; background: #f5f5f5; } td.num, th.num { text-align: right; }
-section.chart { margin: 1.5rem 0 2.5rem; } section.chart h2 { font-size: 1.05rem; }
-.chart-body[data-status^="error"] { color: #b00; white-space: pre-wrap; }
-`;
 
 const RUNTIME = `
 (function () {
@@ -120,23 +102,15 @@ export function renderReportHtml(
     )
     .join('\n');
   const init = { charts: charts.length, rendered: 0, errors: [] as Array<{ id: string; message: string }>, done: false };
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="generator" content="conmig">
-<title>${escapeHtml(opts.title)}</title>
-<style>${STYLE}</style>
-<script>
+  return renderPage({
+    title: opts.title,
+    subtitleHtml: `Scenario <b>${escapeHtml(opts.scenarioName)}</b> · ${runs.length} run(s) · QoS threshold ${escapeHtml(String(opts.qosThresholdMs))} ms`,
+    headHtml: `<script>
 window.__conmigReport = ${scriptJson(init)};
 window.addEventListener('error', function (e) { window.__conmigReport.errors.push({ id: '(page)', message: String(e.message) }); });
 </script>
-</head>
-<body>
-<h1>${escapeHtml(opts.title)}</h1>
-<p class="sub">Scenario <b>${escapeHtml(opts.scenarioName)}</b> · ${runs.length} run(s) · QoS threshold ${escapeHtml(String(opts.qosThresholdMs))} ms</p>
-<table class="summary">
+`,
+    bodyHtml: `<table class="summary">
 <thead><tr>${head}</tr></thead>
 <tbody>
 ${body}
@@ -146,8 +120,6 @@ ${sections}
 <script id="conmig-charts" type="application/json">${scriptJson(charts.map((c) => ({ id: c.id, spec: { ...c.spec, title: undefined } })))}</script>
 <script>${scriptText(libs.vega)}</script>
 <script>${scriptText(libs.vegaLite)}</script>
-<script>${RUNTIME}</script>
-</body>
-</html>
-`;
+<script>${RUNTIME}</script>`,
+  });
 }

@@ -1,7 +1,8 @@
 /**
  * Turning a scenario's policy entry into a Policy: a built-in by name, or a
  * user's module (its default export made with `definePolicy`). Importing a
- * module is I/O, so it lives here at the edge and not in src/model/.
+ * module is I/O, so it lives here at the edge and not in src/model/. Policies
+ * may be TypeScript: tsx loads them (tsx stays a dependency for this).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,19 @@ import { ConmigError } from '../model/errors.ts';
 import type { Policy, PolicyFactory } from '../model/policy.ts';
 import { createBuiltinPolicy } from '../model/policies/index.ts';
 import type { PolicyRef, Scenario } from '../model/types.ts';
+
+/**
+ * A user's module: a TypeScript one through tsx's loader when conmig runs
+ * compiled (from the sources, under tsx or vitest, a plain import loads it).
+ */
+async function importModule(file: string): Promise<unknown> {
+  const url = pathToFileURL(file).href;
+  if (/\.[cm]?ts$/.test(file) && !import.meta.url.endsWith('.ts')) {
+    const { tsImport } = await import('tsx/esm/api');
+    return tsImport(url, import.meta.url);
+  }
+  return import(url);
+}
 
 function isPolicyFactory(x: unknown): x is PolicyFactory {
   return typeof x === 'object' && x !== null && (x as { kind?: unknown }).kind === 'conmig-policy';
@@ -26,7 +40,7 @@ export async function loadPolicy(ref: PolicyRef, scenario: Scenario): Promise<Po
   }
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(file).href)) as { default?: unknown };
+    mod = (await importModule(file)) as { default?: unknown };
   } catch (cause) {
     throw new ConmigError('POLICY_INVALID', `policy module ${file} failed to load`, { context: { policy: ref.name }, cause });
   }

@@ -6,20 +6,19 @@
  *
  *   <outDir>/seed-<n>/<policy>/...    every run, as a single-seed run writes it
  *   <outDir>/seeds.json, seeds.csv    the aggregate
- *   <outDir>/seeds.html, charts/      means with 95% CIs per policy
+ *   <outDir>/seeds.html, charts/      means with 95% CIs per policy (src/report/seeds.ts)
  */
 import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { aggregateSeeds, SEED_METRICS, type SeedAggregate } from '../analysis/seeds.ts';
 import { ConmigError } from '../model/errors.ts';
 import type { RunData } from '../model/results.ts';
-import { escapeHtml, renderSvg, type VegaLiteTopLevelSpec } from '../report/index.ts';
+import { renderSvg } from '../report/render.ts';
+import { seedsChart, seedsHtml } from '../report/seeds.ts';
 import { findRuns, readRun, writeFileAtomic } from '../results/index.ts';
-
-const BIN = fileURLToPath(new URL('../../bin/conmig.js', import.meta.url));
+import { selfCommand } from './self.ts';
 
 /** "1..30", "1,2,7", "3..5,9" or "5" -> seeds, in order, without duplicates. */
 export function parseSeedList(text: string): number[] {
@@ -51,10 +50,12 @@ export interface MultiSeedOptions {
 }
 
 function runOneSeed(scenarioFile: string, seed: number, dir: string, policy: string | undefined): Promise<void> {
-  const args = [BIN, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report'];
+  // The child runs what this process runs: dist/ when compiled, the sources through tsx otherwise.
+  const self = selfCommand();
+  const args = [...self.args, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report'];
   if (policy) args.push('--policy', policy);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...self.env } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
       stderr = (stderr + d.toString()).slice(-4000);
@@ -119,65 +120,12 @@ function seedsCsv(agg: readonly SeedAggregate[]): string {
   return lines.join('\n') + '\n';
 }
 
-/** Terminal table: mean ± CI half-width per policy. */
-export function formatSeedsTable(agg: readonly SeedAggregate[]): string {
-  const fmt = (m: SeedAggregate['metrics'][keyof SeedAggregate['metrics']], digits: number): string =>
-    Number.isFinite(m.ci.halfWidth) ? `${m.mean.toFixed(digits)} ± ${m.ci.halfWidth.toFixed(digits)}` : m.mean.toFixed(digits);
-  const head = ['policy', 'seeds', 'mean ms', 'p50 ms', 'p95 ms', 'p99 ms', 'QoS viol. %', 'migrations'];
-  const rows = agg.map((a) => [
-    a.policy,
-    String(a.n),
-    fmt(a.metrics.meanMs, 1),
-    fmt(a.metrics.p50Ms, 1),
-    fmt(a.metrics.p95Ms, 1),
-    fmt(a.metrics.p99Ms, 1),
-    fmt({ ...a.metrics.qosViolationFraction, mean: a.metrics.qosViolationFraction.mean * 100, ci: { ...a.metrics.qosViolationFraction.ci, halfWidth: a.metrics.qosViolationFraction.ci.halfWidth * 100 } }, 2),
-    fmt(a.metrics.migrations, 0),
-  ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n(mean over seeds ± half-width of the 95% Student-t interval)';
-}
-
-function ciChart(agg: readonly SeedAggregate[], title: string): VegaLiteTopLevelSpec {
-  const values = agg.flatMap((a) =>
-    (['p50Ms', 'p95Ms', 'p99Ms'] as const).map((m) => ({
-      policy: a.policy,
-      percentile: m.replace('Ms', ''),
-      mean: a.metrics[m].mean,
-      lo: Number.isFinite(a.metrics[m].ci.lo) ? a.metrics[m].ci.lo : a.metrics[m].mean,
-      hi: Number.isFinite(a.metrics[m].ci.hi) ? a.metrics[m].ci.hi : a.metrics[m].mean,
-    })),
-  );
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title,
-    data: { values },
-    facet: { column: { field: 'percentile', type: 'nominal', title: null } },
-    spec: {
-      width: 180,
-      height: 220,
-      layer: [
-        { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: { field: 'policy', type: 'nominal', title: null }, y: { field: 'mean', type: 'quantitative', title: 'response time (ms), mean over seeds', scale: { zero: false } }, color: { field: 'policy', type: 'nominal', legend: null } } },
-        { mark: { type: 'rule' }, encoding: { x: { field: 'policy', type: 'nominal' }, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color: { field: 'policy', type: 'nominal', legend: null } } },
-      ],
-    },
-    resolve: { scale: { y: 'independent' } },
-  } as VegaLiteTopLevelSpec;
-}
-
 async function writeSeedsReport(outDir: string, agg: readonly SeedAggregate[], scenarioName: string): Promise<string> {
-  const title = `${scenarioName}: response-time percentiles over ${agg[0]?.n ?? 0} seeds (95% CI)`;
-  const svg = await renderSvg(ciChart(agg, title));
+  const chart = seedsChart(agg, scenarioName);
+  const svg = await renderSvg(chart.spec);
   await mkdir(path.join(outDir, 'charts'), { recursive: true });
-  await writeFileAtomic(path.join(outDir, 'charts', 'seeds-percentiles.svg'), svg);
-  const html = `<!doctype html><html><head><meta charset="utf-8"><title>${escapeHtml(title)}</title>
-<style>body{font-family:sans-serif;margin:2em}pre{background:#f6f6f6;padding:1em}</style></head><body>
-<h1>${escapeHtml(scenarioName)}: ${agg[0]?.n ?? 0} seeds</h1>
-<pre>${escapeHtml(formatSeedsTable(agg))}</pre>
-${svg}
-<p>Each seed is an independent replication; intervals are Student-t on the per-seed values. Runs are in the seed-&lt;n&gt; folders.</p>
-</body></html>\n`;
+  await writeFileAtomic(path.join(outDir, 'charts', `${chart.id}.svg`), svg);
+  const html = seedsHtml(agg, scenarioName, svg);
   const reportPath = path.join(outDir, 'seeds.html');
   await writeFileAtomic(reportPath, html);
   return reportPath;

@@ -13,7 +13,7 @@ import type { Scenario } from '../model/types.ts';
 import { writeReport } from '../report/index.ts';
 import { createRequestTraceWriter, writeRun } from '../results/index.ts';
 import { simulate, type SimulateResult } from '../sim/simulator.ts';
-import { createTraceStore } from '../sim/mobility/index.ts';
+import { createTraceStore } from '../mobility/index.ts';
 import { loadPolicy } from './load-policy.ts';
 
 export interface RunScenarioOptions {

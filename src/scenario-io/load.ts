@@ -12,8 +12,13 @@ import { checkScenarioText, invalidScenario, parseScenarioText, type ParseOutcom
 
 export { parseScenarioText, checkScenarioText } from './parse.ts';
 
-async function readScenarioFile(file: string): Promise<{ text: string; abs: string; label: string }> {
-  const abs = path.resolve(file);
+/** `cwd`: the folder a relative `file` is relative to (the CLI's; default the process's). */
+export interface LoadOptions {
+  cwd?: string;
+}
+
+async function readScenarioFile(file: string, cwd = process.cwd()): Promise<{ text: string; abs: string; label: string }> {
+  const abs = path.resolve(cwd, file);
   let text: string;
   try {
     if (statSync(abs, { throwIfNoEntry: false })?.isDirectory()) throw new ConmigError('SCENARIO_NOT_FOUND', `scenario ${file} is a directory, not a file`, { context: { path: abs } });
@@ -37,14 +42,14 @@ function ioOptions(abs: string, overrides?: ScenarioOverrides) {
 }
 
 /** Load, validate and resolve a scenario file. Throws SCENARIO_NOT_FOUND or SCENARIO_INVALID. */
-export async function loadScenario(file: string, overrides?: ScenarioOverrides): Promise<Scenario> {
-  const { text, abs, label } = await readScenarioFile(file);
+export async function loadScenario(file: string, overrides?: ScenarioOverrides, opts: LoadOptions = {}): Promise<Scenario> {
+  const { text, abs, label } = await readScenarioFile(file, opts.cwd);
   return parseScenarioText(text, label, ioOptions(abs, overrides));
 }
 
 /** Like loadScenario, but returns the problems instead of throwing SCENARIO_INVALID. */
-export async function checkScenarioFile(file: string, overrides?: ScenarioOverrides): Promise<ParseOutcome> {
-  const { text, abs, label } = await readScenarioFile(file);
+export async function checkScenarioFile(file: string, overrides?: ScenarioOverrides, opts: LoadOptions = {}): Promise<ParseOutcome> {
+  const { text, abs, label } = await readScenarioFile(file, opts.cwd);
   return checkScenarioText(text, label, ioOptions(abs, overrides));
 }
 

@@ -17,6 +17,7 @@
  *    sleep or a `SimEvent` to wait for (migrations, control loops), after SimPy.
  */
 import { ConmigError } from '../model/errors.ts';
+import { US_PER_MS } from '../model/units.ts';
 
 /** Lower fires first among events at the same time. */
 export const Priority = {
@@ -232,8 +233,16 @@ export class Engine {
         return;
       }
       const w = r.value;
-      if (typeof w === 'number') this.schedule(Math.max(0, Math.round(w)), priority, step);
-      else w.onFire(step);
+      if (typeof w !== 'number') {
+        w.onFire(step);
+        return;
+      }
+      // Fractions of a µs round; a negative wait is a bug in the process, not something to clamp away.
+      const delayUs = Math.round(w);
+      if (!(delayUs >= 0)) {
+        throw new ConmigError('SIM_INVARIANT', `a process yielded a negative or invalid delay: ${w} us`, { context: { nowUs: this.now } });
+      }
+      this.schedule(delayUs, priority, step);
     };
     this.schedule(0, priority, step);
     return done;
@@ -283,8 +292,7 @@ export class Engine {
   }
 }
 
-export const US_PER_MS = 1000;
-export const US_PER_S = 1_000_000;
+export { US_PER_MS, US_PER_S } from '../model/units.ts';
 
 /** Milliseconds (float) to integer microseconds. */
 export function msToUs(ms: number): number {

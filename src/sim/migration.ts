@@ -21,15 +21,39 @@
  * decisions cannot overfill a node; the source's memory is released at restore.
  */
 import type { AcceptedMigration } from '../model/decisions.ts';
-import { checkpointMs, mibToMegabits, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
+import { checkpointMs, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
 import { setPhaseMs } from '../model/phases.ts';
+import { BYTES_PER_MIB, mibToMegabits } from '../model/units.ts';
 import type { MigrationRecord } from '../model/results.ts';
-import type { MigrationMode } from '../model/types.ts';
 import type { MigrationInFlightView } from '../model/view.ts';
-import { Priority, msToUs, type ProcessBody } from './engine.ts';
-import type { Simulator } from './simulator.ts';
+import type { ResultCollector } from '../cluster/collector.ts';
+import type { BackhaulGraph } from '../model/latency.ts';
+import type { MigrationMode, Scenario } from '../model/types.ts';
+import { Priority, msToUs, type Engine, type ProcessBody } from './engine.ts';
+import type { FlowNetwork } from './flows.ts';
 
-const BYTES_PER_MIB = 1024 * 1024;
+/** What a migration process reads and changes in the simulator. */
+export interface MigrationHost {
+  readonly scenario: Scenario;
+  readonly engine: Engine;
+  readonly graph: BackhaulGraph;
+  readonly flows: FlowNetwork;
+  readonly collector: ResultCollector;
+  readonly nodeIndex: ReadonlyMap<string, number>;
+  readonly containerIndex: ReadonlyMap<string, number>;
+  readonly containerNode: Int32Array;
+  readonly containerMigrating: Uint8Array;
+  /** 1 while the container does not admit requests. */
+  readonly containerDown: Uint8Array;
+  readonly lastMigrationEndMs: Float64Array;
+  readonly lastDepartureUs: Float64Array;
+  readonly lazyUntilUs: Float64Array;
+  readonly memUsedMiB: Float64Array;
+  readonly memReservedMiB: Float64Array;
+  readonly containersOn: Float64Array;
+  /** The container answers again: its users re-send what they held back. */
+  releaseHeld(c: number): void;
+}
 
 interface InFlight extends MigrationInFlightView {
   readonly index: number;
@@ -44,7 +68,7 @@ export class MigrationRunner {
   private readonly active = new Map<number, InFlight>();
   private nextId = 1;
 
-  constructor(private readonly sim: Simulator) {}
+  constructor(private readonly sim: MigrationHost) {}
 
   inFlight(): MigrationInFlightView[] {
     return [...this.active.values()];

@@ -1,8 +1,8 @@
 /**
- * The compare and calibrate commands end to end, through src/cli/main.ts
- * (spawned with tsx: exit status and terminal output are part of the contract).
+ * The compare and calibrate commands end to end, through main() in-process
+ * (exit status and terminal output are part of the contract; the process
+ * wrapper is tested once per status class in test/cli/process.test.ts).
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -12,22 +12,19 @@ import { parse } from 'yaml';
 import { writeRun } from '../../src/results/write.ts';
 import { mibToMegabits } from '../../src/model/migration-cost.ts';
 import { createRng, uniform } from '../../src/model/random.ts';
+import { conmig as runCli, type CliResult } from '../helpers/cli.ts';
 import { migration, syntheticRun } from './synthetic.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'results', 'two-policies');
 const tmp = mkdtempSync(join(tmpdir(), 'conmig-analysis-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-function conmig(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(TSX, [join(ROOT, 'src', 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: tmp, timeout: 120_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const conmig = (...args: string[]): Promise<CliResult> => runCli(args, { cwd: tmp });
 
 describe('conmig compare', () => {
-  it('a folder that is not a result: exit 2, a message naming it, no stack trace', () => {
-    const r = conmig('compare', tmp, join(FIXTURES, 'never'));
+  it('a folder that is not a result: exit 2, a message naming it, no stack trace', async () => {
+    const r = await conmig('compare', tmp, join(FIXTURES, 'never'));
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${tmp} is not a valid conmig result folder`);
     // readRun reads the files in parallel: whichever missing file is found first is named.
@@ -35,9 +32,9 @@ describe('conmig compare', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('two fixture runs: the table on the terminal, compare.html, comparison.json and the SVGs', () => {
+  it('two fixture runs: the table on the terminal, compare.html, comparison.json and the SVGs', async () => {
     const out = join(tmp, 'cmp');
-    const r = conmig('compare', join(FIXTURES, 'never'), join(FIXTURES, 'nearest'), '--out', out, '--tolerance-percentile', '0.5');
+    const r = await conmig('compare', join(FIXTURES, 'never'), join(FIXTURES, 'nearest'), '--out', out, '--tolerance-percentile', '0.5');
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('never (ref)');
@@ -51,8 +48,8 @@ describe('conmig compare', () => {
     for (const c of ['cdf', 'percentiles', 'user-series']) expect(existsSync(join(out, 'charts', `${c}.svg`))).toBe(true);
   });
 
-  it('a bad tolerance is a usage error (exit 2)', () => {
-    const r = conmig('compare', join(FIXTURES, 'never'), join(FIXTURES, 'nearest'), '--tolerance-percentile', 'ten');
+  it('a bad tolerance is a usage error (exit 2)', async () => {
+    const r = await conmig('compare', join(FIXTURES, 'never'), join(FIXTURES, 'nearest'), '--tolerance-percentile', 'ten');
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('--tolerance-percentile must be a number in (0, 1], got "ten"');
   });
@@ -98,7 +95,7 @@ policies: [never]
     const dir = join(tmp, 'live-1');
     await writeRun(dir, syntheticRun({ label: 'live-1', samplesMs: [10, 20, 30], migrations: recs, mode: 'live', name: 'calib' }));
     const out = join(tmp, 'calib.calibrated.yaml');
-    const r = conmig('calibrate', dir, '--scenario', file, '--out', out);
+    const r = await conmig('calibrate', dir, '--scenario', file, '--out', out);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('cold checkpoint: least squares');
@@ -114,7 +111,7 @@ policies: [never]
   it('a run of another scenario is refused (exit 2) naming the run', async () => {
     const dir = join(tmp, 'other');
     await writeRun(dir, syntheticRun({ label: 'other', samplesMs: [1, 2], mode: 'live', name: 'elsewhere' }));
-    const r = conmig('calibrate', dir, '--scenario', join(tmp, 'calib.yaml'));
+    const r = await conmig('calibrate', dir, '--scenario', join(tmp, 'calib.yaml'));
     expect(r.status).toBe(2);
     expect(r.stderr).toContain(`${dir} is a run of scenario "elsewhere"`);
   });

@@ -1,14 +1,12 @@
 /**
- * `conmig run` as a child process, the way a user runs it (cwd = repository root).
+ * `conmig run` through main() in-process, as a user at the repository root runs it.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { conmig as runCli, type CliResult } from '../helpers/cli.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const tmpRoots: string[] = [];
 
 function tmp(): string {
@@ -20,21 +18,14 @@ afterAll(() => {
   for (const d of tmpRoots) rmSync(d, { recursive: true, force: true });
 });
 
-function conmig(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    env: { ...process.env, CONMIG_DEBUG: '', CI: '1' },
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const conmig = (...args: string[]): Promise<CliResult> => runCli(args);
 
 const readJson = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
 
 describe('conmig run', () => {
-  it('simulates every policy of shareon-geni, writes run folders and the report, prints the summary table', () => {
+  it('simulates every policy of shareon-geni, writes run folders and the report, prints the summary table', async () => {
     const out = tmp();
-    const r = conmig('run', 'scenarios/shareon-geni.yaml', '--out', out, '--no-progress');
+    const r = await conmig('run', 'scenarios/shareon-geni.yaml', '--out', out, '--no-progress');
     expect(r.stderr).not.toMatch(/^ {4}at /m);
     expect(r.status).toBe(0);
     for (const policy of ['never', 'threshold']) {
@@ -63,29 +54,45 @@ describe('conmig run', () => {
     expect(r.stderr).toMatch(/^threshold: \d+ requests/m);
   });
 
-  it('--policy and --seed: one run folder, labelled with the seed', () => {
+  it('--policy and --seed: one run folder, labelled with the seed', async () => {
     const out = tmp();
-    const r = conmig('run', 'scenarios/shareon-geni.yaml', '--out', out, '--no-progress', '--policy', 'threshold', '--seed', '2');
+    const r = await conmig('run', 'scenarios/shareon-geni.yaml', '--out', out, '--no-progress', '--policy', 'threshold', '--seed', '2');
     expect(r.status).toBe(0);
     expect(readJson(path.join(out, 'threshold', 'summary.json')).seed).toBe(2);
     expect(existsSync(path.join(out, 'never'))).toBe(false);
     expect(r.stdout).toContain('shareon-geni (seed 2)');
   });
 
-  it('a bad seed: exit 2, one line, no stack trace, nothing written', () => {
+  it('a bad seed: exit 2, one line, no stack trace, nothing written', async () => {
     const out = path.join(tmp(), 'not-created');
-    const r = conmig('run', 'scenarios/shareon-geni.yaml', '--out', out, '--no-progress', '--seed', 'abc');
+    const r = await conmig('run', 'scenarios/shareon-geni.yaml', '--out', out, '--no-progress', '--seed', 'abc');
     expect(r.status).toBe(2);
     expect(r.stderr.trim().split('\n')).toEqual(['conmig: --seed: expected a non-negative integer, got "abc"']);
     expect(r.stdout).toBe('');
     expect(existsSync(out)).toBe(false);
   });
 
-  it('a missing scenario file: exit 2, the message names the file, no stack trace', () => {
-    const r = conmig('run', 'scenarios/no-such-scenario.yaml', '--no-progress', '--out', path.join(tmp(), 'x'));
+  it('a missing scenario file: exit 2, the message names the file, no stack trace', async () => {
+    const r = await conmig('run', 'scenarios/no-such-scenario.yaml', '--no-progress', '--out', path.join(tmp(), 'x'));
     expect(r.status).toBe(2);
     expect(r.stderr.split('\n')[0]).toBe('conmig: scenario file not found: scenarios/no-such-scenario.yaml');
     expect(r.stderr).not.toMatch(/^ {4}at /m);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('conmig run --seeds', () => {
+  it('runs each seed in a child process, then the means with CIs: seeds.json, seeds.csv, seeds.html', async () => {
+    const out = tmp();
+    const r = await conmig('run', 'scenarios/shareon-geni.yaml', '--out', out, '--no-progress', '--policy', 'threshold', '--seeds', '1,2');
+    expect(r.stderr).not.toMatch(/^ {4}at /m);
+    expect(r.status).toBe(0);
+    for (const seed of [1, 2]) expect(readJson(path.join(out, `seed-${seed}`, 'threshold', 'summary.json')).seed).toBe(seed);
+    const agg = JSON.parse(readFileSync(path.join(out, 'seeds.json'), 'utf8')) as Array<{ policy: string; n: number; seeds: number[] }>;
+    expect(agg).toMatchObject([{ policy: 'threshold', n: 2, seeds: [1, 2] }]);
+    expect(readFileSync(path.join(out, 'seeds.csv'), 'utf8').split('\n')[0]).toBe('policy,metric,n,mean,sd,ciLow,ciHigh');
+    expect(readFileSync(path.join(out, 'seeds.html'), 'utf8')).toContain('<svg');
+    expect(r.stderr).toMatch(/^seed [12] done \(2\/2\)$/m);
+    expect(r.stdout).toMatch(/^threshold\s+2\s/m);
   });
 });

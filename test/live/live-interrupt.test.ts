@@ -80,9 +80,9 @@ interface Child {
 }
 
 function startRun(scenarioFile: string, out: string): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'run', scenarioFile, '--out', out, '--no-progress'], {
+  const proc = spawn(process.execPath, ['bin/conmig.js', 'run', scenarioFile, '--out', out, '--no-progress'], {
     cwd: REPO,
-    env: { ...process.env, CONMIG_DEBUG: '' },
+    env: { ...process.env, CONMIG_DEBUG: '', CONMIG_FROM_SOURCE: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let so = '';

@@ -160,9 +160,10 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
 
   it('the CLI: --json prints the result of a real migration; bad input exits 2 listing the known nodes', () => {
     const cli = (...a: string[]) =>
-      spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'migrate', '--inventory', `${STATE}/inventory.yaml`, ...a], {
+      spawnSync(process.execPath, ['bin/conmig.js', 'migrate', '--inventory', `${STATE}/inventory.yaml`, ...a], {
         encoding: 'utf8',
         timeout: 120_000,
+        env: { ...process.env, CONMIG_FROM_SOURCE: '1' },
       });
     const bad = cli('--container', 'counter', '--from', 'node1', '--to', 'nodeX');
     expect(bad.status).toBe(2);

@@ -10,13 +10,13 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeReport } from '../../src/report/index.ts';
+import { buildCharts, loadChartLibraries, renderReportHtml, type LabelledRun } from '../../src/report/index.ts';
 import { manyNodeRuns, twoPolicyRuns } from './fixtures.ts';
 
 const run = promisify(execFile);
@@ -38,6 +38,15 @@ if (!chromium) {
     throw new Error('browser.test.ts: Chromium not found (apt-get install -y chromium, or set CONMIG_CHROMIUM); required in CI');
   }
   console.log('SKIP browser.test.ts: no Chromium at /usr/bin/chromium (apt-get install -y chromium, or set CONMIG_CHROMIUM)');
+}
+
+/** report.html only: the SVGs writeReport also renders are not what the browser is checked on (report.test.ts renders them). */
+async function writeReportPage(dir: string, runs: LabelledRun[], opts: { title: string; scenarioName: string; qosThresholdMs: number }): Promise<{ htmlPath: string }> {
+  await mkdir(dir, { recursive: true });
+  const htmlPath = join(dir, 'report.html');
+  const charts = buildCharts(runs, { qosThresholdMs: opts.qosThresholdMs });
+  await writeFile(htmlPath, renderReportHtml(runs, charts, opts, await loadChartLibraries()));
+  return { htmlPath };
 }
 
 interface PageReport {
@@ -108,7 +117,7 @@ describe.skipIf(!chromium)('report.html in headless Chromium', () => {
   for (const c of cases) {
     it(`renders every chart: ${c.name}`, { timeout: 120_000 }, async () => {
       const dir = join(root, c.name.replace(/\W+/g, '-'));
-      const { htmlPath } = await writeReport(dir, c.runs(), {
+      const { htmlPath } = await writeReportPage(dir, c.runs(), {
         title: 'Browser check',
         scenarioName: 'fixture-corridor',
         qosThresholdMs: 50,
@@ -133,9 +142,9 @@ describe.skipIf(!chromium)('report.html in headless Chromium', () => {
   it('reports a chart that fails to render instead of hiding it', { timeout: 120_000 }, async () => {
     const runs = twoPolicyRuns();
     const dir = join(root, 'broken');
-    const { htmlPath } = await writeReport(dir, runs, { title: 'Broken', scenarioName: 'x', qosThresholdMs: 50 });
+    const { htmlPath } = await writeReportPage(dir, runs, { title: 'Broken', scenarioName: 'x', qosThresholdMs: 50 });
     // Corrupt one spec inside the page: the page must mark that chart and carry on.
-    const { readFile, writeFile } = await import('node:fs/promises');
+    const { readFile } = await import('node:fs/promises');
     const html = await readFile(htmlPath, 'utf8');
     const broken = html.replace('{"id":"latency-cdf","spec":{', '{"id":"latency-cdf","spec":{"mark":"nonsense"},"was":{');
     expect(broken).not.toBe(html);

@@ -219,16 +219,16 @@ describe('request trace', () => {
     await w.close();
     await w.close();
     expect(w.rows).toBe(n);
+    // One assertion over all rows (240,000 expect() calls took seconds): the rows that differ.
     let i = 0;
+    const wrong: number[] = [];
     for await (const r of readRequestTrace(dir)) {
       const want = rec(i);
-      expect(r.userId).toBe(want.userId);
-      expect(r.status).toBe(want.status);
-      expect(r.sentS).toBe(want.sentS);
-      if (Number.isNaN(want.responseMs)) expect(r.responseMs).toBeNaN();
-      else expect(r.responseMs).toBe(Number(want.responseMs.toPrecision(6)));
+      const responseOk = Number.isNaN(want.responseMs) ? Number.isNaN(r.responseMs) : r.responseMs === Number(want.responseMs.toPrecision(6));
+      if (r.userId !== want.userId || r.status !== want.status || r.sentS !== want.sentS || !responseOk) wrong.push(i);
       i++;
     }
+    expect(wrong.slice(0, 10)).toEqual([]);
     expect(i).toBe(n);
     expect(() => w.write(rec(0))).toThrow(/after close/);
   });

@@ -178,6 +178,29 @@ describe('processes and SimEvents', () => {
     expect(got).toEqual([[42, 10]]);
   });
 
+  it('a process that yields a negative delay throws SIM_INVARIANT (no silent clamp to now)', () => {
+    const e = new Engine();
+    const wakes: number[] = [];
+    function* body(): ProcessBody {
+      yield 10;
+      wakes.push(e.now);
+      yield -5;
+      wakes.push(e.now);
+    }
+    e.process(body());
+    expectInvariant(() => e.run());
+    expect(wakes).toEqual([10]);
+    // Fractions of a microsecond still round (-0.4 rounds to 0: no error).
+    const f = new Engine();
+    function* tiny(): ProcessBody {
+      yield -0.4;
+      wakes.push(f.now);
+    }
+    f.process(tiny());
+    f.run();
+    expect(wakes).toEqual([10, 0]);
+  });
+
   it('triggering a SimEvent twice throws SIM_INVARIANT', () => {
     const e = new Engine();
     const ev = e.event<number>();

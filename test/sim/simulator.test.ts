@@ -11,7 +11,7 @@ import { simulate, type SimulateResult } from '../../src/sim/simulator.ts';
 import { definePolicy } from '../../src/model/policies/index.ts';
 import type { ClusterView } from '../../src/model/view.ts';
 import { erlangC } from '../../src/model/queueing.ts';
-import { ResultCollector } from '../../src/sim/collector.ts';
+import { ResultCollector } from '../../src/cluster/collector.ts';
 import { makeScenario, moveOncePolicy, pushAllPolicy, simulateWithTrace } from './helpers.ts';
 
 const scenarioFile = (name: string): string => fileURLToPath(new URL(`../../scenarios/${name}.yaml`, import.meta.url));
@@ -390,7 +390,7 @@ describe('node speed and background load', () => {
 });
 
 describe('utilisation is bounded (was a bug: busy time filed by departure and clamped into the last window)', () => {
-  // BUG (src/sim/collector.ts nodeWork + windowOf): busy time is filed under the report window of the
+  // BUG (src/cluster/collector.ts nodeWork + windowOf): busy time is filed under the report window of the
   // job's DEPARTURE, and windowOf() clamps departures after the end of the run into the last window.
   // On an overloaded node the whole backlog lands there: overload/never gives edge1 a utilisation of
   // 13.6 in its last window (295 s) and summary.nodes.maxUtilisation = 1.2166 (see the golden file).
@@ -582,7 +582,7 @@ describe("the view keeps a container's own migration downtime out of its latency
 });
 
 describe('utilisation of a run that ends inside a report window (was a bug: busy time over whole windows)', () => {
-  // BUG (src/sim/collector.ts nodeUtilisation, nodeLoad): busy time was divided by whole report
+  // BUG (src/cluster/collector.ts nodeUtilisation, nodeLoad): busy time was divided by whole report
   // windows, so a 25 s run with 20 s windows was averaged over 40 s: 37.5% under-reported.
   it('collector: busy core time over the run itself, the last window as long as it lasts', () => {
     const col = new ResultCollector(20e6, 25e6, 0, 100, ['n0'], [2], null);
@@ -623,3 +623,19 @@ describe('utilisation of a run that ends inside a report window (was a bug: busy
 function erlangsOffered(lambdaPerMs: number, meanServiceMs: number): number {
   return lambdaPerMs * meanServiceMs;
 }
+
+describe('limits', () => {
+  it('more access points than a handover event can carry are refused up front (user and AP share one number)', () => {
+    const s = makeScenario({});
+    const ap = s.topology.accessPoints[0];
+    const many = { ...s, topology: { ...s.topology, accessPoints: Array.from({ length: 65537 }, (_, i) => ({ ...ap, id: `ap${i}` })) } };
+    let caught: unknown;
+    try {
+      simulate(many, createBuiltinPolicy({ name: 'never', params: {} }), 1);
+    } catch (e) {
+      caught = e;
+    }
+    expect((caught as { code?: string }).code).toBe('SCENARIO_INVALID');
+    expect((caught as Error).message).toContain('at most 65536 access points');
+  });
+});

@@ -15,7 +15,8 @@
  *
  * Both send a real HTTP GET over a fresh TCP connection per attempt.
  */
-import http from 'node:http';
+import { httpRequest } from '../http.ts';
+import { Teardown } from '../teardown.ts';
 import { performance } from 'node:perf_hooks';
 import { ConmigError } from '../../model/errors.ts';
 import type { InventoryRelay } from '../inventory.ts';
@@ -47,22 +48,9 @@ export interface AccessPath {
   close(): Promise<void>;
 }
 
-export function httpAttempt(host: string, port: number, path: string, timeoutWallMs: number, signal: AbortSignal): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) {
-      reject(new ConmigError('INTERRUPTED', 'request aborted'));
-      return;
-    }
-    const req = http.request({ host, port, path, method: 'GET', agent: false, timeout: timeoutWallMs, signal }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', (e) => reject(e));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutWallMs} ms`)));
-    req.on('error', (e) => reject(e));
-    req.end();
-  });
+export async function httpAttempt(host: string, port: number, path: string, timeoutWallMs: number, signal: AbortSignal): Promise<{ status: number; body: string }> {
+  const { status, body } = await httpRequest(host, port, path, timeoutWallMs, signal);
+  return { status, body };
 }
 
 export class InClientAccess implements AccessPath {
@@ -150,10 +138,16 @@ export class RelayAccess implements AccessPath {
     return { ...r, emulatedMs: applied };
   }
 
+  /** Remove every route; all are tried, and those that could not be removed are listed in one error. */
   async close(): Promise<void> {
+    const teardown = new Teardown();
     for (const u of this.routes.keys()) {
-      await relayControl(this.relay.controlSocket, { op: 'remove', listenPort: this.portOf(u) }).catch(() => undefined);
+      const listenPort = this.portOf(u);
+      await teardown.attempt(`relay route :${listenPort}`, () => relayControl(this.relay.controlSocket, { op: 'remove', listenPort }));
     }
     this.routes.clear();
+    if (teardown.errors.length > 0) {
+      throw new ConmigError('TESTBED_FAILED', `could not remove ${teardown.errors.length} relay route(s)`, { context: { errors: teardown.errors } });
+    }
   }
 }

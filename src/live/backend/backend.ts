@@ -2,7 +2,7 @@
  * The live backend: a ControlPort over real nodes. `view` is a
  * LiveClusterView (view.ts); `startMigration` runs the real migration
  * primitive (migrateContainer) asynchronously, one per container at a time;
- * `step()` is what happens before each control decision: read every node's
+ * `step()` is what happens before each control decision: read (cpu.ts) every node's
  * container CPU counters over SSH (one command per node, in parallel), file
  * them as busy time, close the metric intervals up to now and refresh the view.
  *
@@ -17,13 +17,16 @@ import type { MigrationRecord, MigrationStatus } from '../../model/results.ts';
 import type { Scenario } from '../../model/types.ts';
 import type { CriuProbe } from '../criu-probe.ts';
 import type { ExecPool } from '../exec/pool.ts';
-import { shq, type RunningCommand } from '../exec/types.ts';
+import { shq } from '../exec/types.ts';
 import type { Inventory, InventoryNode } from '../inventory.ts';
 import { migrateContainer } from '../migrate/migrator.ts';
 import type { LiveMigrationResult } from '../migrate/result.ts';
 import type { ScenarioClock } from './clock.ts';
+import { NodeCpu } from './cpu.ts';
 import type { UserMotion } from './motion.ts';
 import { LiveClusterView, LiveState } from './view.ts';
+
+export { cpuTotalNs } from './cpu.ts';
 
 /** What one live migration produced, beyond the MigrationRecord row. */
 export interface LiveMigrationDetail {
@@ -82,19 +85,16 @@ export class LiveBackend implements ControlPort {
   /** Set when a migration left a container on no known node: the run must stop. */
   lostContainer: string | null = null;
   private readonly running = new Map<number, Promise<void>>();
-  private readonly cpuLastNs: Map<string, number>[];
-  private lastCpuScenUs = 0;
-  private readonly monitors: RunningCommand[] = [];
-  private readonly latest: (Map<string, number> | null)[];
-  private stoppingMonitors = false;
-  private lostNode: string | null = null;
+  private readonly cpu: NodeCpu;
   private nextId = 1;
 
   constructor(private readonly o: LiveBackendOptions) {
     this.state = new LiveState(o.scenario, o.motion);
     this.view = new LiveClusterView(this.state);
-    this.cpuLastNs = o.nodes.map(() => new Map());
-    this.latest = o.nodes.map(() => null);
+    this.cpu = new NodeCpu(o.nodes, o.pool, o.clock, (n, fromScenUs, toScenUs, busyScenUs) => {
+      this.state.observed.add(toScenUs, -1, n, 0, 0, busyScenUs, 0, 0, 0);
+      this.o.onNodeBusy?.(n, fromScenUs, toScenUs, busyScenUs);
+    });
   }
 
   get migrationsRunning(): number {
@@ -115,9 +115,9 @@ export class LiveBackend implements ControlPort {
   async step(): Promise<StepTiming> {
     const t0 = performance.now();
     let sshCommands = 0;
-    if (this.monitors.length > 0) this.fileMonitorSamples();
+    if (this.cpu.streaming) this.cpu.fileLatest();
     else {
-      await this.sampleCpu();
+      await this.cpu.sample();
       sshCommands = this.o.nodes.length;
     }
     const probeWallMs = performance.now() - t0;
@@ -127,93 +127,18 @@ export class LiveBackend implements ControlPort {
     return { probeWallMs, sshCommands };
   }
 
-  /** Shell loop printing every container's CPU counters (runc's cgroup stats) and a tick mark. */
-  private cpuScript(n: InventoryNode, everyWallMs: number | null): string {
-    const r = shq(n.runcRoot);
-    const once = `for id in $(runc --root ${r} list -q 2>/dev/null); do printf '%s\\t' "$id"; runc --root ${r} events --stats "$id" 2>/dev/null | tr -d '\\n'; echo; done; echo "${TICK}"`;
-    if (everyWallMs === null) return once;
-    return `while :; do ${once}; sleep ${(everyWallMs / 1000).toFixed(3)}; done`;
-  }
-
   /** One sample of every node's container CPU counters (one SSH command per node, in parallel). */
-  async sampleCpu(): Promise<void> {
-    const outs = await Promise.all(this.o.nodes.map((n) => this.o.pool.get(n.name).run(this.cpuScript(n, null), { timeoutMs: 15_000 })));
-    outs.forEach((out, n) => {
-      const batch = parseCpuLines(out.stdout.split('\n'));
-      if (batch) this.fileCpu(n, batch);
-    });
-    this.lastCpuScenUs = this.o.clock.nowScenUs();
+  sampleCpu(): Promise<void> {
+    return this.cpu.sample();
   }
 
-  /**
-   * Keep one long-running command per node that prints the CPU counters
-   * every `everyWallMs`; steps then read the latest sample without an SSH
-   * round trip. A monitor whose connection ends marks its node lost.
-   */
+  /** Stream the CPU counters every `everyWallMs` (one long-running SSH command per node); see NodeCpu. */
   startMonitors(everyWallMs: number): void {
-    this.o.nodes.forEach((n, i) => {
-      let buf = '';
-      let lines: string[] = [];
-      const cmd = this.o.pool.get(n.name).stream(this.cpuScript(n, everyWallMs), {
-        onStdout: (chunk) => {
-          buf += chunk.toString('utf8');
-          let nl: number;
-          while ((nl = buf.indexOf('\n')) >= 0) {
-            const line = buf.slice(0, nl);
-            buf = buf.slice(nl + 1);
-            if (line === TICK) {
-              this.latest[i] = parseCpuLines(lines);
-              lines = [];
-            } else lines.push(line);
-          }
-        },
-      });
-      cmd.done.then(
-        () => {
-          if (!this.stoppingMonitors) this.lostNode = n.name;
-        },
-        () => {
-          if (!this.stoppingMonitors) this.lostNode = n.name;
-        },
-      );
-      this.monitors.push(cmd);
-    });
+    this.cpu.start(everyWallMs);
   }
 
   stopMonitors(): void {
-    this.stoppingMonitors = true;
-    for (const m of this.monitors) m.kill();
-    this.monitors.length = 0;
-  }
-
-  private fileMonitorSamples(): void {
-    if (this.lostNode) {
-      throw new ConmigError('NODE_UNREACHABLE', `lost node ${this.lostNode}: its CPU monitor (an SSH command) ended`, { context: { node: this.lostNode } });
-    }
-    this.latest.forEach((batch, n) => {
-      if (batch) this.fileCpu(n, batch);
-      this.latest[n] = null;
-    });
-    this.lastCpuScenUs = this.o.clock.nowScenUs();
-  }
-
-  /** File the CPU used since the previous sample of node n as busy time over [last sample, now]. */
-  private fileCpu(n: number, seen: Map<string, number>): void {
-    const last = this.cpuLastNs[n];
-    let busyNs = 0;
-    for (const [id, ns] of seen) {
-      const prev = last.get(id);
-      if (prev !== undefined && ns >= prev) busyNs += ns - prev;
-    }
-    this.cpuLastNs[n] = seen;
-    const fromScenUs = this.lastCpuScenUs;
-    const toScenUs = this.o.clock.nowScenUs();
-    // CPU µs of wall time are scenario-scaled so that utilisation = busy / (cores * window) in one clock.
-    const busyScenUs = (busyNs / 1000) * this.o.clock.timeScale;
-    if (busyScenUs > 0) {
-      this.state.observed.add(toScenUs, -1, n, 0, 0, busyScenUs, 0, 0, 0);
-      this.o.onNodeBusy?.(n, fromScenUs, toScenUs, busyScenUs);
-    }
+    this.cpu.stop();
   }
 
   startMigration(m: AcceptedMigration): void {
@@ -309,8 +234,6 @@ export class LiveBackend implements ControlPort {
       st.memUsedMiB[to] += spec.memoryMiB;
     }
     st.containerNode[c] = endOn ?? from;
-    st.containerMigrating[c] = 0;
-    st.inFlight.delete(c);
     st.lastMigrationEndMs[c] = endScenUs / 1000;
     if (endOn === null) this.lostContainer = `${spec.id} (${error?.message ?? 'rollback failed'})`;
     this.o.onContainerMoved?.(c, st.containerNode[c]);
@@ -323,6 +246,10 @@ export class LiveBackend implements ControlPort {
         .catch(() => null);
       verifiedOn = out && out.stdout.split('\n').includes(this.o.containerNames[c]) ? n.name : null;
     }
+    // Migrating until the placement is verified: startMigration refuses the container until then
+    // (`running` still holds it), so a control step during the check must not see it free.
+    st.containerMigrating[c] = 0;
+    st.inFlight.delete(c);
     // Without a result (pre-flight refused, or the primitive threw), the phases are unknown.
     const row: MigrationRecord = {
       id,
@@ -361,30 +288,5 @@ export class LiveBackend implements ControlPort {
       ...(error ? { error } : {}),
       verifiedOn,
     });
-  }
-}
-
-const TICK = '@@conmig-cpu-tick@@';
-
-/** container id -> CPU ns from `id<TAB>json` lines (null if no line parsed and none was expected). */
-function parseCpuLines(lines: readonly string[]): Map<string, number> {
-  const seen = new Map<string, number>();
-  for (const line of lines) {
-    const tab = line.indexOf('\t');
-    if (tab <= 0) continue;
-    const ns = cpuTotalNs(line.slice(tab + 1));
-    if (ns !== null) seen.set(line.slice(0, tab), ns);
-  }
-  return seen;
-}
-
-/** usage.total (ns) from one `runc events --stats` JSON line, or null. */
-export function cpuTotalNs(json: string): number | null {
-  try {
-    const j = JSON.parse(json) as { data?: { cpu?: { usage?: { total?: unknown } } } };
-    const t = j.data?.cpu?.usage?.total;
-    return typeof t === 'number' && Number.isFinite(t) ? t : null;
-  } catch {
-    return null;
   }
 }

@@ -17,6 +17,7 @@ import { performance } from 'node:perf_hooks';
 import type { InventoryNode, InventoryRelay } from '../inventory.ts';
 import { relayControl } from '../testbed/relay.ts';
 import { httpAttempt } from './access.ts';
+import { Teardown } from '../teardown.ts';
 
 /** Relay port of the temporary measuring route. */
 export const RELAY_PROBE_PORT = 18999;
@@ -63,6 +64,8 @@ export interface BaseRtt {
   connectMs: number[];
   relayExtraMs: number;
   method: string;
+  /** Clean-up that failed (the probe route left on the relay; the next measurement replaces it). */
+  teardownErrors: string[];
 }
 
 export async function measureBaseRtt(
@@ -78,6 +81,7 @@ export async function measureBaseRtt(
     connectMs.push(median(xs));
   }
   let relayExtraMs = 0;
+  const teardown = new Teardown();
   const direct: number[] = [];
   for (let i = 0; i < samples; i++) direct.push(await timedGet(service.node.address, service.port, service.healthPath));
   let fullMs = median(direct);
@@ -92,7 +96,7 @@ export async function measureBaseRtt(
       relayExtraMs = Math.max(0, median(via) - fullMs);
       fullMs = median(via);
     } finally {
-      await relayControl(sock, { op: 'remove', listenPort: RELAY_PROBE_PORT }).catch(() => undefined);
+      await teardown.attempt(`relay probe route :${RELAY_PROBE_PORT}`, () => relayControl(sock, { op: 'remove', listenPort: RELAY_PROBE_PORT }));
     }
   }
   const si = Math.max(0, nodes.findIndex((n) => n.name === service.node.name));
@@ -100,6 +104,7 @@ export async function measureBaseRtt(
     baseRttMs: connectMs.map((c) => Math.max(0, fullMs + c - connectMs[si])),
     connectMs,
     relayExtraMs,
+    teardownErrors: teardown.errors,
     method: `median of ${samples} GET ${service.healthPath} on fresh connections${relay ? ' through a 0 ms relay route' : ''} to ${service.node.name}, shifted per node by the difference of median TCP connect times to node:sshPort`,
   };
 }

@@ -5,7 +5,7 @@
  * Queries must come with non-decreasing times (legs are consumed in order).
  */
 import type { Point, Scenario } from '../../model/types.ts';
-import { ApIndex, createLegSource, positionAt, type Leg, type LegSource, type TraceStore } from '../../sim/mobility/index.ts';
+import { ApIndex, createLegSource, positionAt, type Leg, type LegSource, type TraceStore } from '../../mobility/index.ts';
 
 export class UserMotion {
   private readonly sources: LegSource[];

@@ -17,8 +17,8 @@ import { isConmigError } from '../../model/errors.ts';
 import type { Policy } from '../../model/policy.ts';
 import type { RequestRecord, RunData } from '../../model/results.ts';
 import type { Scenario } from '../../model/types.ts';
-import { ResultCollector } from '../../sim/collector.ts';
-import { buildRunData } from '../../sim/run-data.ts';
+import { ResultCollector } from '../../cluster/collector.ts';
+import { buildRunData } from '../../cluster/run-data.ts';
 import type { CriuProbe } from '../criu-probe.ts';
 import type { ExecPool } from '../exec/pool.ts';
 import type { Inventory, InventoryNode } from '../inventory.ts';
@@ -289,14 +289,7 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
 
 function sampleWindow(collector: ResultCollector, backend: LiveBackend, w: number, perUser: boolean): void {
   const st = backend.state;
-  const mem = new Float64Array(st.nodeIds.length);
-  for (let n = 0; n < mem.length; n++) mem[n] = st.memUsedMiB[n] + st.memReservedMiB[n];
-  let userNode: Int32Array | null = null;
-  if (perUser) {
-    userNode = new Int32Array(st.userIds.length);
-    for (let u = 0; u < userNode.length; u++) userNode[u] = st.containerNode[st.userContainer[u]];
-  }
-  collector.sampleWindowEnd(w, st.containersPerNode(), mem, userNode);
+  collector.sampleWindowEnd(w, st.containersPerNode(), st.memoryPerNodeMiB(), perUser ? st.userNodes() : null);
 }
 
 /** Spread a measured busy time over [from, to] as `cores` parallel segments (the collector splits them over report windows). */

@@ -18,29 +18,16 @@
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { createRng, exponential, type Rng } from '../../model/random.ts';
-import { AliasTable } from '../../sim/alias.ts';
+import { AliasTable } from '../../model/alias.ts';
 import type { Scenario } from '../../model/types.ts';
 import type { AccessPath, Endpoint } from './access.ts';
 import { sleepWallMs, type ScenarioClock } from './clock.ts';
+import type { RequestOutcome } from './request-outcome.ts';
 import type { LiveState } from './view.ts';
 
 export const RETRY_GAP_WALL_MS = 50;
 
-export interface RequestOutcome {
-  u: number;
-  c: number;
-  /** Node index of the last attempt. */
-  n: number;
-  sentScenUs: number;
-  completionScenUs: number;
-  status: 'served' | 'failed';
-  responseMs: number;
-  networkMs: number;
-  serviceMs: number;
-  queueMs: number;
-  waitMs: number;
-  attempts: number;
-}
+export type { RequestOutcome } from './request-outcome.ts';
 
 export interface UsersOptions {
   scenario: Scenario;
@@ -78,7 +65,7 @@ export class EmulatedUsers {
   private readonly attempts = new Set<Attempt>();
   private readonly outstanding = new Set<Promise<void>>();
   private readonly timers = new Set<NodeJS.Timeout>();
-  /** The simulator's merged arrival process, drawn the same way (src/sim/simulator.ts onArrival). */
+  /** The simulator's merged arrival process, drawn the same way (src/sim/requests.ts onArrival). */
   private readonly rng: Rng;
   private readonly alias: AliasTable | null;
   private readonly userByAlias: Int32Array;

@@ -1,5 +1,5 @@
 /**
- * The live backend's state and its ClusterView, mirroring src/sim/view.ts:
+ * The live backend's state and its ClusterView (the shared base in src/cluster/view.ts):
  *
  *  - response, network and service times come from requests the emulated
  *    users COMPLETED (ObservedMetrics, the simulator's own windowed
@@ -19,76 +19,24 @@
  * Times in the view are scenario time (nowMs, lastMigrationEndMs, startedMs);
  * latencies (response, network, service) are real milliseconds.
  */
-import { ConmigError } from '../../model/errors.ts';
-import { BackhaulGraph, LatencyModel } from '../../model/latency.ts';
-import type { ContainerId, MigrationCostParams, MigrationMode, NodeId, Scenario, UserId } from '../../model/types.ts';
-import type { ClusterView, ContainerView, MigrationInFlightView, NodeView, UserView } from '../../model/view.ts';
-import { ObservedMetrics } from '../../sim/observed.ts';
-import { ObservedContainerView, ObservedNodeView, type ObservedState, type ObservedViewHost } from '../../sim/observed-view.ts';
+import { ClusterState } from '../../cluster/state.ts';
+import { ClusterViewBase } from '../../cluster/view.ts';
+import type { NodeId, Scenario, UserId } from '../../model/types.ts';
+import type { MigrationInFlightView } from '../../model/view.ts';
 import type { UserMotion } from './motion.ts';
-import type { RequestOutcome } from './users.ts';
+import type { RequestOutcome } from './request-outcome.ts';
 
-export class LiveState implements ObservedState {
-  readonly nodeIds: readonly NodeId[];
-  readonly nodeIndex = new Map<NodeId, number>();
-  readonly containerIds: readonly ContainerId[];
-  readonly containerIndex = new Map<ContainerId, number>();
-  readonly userIds: readonly UserId[];
-  readonly userIndex = new Map<UserId, number>();
-  readonly graph: BackhaulGraph;
-  readonly latency: LatencyModel;
-  readonly observed: ObservedMetrics;
-  readonly containerNode: Int32Array;
-  readonly containerMigrating: Uint8Array;
-  /** Scenario ms the last migration of each container finished (-Infinity if never). */
-  readonly lastMigrationEndMs: Float64Array;
-  readonly memUsedMiB: Float64Array;
-  readonly memReservedMiB: Float64Array;
+export class LiveState extends ClusterState {
   readonly inFlight = new Map<number, MigrationInFlightView>();
   /** Measured base RTT of the path controller/users -> node (ms), without emulated delay. */
   readonly baseRttMs: Float64Array;
-  readonly userContainer: Int32Array;
-  readonly userPayloadKiB: Float64Array;
 
   constructor(
-    readonly scenario: Scenario,
+    scenario: Scenario,
     readonly motion: UserMotion,
   ) {
-    const s = scenario;
-    this.nodeIds = s.topology.nodes.map((n) => n.id);
-    this.nodeIds.forEach((id, i) => this.nodeIndex.set(id, i));
-    this.containerIds = s.containers.map((c) => c.id);
-    this.containerIds.forEach((id, i) => this.containerIndex.set(id, i));
-    this.userIds = s.users.map((u) => u.id);
-    this.userIds.forEach((id, i) => this.userIndex.set(id, i));
-    this.graph = new BackhaulGraph(s.topology);
-    this.latency = new LatencyModel(s.latency, s.topology, this.graph);
-    const N = this.nodeIds.length;
-    const C = this.containerIds.length;
-    this.observed = new ObservedMetrics(C, N, Math.round(s.controlIntervalS * 1e6), Math.round(s.metricsWindowS * 1e6));
-    this.containerNode = new Int32Array(C);
-    this.containerMigrating = new Uint8Array(C);
-    this.lastMigrationEndMs = new Float64Array(C).fill(Number.NEGATIVE_INFINITY);
-    this.memUsedMiB = new Float64Array(N);
-    this.memReservedMiB = new Float64Array(N);
-    this.baseRttMs = new Float64Array(N);
-    s.containers.forEach((c, i) => {
-      const n = this.nodeIndex.get(c.node);
-      if (n === undefined) throw new ConmigError('NODE_UNKNOWN', `container ${c.id} starts on unknown node ${c.node}`);
-      this.containerNode[i] = n;
-      this.memUsedMiB[n] += c.memoryMiB;
-    });
-    this.userContainer = new Int32Array(s.users.length).fill(-1);
-    s.containers.forEach((c, ci) => {
-      for (const uid of c.users) {
-        const u = this.userIndex.get(uid);
-        if (u !== undefined) this.userContainer[u] = ci;
-      }
-    });
-    this.userPayloadKiB = Float64Array.from(s.users, (u) => u.requests.requestKiB + u.requests.responseKiB);
-    s.users.forEach((u, i) => {
-      if (this.userContainer[i] < 0) throw new ConmigError('SCENARIO_INVALID', `user ${u.id} is served by no container`);
-    });
+    super(scenario);
+    this.baseRttMs = new Float64Array(this.nodeIds.length);
   }
 
   /** The emulated part of the RTT (ms): the latency model at the user's position at scenario time `scenUs`. */
@@ -110,74 +58,24 @@ export class LiveState implements ObservedState {
     const speed = this.scenario.topology.nodes[r.n].speedFactor;
     this.observed.add(r.completionScenUs, r.c, r.n, r.responseMs * 1000, r.networkMs * 1000, 0, r.queueMs * 1000, r.serviceMs * 1000 * speed, r.waitMs * 1000);
   }
-
-  /** Containers per node (for report windows). */
-  containersPerNode(): Float64Array {
-    const out = new Float64Array(this.nodeIds.length);
-    for (let c = 0; c < this.containerNode.length; c++) out[this.containerNode[c]]++;
-    return out;
-  }
 }
 
-class LiveUserView implements UserView {
-  readonly id: UserId;
-  readonly containerId: ContainerId;
-  constructor(
-    private readonly v: LiveClusterView,
-    private readonly i: number,
-  ) {
-    this.id = v.state.userIds[i];
-    this.containerId = v.state.containerIds[v.state.userContainer[i]];
-  }
-  get apId(): string {
-    return this.v.state.scenario.topology.accessPoints[this.v.userAp[this.i]].id;
-  }
-}
-
-export class LiveClusterView implements ClusterView, ObservedViewHost {
-  get nodeIds(): readonly NodeId[] {
-    return this.state.nodeIds;
-  }
-  nowMs = 0;
-  /** Scenario µs covered by the metrics window at nowMs (shorter at the start). */
-  windowUs = 1;
-  readonly qosThresholdMs: number;
-  readonly controlIntervalMs: number;
-  readonly nodes: readonly NodeView[];
-  readonly containers: readonly ContainerView[];
-  readonly users: readonly UserView[];
-  readonly defaultMigrationMode: MigrationMode;
-  readonly migrationCost: MigrationCostParams;
-  /** Per user: attached AP index at nowMs. */
-  readonly userAp: Int32Array;
+export class LiveClusterView extends ClusterViewBase {
   /** [u * N + n]: RTT (model at the user's position at nowMs + measured base). */
   private readonly rtt: Float64Array;
   private readonly orders: NodeId[][];
-  private readonly byNode = new Map<NodeId, NodeView>();
-  private readonly byContainer = new Map<ContainerId, ContainerView>();
 
-  constructor(readonly state: LiveState) {
-    const s = state.scenario;
-    this.qosThresholdMs = s.qosThresholdMs;
-    this.controlIntervalMs = s.controlIntervalS * 1000;
-    this.defaultMigrationMode = s.migration.mode;
-    this.migrationCost = s.migration.cost;
-    this.nodes = s.topology.nodes.map((_, i) => new ObservedNodeView(this, i));
-    this.containers = s.containers.map((_, i) => new ObservedContainerView(this, i));
-    this.users = s.users.map((_, i) => new LiveUserView(this, i));
-    for (const n of this.nodes) this.byNode.set(n.id, n);
-    for (const c of this.containers) this.byContainer.set(c.id, c);
-    this.userAp = new Int32Array(s.users.length);
-    this.rtt = new Float64Array(s.users.length * this.nodes.length);
-    this.orders = s.users.map(() => []);
+  constructor(override readonly state: LiveState) {
+    super(state, new Int32Array(state.userIds.length));
+    this.rtt = new Float64Array(state.userIds.length * state.nodeIds.length);
+    this.orders = state.userIds.map(() => []);
     this.refresh(0);
   }
 
   /** Recompute positions, RTTs and node orders for scenario time `nowScenUs` (call after closing metric intervals). */
   refresh(nowScenUs: number): void {
     const st = this.state;
-    this.nowMs = nowScenUs / 1000;
-    this.windowUs = st.observed.windowUs(nowScenUs);
+    this.setTime(nowScenUs);
     const N = st.nodeIds.length;
     for (let u = 0; u < st.userIds.length; u++) {
       const p = st.motion.positionAt(u, nowScenUs);
@@ -198,39 +96,12 @@ export class LiveClusterView implements ClusterView, ObservedViewHost {
     return [...this.state.inFlight.values()];
   }
 
-  node(id: NodeId): NodeView {
-    const n = this.byNode.get(id);
-    if (!n) throw new ConmigError('NODE_UNKNOWN', `no node "${id}" in the cluster`);
-    return n;
-  }
-
-  container(id: ContainerId): ContainerView {
-    const c = this.byContainer.get(id);
-    if (!c) throw new ConmigError('CONTAINER_UNKNOWN', `no container "${id}" in the cluster`);
-    return c;
-  }
-
-  private userIdx(id: UserId): number {
-    const u = this.state.userIndex.get(id);
-    if (u === undefined) throw new ConmigError('CONTAINER_UNKNOWN', `no user "${id}" in the cluster`);
-    return u;
-  }
-
-  user(id: UserId): UserView {
-    return this.users[this.userIdx(id)];
-  }
-
   networkRttMs(userId: UserId, nodeId: NodeId): number {
-    const n = this.state.nodeIndex.get(nodeId);
-    if (n === undefined) throw new ConmigError('NODE_UNKNOWN', `no node "${nodeId}" in the cluster`);
-    return this.rtt[this.userIdx(userId) * this.state.nodeIds.length + n];
+    const n = this.nodeIndexOf(nodeId);
+    return this.rtt[this.userIndexOf(userId) * this.state.nodeIds.length + n];
   }
 
   nodesByRtt(userId: UserId): readonly NodeId[] {
-    return this.orders[this.userIdx(userId)];
-  }
-
-  path(from: NodeId, to: NodeId): { bandwidthMbps: number; latencyMs: number } {
-    return { bandwidthMbps: this.state.graph.bottleneckMbps(from, to), latencyMs: this.state.graph.latencyMs(from, to) };
+    return this.orders[this.userIndexOf(userId)];
   }
 }

@@ -1,27 +1,16 @@
-/** Minimal HTTP GET for probing workloads from the controller (root namespace). */
-import { request } from 'node:http';
+/** HTTP GET for probing workloads from the controller (root namespace), on the live side's one GET (../http.ts). */
 import { ConmigError } from '../../model/errors.ts';
+import { httpRequest, type HttpAnswer } from '../http.ts';
 
-export interface HttpReply {
-  status: number;
-  body: string;
-  elapsedMs: number;
-}
+export type HttpReply = HttpAnswer;
 
-export function httpGet(host: string, port: number, path: string, timeoutMs = 5000): Promise<HttpReply> {
-  const t0 = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port, path, method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, elapsedMs: performance.now() - t0 }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`no answer in ${timeoutMs} ms`)));
-    req.on('error', (e) =>
-      reject(new ConmigError('NODE_UNREACHABLE', `GET http://${host}:${port}${path} failed: ${e.message}`, { cause: e })),
-    );
-    req.end();
-  });
+/** GET; a network error or timeout is NODE_UNREACHABLE naming the URL. */
+export async function httpGet(host: string, port: number, path: string, timeoutMs = 5000): Promise<HttpReply> {
+  try {
+    return await httpRequest(host, port, path, timeoutMs);
+  } catch (e) {
+    throw new ConmigError('NODE_UNREACHABLE', `GET http://${host}:${port}${path} failed: ${(e as Error).message}`, { cause: e });
+  }
 }
 
 export async function httpGetJson<T>(host: string, port: number, path: string, timeoutMs = 5000): Promise<T> {

@@ -1,6 +1,7 @@
 /**
  * Entry of the relay process (started by `conmig testbed up` inside cm-users):
- *   node --import tsx src/live/testbed/relay-main.ts <relay.json> <control.sock>
+ *   node dist/live/testbed/relay-main.js <relay.json> <control.sock>
+ *   (node --import tsx src/live/testbed/relay-main.ts ... from the sources)
  * relay.json: { "listenHost": "10.77.0.2", "routes": [RelayRoute...] }.
  * Stops on SIGTERM/SIGINT (closing its listeners lets the process end).
  */

@@ -20,6 +20,8 @@ import {
 } from './layout.ts';
 import { createBridge, createNodeNamespace, createUsersNamespace, listNamespaces, shapeNode } from './net.ts';
 import { relayControl, type RelayRoute } from './relay.ts';
+import { siblingModuleArgs } from '../../run/self.ts';
+import { Teardown } from '../teardown.ts';
 import { genKey, knownHostsLine, sshdConfig, startSshd, waitTcp, writeSecret } from './ssh.ts';
 import { loadTopology, planTopology, starTopology, type TopologyPlan } from './topology.ts';
 
@@ -69,8 +71,9 @@ async function startRelay(stateDir: string, routes: RelayRoute[]): Promise<numbe
   const sp = statePaths(stateDir);
   await writeFile(sp.relayJson, JSON.stringify({ listenHost: USERS_ADDR, routes }, null, 2) + '\n');
   const out = openSync(sp.relayLog, 'a');
-  const child = spawn('nsenter', [`--net=/run/netns/${USERS_NETNS}`, process.execPath, '--import', 'tsx',
-    join(REPO_ROOT, 'src/live/testbed/relay-main.ts'), sp.relayJson, sp.relaySock], {
+  // relay-main.js from dist/, or relay-main.ts through tsx when this runs from the sources.
+  const child = spawn('nsenter', [`--net=/run/netns/${USERS_NETNS}`, process.execPath,
+    ...siblingModuleArgs(import.meta.url, 'relay-main'), sp.relayJson, sp.relaySock], {
     cwd: REPO_ROOT, detached: true, stdio: ['ignore', out, out],
   });
   closeSync(out);
@@ -109,7 +112,11 @@ export async function testbedUp(opts: UpOptions = {}): Promise<UpResult> {
     return await build(stateDir, imagesDir, plan, opts.workload ?? true, log, t0);
   } catch (e) {
     log('up failed: tearing down what was built');
-    await cleanTestbed(stateDir).catch(() => undefined);
+    const teardown = new Teardown();
+    await teardown.attempt('clean', async () => {
+      for (const err of (await cleanTestbed(stateDir)).errors) if (!err.includes('marker')) teardown.errors.push(err);
+    });
+    for (const err of teardown.errors) log(`teardown: ${err}`);
     throw e;
   }
 }

@@ -69,6 +69,12 @@ export function suggest(word: string, candidates: readonly string[]): string | u
   return best;
 }
 
+/** The message for an id that is not among `known`: expected <what>, got "<id>" (did you mean "<closest>"?). */
+export function unknownId(expected: string, got: string, known: readonly string[]): string {
+  const hint = suggest(got, known);
+  return `expected ${expected}, got ${JSON.stringify(got)}${hint ? ` (did you mean ${JSON.stringify(hint)}?)` : ''}`;
+}
+
 function valueAt(root: unknown, path: readonly PathSegment[]): unknown {
   let v: unknown = root;
   for (const seg of path) {
