@@ -6,6 +6,7 @@
  *   npm run bench -- --quick      shorter runs, one repeat (a smoke test of the bench)
  *   npm run bench -- --repeat 5   more repeats
  *   npm run bench -- --live       also the live benchmarks (root, testbed tools)
+ *   npx tsx bench/sweep.ts        only the sweep benchmarks (run here too, after the simulator's)
  *
  * Baseline in the same command: the same scenario under the `never` policy
  * (pure simulation: no decisions, no migrations), so the policy's share of
@@ -72,6 +73,12 @@ for (const users of [1_000, 10_000, 100_000]) {
 }
 process.stderr.write('\n');
 process.stdout.write(lines.join('\n') + '\n');
+
+// Sweeps: the local worker pool against the runs one after another, per-run overhead, Slurm.
+{
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/sweep.ts', ...(quick ? ['--quick'] : []), ...(repeatIdx >= 0 ? ['--repeat', String(repeat)] : [])], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
+}
 
 if (args.includes('--live')) {
   for (const script of ['bench/live-migration.ts', 'bench/live.ts']) {

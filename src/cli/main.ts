@@ -13,6 +13,7 @@ import { registerValidate } from './validate.ts';
 import { registerTestbed } from './testbed.ts';
 import { registerMigrate } from './migrate.ts';
 import { registerCompare } from './compare.ts';
+import { registerSweep } from './sweep.ts';
 
 export type { CliIo, CliWriter } from './io.ts';
 
@@ -39,6 +40,7 @@ export function buildProgram(ctx: CliContext = cliContext(processIo())): Command
   registerTestbed(program, ctx);
   registerMigrate(program, ctx);
   registerCompare(program, ctx);
+  registerSweep(program, ctx);
   return program;
 }
 
@@ -46,6 +48,7 @@ export function buildProgram(ctx: CliContext = cliContext(processIo())): Command
 export function exitStatusOf(e: ConmigError): number {
   switch (e.code) {
     case 'SCENARIO_INVALID':
+    case 'SWEEP_INVALID':
     case 'SCENARIO_NOT_FOUND':
     case 'POLICY_NOT_FOUND':
     case 'POLICY_INVALID':

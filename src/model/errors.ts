@@ -5,6 +5,7 @@
  */
 export type ErrorCode =
   | 'SCENARIO_INVALID' // a scenario file failed validation (see `problems`)
+  | 'SWEEP_INVALID' // a sweep file failed validation (see `problems`)
   | 'SCENARIO_NOT_FOUND'
   | 'POLICY_NOT_FOUND'
   | 'POLICY_INVALID'

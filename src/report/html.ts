@@ -80,7 +80,45 @@ export interface ReportPageOptions {
   qosThresholdMs: number;
 }
 
-/** The report page as one HTML string (pure apart from the library text passed in). */
+/** A page of charts: a title, a line under it, content before the charts (HTML), then the charts. */
+export interface ChartPageOptions {
+  title: string;
+  subtitleHtml: string;
+  bodyHtml: string;
+}
+
+/**
+ * A self-contained page of Vega-Lite charts rendered in the browser (the run
+ * report, a sweep's report): the page shell, the content, a section per chart,
+ * the specs and the libraries inline (pure apart from the library text passed in).
+ */
+export function renderChartPage(page: ChartPageOptions, charts: readonly Chart[], libs: { vega: string; vegaLite: string }): string {
+  const sections = charts
+    .map(
+      (c) =>
+        `<section class="chart"><h2>${escapeHtml(c.title)}</h2>` +
+        `<div class="chart-body" id="chart-${escapeHtml(c.id)}" data-chart-id="${escapeHtml(c.id)}" data-status="pending"></div></section>`,
+    )
+    .join('\n');
+  const init = { charts: charts.length, rendered: 0, errors: [] as Array<{ id: string; message: string }>, done: false };
+  return renderPage({
+    title: page.title,
+    subtitleHtml: page.subtitleHtml,
+    headHtml: `<script>
+window.__conmigReport = ${scriptJson(init)};
+window.addEventListener('error', function (e) { window.__conmigReport.errors.push({ id: '(page)', message: String(e.message) }); });
+</script>
+`,
+    bodyHtml: `${page.bodyHtml}
+${sections}
+<script id="conmig-charts" type="application/json">${scriptJson(charts.map((c) => ({ id: c.id, spec: { ...c.spec, title: undefined } })))}</script>
+<script>${scriptText(libs.vega)}</script>
+<script>${scriptText(libs.vegaLite)}</script>
+<script>${RUNTIME}</script>`,
+  });
+}
+
+/** The run report: the summary table, then the charts. */
 export function renderReportHtml(
   runs: readonly LabelledRun[],
   charts: readonly Chart[],
@@ -94,32 +132,18 @@ export function renderReportHtml(
         `<tr>${SUMMARY_COLUMNS.map((c) => `<td${c.align === 'right' ? ' class="num"' : ''}>${escapeHtml(r[c.key])}</td>`).join('')}</tr>`,
     )
     .join('\n');
-  const sections = charts
-    .map(
-      (c) =>
-        `<section class="chart"><h2>${escapeHtml(c.title)}</h2>` +
-        `<div class="chart-body" id="chart-${escapeHtml(c.id)}" data-chart-id="${escapeHtml(c.id)}" data-status="pending"></div></section>`,
-    )
-    .join('\n');
-  const init = { charts: charts.length, rendered: 0, errors: [] as Array<{ id: string; message: string }>, done: false };
-  return renderPage({
-    title: opts.title,
-    subtitleHtml: `Scenario <b>${escapeHtml(opts.scenarioName)}</b> · ${runs.length} run(s) · QoS threshold ${escapeHtml(String(opts.qosThresholdMs))} ms`,
-    headHtml: `<script>
-window.__conmigReport = ${scriptJson(init)};
-window.addEventListener('error', function (e) { window.__conmigReport.errors.push({ id: '(page)', message: String(e.message) }); });
-</script>
-`,
-    bodyHtml: `<table class="summary">
+  return renderChartPage(
+    {
+      title: opts.title,
+      subtitleHtml: `Scenario <b>${escapeHtml(opts.scenarioName)}</b> · ${runs.length} run(s) · QoS threshold ${escapeHtml(String(opts.qosThresholdMs))} ms`,
+      bodyHtml: `<table class="summary">
 <thead><tr>${head}</tr></thead>
 <tbody>
 ${body}
 </tbody>
-</table>
-${sections}
-<script id="conmig-charts" type="application/json">${scriptJson(charts.map((c) => ({ id: c.id, spec: { ...c.spec, title: undefined } })))}</script>
-<script>${scriptText(libs.vega)}</script>
-<script>${scriptText(libs.vegaLite)}</script>
-<script>${RUNTIME}</script>`,
-  });
+</table>`,
+    },
+    charts,
+    libs,
+  );
 }

@@ -13,16 +13,21 @@ import { createBuiltinPolicy } from '../model/policies/index.ts';
 import type { PolicyRef, Scenario } from '../model/types.ts';
 
 /**
- * A user's module: a TypeScript one through tsx's loader when conmig runs
- * compiled (from the sources, under tsx or vitest, a plain import loads it).
+ * A user's module. A TypeScript one loads with a plain import where a
+ * TypeScript loader is already registered (conmig from the sources under tsx
+ * or vitest; a sweep worker started with tsx's --import); where none is
+ * (compiled conmig: Node 20 refuses .ts with ERR_UNKNOWN_FILE_EXTENSION),
+ * through tsx's API.
  */
 async function importModule(file: string): Promise<unknown> {
   const url = pathToFileURL(file).href;
-  if (/\.[cm]?ts$/.test(file) && !import.meta.url.endsWith('.ts')) {
+  try {
+    return await import(url);
+  } catch (e) {
+    if (!/\.[cm]?ts$/.test(file) || (e as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
     const { tsImport } = await import('tsx/esm/api');
     return tsImport(url, import.meta.url);
   }
-  return import(url);
 }
 
 function isPolicyFactory(x: unknown): x is PolicyFactory {

@@ -10,7 +10,6 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunData } from '../model/results.ts';
 import type { Scenario } from '../model/types.ts';
-import { writeReport } from '../report/index.ts';
 import { createRequestTraceWriter, writeRun } from '../results/index.ts';
 import { simulate, type SimulateResult } from '../sim/simulator.ts';
 import { createTraceStore } from '../mobility/index.ts';
@@ -71,6 +70,9 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
     opts.onRunWritten?.(label, dir, result, wallMs);
   }
   if (opts.noReport) return { runs };
+  // Loaded only for a report: the chart libraries take about a second to load, which
+  // every sweep worker and Slurm array task (they write no report) would pay.
+  const { writeReport } = await import('../report/index.ts');
   const { htmlPath } = await writeReport(
     opts.outDir,
     runs.map((r) => ({ ...r.data, label: r.policy })),

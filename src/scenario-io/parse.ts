@@ -81,9 +81,10 @@ export function invalidScenario(fileLabel: string, problems: Problem[]): ConmigE
 
 /**
  * Line (1-based) of the field at `path`; for a key the file does not have
- * (a missing field) the line of the nearest enclosing field.
+ * (a missing field) the line of the nearest enclosing field. Also used for
+ * sweep files (src/sweep/load.ts).
  */
-function lineOf(doc: Document, lineCounter: LineCounter, path: readonly PathSegment[]): number {
+export function lineOf(doc: Document, lineCounter: LineCounter, path: readonly PathSegment[]): number {
   let node: unknown = doc.contents;
   let offset = (doc.contents as Node | null)?.range?.[0] ?? 0;
   for (const seg of path) {

@@ -12,12 +12,13 @@ import { z } from 'zod';
 import { KNOWN_KEYS_PREFIX } from './problems.ts';
 
 // ---------------------------------------------------------------------------
-// Field helpers: one message for every check of a field
+// Field helpers: one message for every check of a field (the sweep file's
+// schema, src/sweep/schema.ts, is built from them too)
 // ---------------------------------------------------------------------------
 
 type NumberKind = 'positive' | 'nonnegative' | 'any' | 'fraction';
 
-function num(description: string, kind: NumberKind = 'positive', integer = false) {
+export function num(description: string, kind: NumberKind = 'positive', integer = false) {
   const noun = integer ? 'integer' : 'number';
   const expected =
     kind === 'positive'
@@ -36,23 +37,23 @@ function num(description: string, kind: NumberKind = 'positive', integer = false
   return s.describe(description);
 }
 
-function str(description: string) {
+export function str(description: string) {
   return z.string({ error: 'expected a string' }).min(1, { error: 'expected a non-empty string' }).describe(description);
 }
 
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
-function id(description: string) {
+export function id(description: string) {
   return z
     .string({ error: 'expected an id (letters, digits, _ . -)' })
     .regex(ID_PATTERN, { error: 'expected an id (letters, digits, _ . -, starting with a letter or digit)' })
     .describe(description);
 }
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T, description: string) {
+export function oneOf<const T extends readonly [string, ...string[]]>(values: T, description: string) {
   return z.enum(values, { error: `expected one of ${values.join(', ')}` }).describe(description);
 }
 
-function bool(description: string) {
+export function bool(description: string) {
   return z.boolean({ error: 'expected true or false' }).describe(description);
 }
 
@@ -64,7 +65,7 @@ function range(description: string, kind: NumberKind = 'nonnegative') {
     .describe(`${description} A range [lo, hi], drawn uniformly.`);
 }
 
-function list<T extends z.ZodType>(item: T, description: string) {
+export function list<T extends z.ZodType>(item: T, description: string) {
   return z.array(item, { error: 'expected a list' }).describe(description);
 }
 
@@ -72,7 +73,7 @@ function list<T extends z.ZodType>(item: T, description: string) {
  * A mapping with known keys only. An unknown key's issue carries the known
  * keys (after KNOWN_KEYS_PREFIX) so the message can suggest the closest one.
  */
-function obj<T extends z.ZodRawShape>(shape: T, description: string) {
+export function obj<T extends z.ZodRawShape>(shape: T, description: string) {
   const known = Object.keys(shape).join(',');
   return z
     .strictObject(shape, { error: (iss) => (iss.code === 'unrecognized_keys' ? KNOWN_KEYS_PREFIX + known : 'expected a mapping') })

@@ -1,0 +1,266 @@
+/**
+ * `conmig sweep SWEEP.yaml [--jobs N] [--out DIR]`: every cell x policy x
+ * seed of a sweep on a local worker pool (every core by default), then the
+ * merged results; resumable (finished runs are skipped), a failed run does
+ * not stop the others, Ctrl-C keeps what finished.
+ * `... --slurm [--partition P] [--time T] [--array-limit K] [--chunk N] [--wait]`:
+ * the pending runs as a Slurm job array instead.
+ * `conmig sweep status DIR`, `conmig sweep collect DIR`.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { ConmigError } from '../model/errors.ts';
+import type { CollectResult, SlurmOptions, SweepPlan } from '../sweep/index.ts';
+import { cliContext, processIo, type CliContext } from './io.ts';
+
+/** The sweep machinery, imported when a sweep command runs (so `conmig --help` loads commander only). */
+async function sweepLib() {
+  const [lib, entry, lock, results] = await Promise.all([
+    import('../sweep/index.ts'),
+    import('../sweep/entry.ts'),
+    import('../sweep/lock.ts'),
+    import('../results/index.ts'),
+  ]);
+  return { ...lib, ...entry, ...lock, writeFileAtomic: results.writeFileAtomic };
+}
+
+interface SweepFlags {
+  jobs?: string;
+  out?: string;
+  progress?: boolean;
+  slurm?: boolean;
+  partition?: string;
+  time?: string;
+  arrayLimit?: string;
+  chunk?: string;
+  wait?: boolean;
+  svg?: boolean;
+}
+
+function positiveInt(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) throw new ConmigError('USAGE', `${flag}: expected a positive integer, got "${text}"`);
+  return n;
+}
+
+function shape(plan: SweepPlan): string {
+  const cells = plan.cells.length;
+  const policies = new Set(plan.runs.map((r) => r.policy)).size;
+  const seeds = new Set(plan.runs.map((r) => r.seed)).size;
+  return `${plan.runs.length} run(s): ${cells} cell(s) x ${policies} polic${policies === 1 ? 'y' : 'ies'} x ${seeds} seed(s)`;
+}
+
+function printCollected(ctx: CliContext, c: CollectResult): void {
+  const { rel } = ctx;
+  ctx.io.stdout.write(
+    `results: ${rel(c.files.results)} (a row per run)\ncells:   ${rel(c.files.cells)} (mean and 95% CI per cell, policy and metric)\nreport:  ${rel(c.files.report)}\n` +
+      (c.counts.failed > 0 ? `failed:  ${rel(c.files.failed)}\n` : ''),
+  );
+}
+
+/** Progress for a person at a terminal (never in CI logs); otherwise a line per run. */
+async function progressReporter(ctx: CliContext, enabled: boolean, total: number) {
+  const stderr = ctx.io.stderr;
+  const cliProgress = enabled ? (await import('cli-progress')).default : undefined;
+  const bar = cliProgress
+    ? new cliProgress.SingleBar(
+        { format: 'sweep [{bar}] {value}/{total} runs | {failed} failed | {eta_formatted} left', clearOnComplete: true, hideCursor: true, etaBuffer: 20 },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
+  let done = 0;
+  let failed = 0;
+  bar?.start(total, 0, { failed: 0 });
+  return {
+    runDone(run: { id: string; cell: number; policy: string; seed: number }, status: 'ok' | 'failed', message?: string): void {
+      done++;
+      if (status === 'failed') failed++;
+      const what = `run ${run.id} (cell ${run.cell}, ${run.policy}, seed ${run.seed})`;
+      if (bar) {
+        // A failure is worth a line of its own: clear the bar's line, print, redraw.
+        if (status === 'failed') stderr.write(`\r\x1b[K${what} FAILED: ${message}\n`);
+        bar.update(done, { failed });
+      } else stderr.write(status === 'ok' ? `${what} done (${done}/${total})\n` : `${what} FAILED (${done}/${total}): ${message}\n`);
+    },
+    stop(): void {
+      bar?.stop();
+    },
+  };
+}
+
+/** An AbortSignal that Ctrl-C (or SIGTERM) fires while `fn` runs. */
+async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController();
+  const onSignal = (): void => ac.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await fn(ac.signal);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+async function runSweep(ctx: CliContext, file: string, flags: SweepFlags): Promise<void> {
+  const { bundleDir, bundleWorker, checkSlurmOptions, loadSweep, lockSweep, PLAN_FILE, refuseIfQueued, workerExecArgv, writeFileAtomic } = await sweepLib();
+  const jobs = positiveInt('--jobs', flags.jobs) ?? availableParallelism();
+  const slurm = { partition: flags.partition, time: flags.time, arrayLimit: positiveInt('--array-limit', flags.arrayLimit), chunk: positiveInt('--chunk', flags.chunk) };
+  if (!flags.slurm && (Object.values(slurm).some((v) => v !== undefined) || flags.wait)) {
+    throw new ConmigError('USAGE', '--partition, --time, --array-limit, --chunk and --wait go with --slurm');
+  }
+  if (flags.slurm) checkSlurmOptions(slurm);
+  // The local workers' bundle builds (in esbuild's process) while the sweep is planned here.
+  const workDir = flags.slurm ? undefined : await bundleDir();
+  const bundle = workDir ? path.join(workDir, 'worker.mjs') : '';
+  const bundling = workDir ? bundleWorker(bundle) : Promise.resolve();
+  bundling.catch(() => undefined); // awaited where needed; never an unhandled rejection
+  try {
+    const plan = await loadSweep(ctx.abs(file));
+    const outDir = ctx.abs(flags.out ?? path.join('results', plan.name));
+    await mkdir(outDir, { recursive: true });
+    const unlock = lockSweep(outDir);
+    try {
+      await refuseIfQueued(outDir);
+      await writeFileAtomic(path.join(outDir, PLAN_FILE), JSON.stringify(plan, null, 2) + '\n');
+      const worker = async () => (await bundling, { bundle, execArgv: workerExecArgv(plan) });
+      await sweepLocked(ctx, plan, outDir, jobs, slurm, flags, worker);
+    } finally {
+      unlock();
+    }
+  } finally {
+    if (workDir) {
+      await bundling.catch(() => undefined);
+      await rm(workDir, { recursive: true, force: true });
+    }
+  }
+}
+
+async function sweepLocked(
+  ctx: CliContext,
+  plan: SweepPlan,
+  outDir: string,
+  jobs: number,
+  slurm: SlurmOptions,
+  flags: SweepFlags,
+  worker: () => Promise<{ bundle: string; execArgv: string[] }>,
+): Promise<void> {
+  const { collectSweep, runPool, runStates, submitSweep, waitForJobs } = await sweepLib();
+  const { rel } = ctx;
+  const stdout = ctx.io.stdout;
+  const stderr = ctx.io.stderr;
+  const states = await runStates(plan, outDir);
+  const pending = plan.runs.filter((_, i) => states[i].state !== 'done');
+  const already = plan.runs.length - pending.length;
+  stderr.write(`sweep ${plan.name}: ${shape(plan)}; ${already} already done in ${rel(outDir)}, ${pending.length} to run\n`);
+
+  if (flags.slurm) {
+    if (pending.length === 0) {
+      stdout.write('nothing to submit: every run is done\n');
+      printCollected(ctx, await collectSweep(outDir, { svg: flags.svg }));
+      return;
+    }
+    const sub = await submitSweep(plan, outDir, pending, slurm);
+    stdout.write(`${sub.jobId}\n`);
+    stderr.write(
+      `submitted Slurm job array ${sub.jobId}: ${sub.tasks} task(s) for ${sub.runs} run(s) (script ${rel(sub.script)})\n` +
+        `  progress: conmig sweep status ${rel(outDir)}    merge: conmig sweep collect ${rel(outDir)}\n`,
+    );
+    if (!flags.wait) return;
+    await interruptible((signal) => waitForJobs([sub.jobId], 1000, signal));
+    const c = await collectSweep(outDir, { svg: flags.svg });
+    stderr.write(`job ${sub.jobId} finished: ${c.counts.done} of ${c.counts.total} run(s) done, ${c.counts.failed} failed, ${c.counts.pending} pending\n`);
+    printCollected(ctx, c);
+    if (c.counts.failed > 0 || c.counts.pending > 0) throw failedRuns(ctx, c, outDir);
+    return;
+  }
+
+  const progress = await progressReporter(ctx, flags.progress !== false && Boolean(stderr.isTTY) && !ctx.io.env.CI, pending.length);
+  let result;
+  try {
+    const w = pending.length > 0 ? await worker() : { bundle: '', execArgv: [] };
+    result = await interruptible((signal) => runPool(outDir, pending, { jobs, signal, worker: w, onRunDone: progress.runDone }));
+  } finally {
+    progress.stop();
+  }
+  if (result.interrupted) {
+    const done = already + result.ok;
+    throw new ConmigError(
+      'INTERRUPTED',
+      `interrupted: ${done} of ${plan.runs.length} run(s) finished and kept in ${rel(outDir)}; run the same command again to resume (conmig sweep collect ${rel(outDir)} merges what is there)`,
+    );
+  }
+  const c = await collectSweep(outDir, { svg: flags.svg });
+  stderr.write(`sweep ${plan.name}: ${result.ok} run(s) now, ${already} already done, ${c.counts.failed} failed\n`);
+  printCollected(ctx, c);
+  if (result.error) throw result.error;
+  if (c.counts.failed > 0 || c.counts.pending > 0) throw failedRuns(ctx, c, outDir);
+}
+
+function failedRuns(ctx: CliContext, c: CollectResult, outDir: string): ConmigError {
+  const { rel } = ctx;
+  const first = c.failures[0];
+  return new ConmigError(
+    'COMMAND_FAILED',
+    `${c.counts.failed} of ${c.counts.total} run(s) failed${c.counts.pending > 0 ? ` and ${c.counts.pending} did not run` : ''} (${rel(path.join(outDir, 'failed.csv'))}; run the same command again to retry them)` +
+      (first ? `; first: run ${first.id} (cell ${first.cell}, ${first.policy}, seed ${first.seed}): ${first.message}` : ''),
+  );
+}
+
+async function status(ctx: CliContext, dir: string): Promise<void> {
+  const { countStates, readJobs, readPlan, runStates, sacctState, squeueState } = await sweepLib();
+  const { rel } = ctx;
+  const outDir = ctx.abs(dir);
+  const plan = await readPlan(outDir);
+  const states = await runStates(plan, outDir);
+  const c = countStates(states);
+  const lines = [`sweep ${plan.name} in ${rel(outDir)}: ${shape(plan)}`, `  done ${c.done}, failed ${c.failed}, not done ${c.pending}`];
+  for (const job of await readJobs(outDir)) {
+    const q = squeueState(job.jobId);
+    const queue =
+      q === undefined ? 'squeue not available' : 'error' in q ? `squeue: ${q.error}` : Object.keys(q.states).length === 0 ? 'not in the queue (finished)' : Object.entries(q.states).map(([s, n]) => `${n} ${s.toLowerCase()}`).join(', ');
+    const acct = sacctState(job.jobId);
+    lines.push(`  slurm job ${job.jobId} (${job.submission}, ${job.tasks} task(s), ${job.runs} run(s), submitted ${job.submittedAt}): ${queue}${acct ? `; sacct: ${Object.entries(acct).map(([s, n]) => `${n} ${s.toLowerCase()}`).join(', ')}` : ''}`);
+  }
+  const failures = states.flatMap((s) => (s.state === 'failed' ? [s.failure] : []));
+  for (const f of failures.slice(0, 10)) lines.push(`  failed: run ${f.id} (cell ${f.cell}, ${f.policy}, seed ${f.seed}): ${f.message}`);
+  if (failures.length > 10) lines.push(`  ... and ${failures.length - 10} more (conmig sweep collect writes them all to failed.csv)`);
+  ctx.io.stdout.write(lines.join('\n') + '\n');
+}
+
+export function registerSweep(program: Command, ctx: CliContext = cliContext(processIo())): void {
+  const sweep = program
+    .command('sweep')
+    .description('run a parameter sweep (cells x policies x seeds) on every core here, or as a Slurm job array')
+    .argument('<sweep>', 'sweep YAML file')
+    .option('--jobs <n>', 'runs at once (default: every core)')
+    .option('--out <dir>', 'output folder (default: results/<sweep name>)')
+    .option('--no-progress', 'no progress bar')
+    .option('--svg', 'also write each chart of the report as charts/<id>.svg')
+    .option('--slurm', 'submit the runs not done yet as a Slurm job array instead of running them here')
+    .option('--partition <name>', 'with --slurm: the partition')
+    .option('--time <limit>', 'with --slurm: time limit per array task (e.g. 30, 2:00:00)')
+    .option('--array-limit <k>', 'with --slurm: at most k array tasks at once')
+    .option('--chunk <n>', 'with --slurm: runs per array task (default: 1, or enough for at most 1000 tasks)')
+    .option('--wait', 'with --slurm: wait for the job array to end, then collect')
+    .action((file: string, flags: SweepFlags) => runSweep(ctx, file, flags));
+  sweep
+    .command('status')
+    .description("a sweep's progress from its folder (and squeue/sacct for its Slurm jobs)")
+    .argument('<dir>', "the sweep's output folder")
+    .action((dir: string) => status(ctx, dir));
+  sweep
+    .command('collect')
+    .description('merge the finished runs of a sweep folder into results.csv, cells.csv and report.html')
+    .argument('<dir>', "the sweep's output folder")
+    .option('--svg', 'also write each chart of the report as charts/<id>.svg')
+    .action(async (dir: string, opts: { svg?: boolean }) => {
+      const { collectSweep } = await sweepLib();
+      const c = await collectSweep(ctx.abs(dir), { svg: opts.svg });
+      ctx.io.stderr.write(`${c.counts.done} of ${c.counts.total} run(s) finished, ${c.counts.failed} failed, ${c.counts.pending} not done\n`);
+      printCollected(ctx, c);
+    });
+}

@@ -1,0 +1,11 @@
+export { loadSweep } from './load.ts';
+export { expandSweep, type ExpandInput, type SweepProblem } from './expand.ts';
+export { parseOverridePath, applyOverride } from './paths.ts';
+export { runId, stableJson } from './ids.ts';
+export { executeRun, readPlan, runDir } from './execute.ts';
+export { runPool, type PoolResult } from './pool.ts';
+export { runStates, countStates, type RunState, type StateCounts } from './state.ts';
+export { collectSweep, MERGED_FILES, type CollectResult } from './collect.ts';
+export { submitSweep, squeueState, sacctState, waitForJobs, readJobs, checkSlurmOptions, type SlurmOptions } from './slurm.ts';
+export { sweepJsonSchema, sweepJsonSchemaText, SweepFileSchema, type SweepFile } from './schema.ts';
+export { PLAN_FILE, type SweepPlan, type PlanRun, type PlanCell } from './plan.ts';
