@@ -28,8 +28,14 @@ export function createScenarioClock(timeScale: number, startWallMs = performance
 }
 
 /** Wait until scenario time `scenUs` (or at once if it has passed); resolves early if the signal aborts. */
-export function sleepUntilScen(clock: ScenarioClock, scenUs: number, signal?: AbortSignal): Promise<void> {
-  return sleepWallMs(clock.wallMsAt(scenUs) - performance.now(), signal);
+export async function sleepUntilScen(clock: ScenarioClock, scenUs: number, signal?: AbortSignal): Promise<void> {
+  // Node's timers run on a millisecond clock of their own and may fire up to ~1 ms before
+  // performance.now() reaches the target: a control step at 43 s then ran at 42.9993 s. Sleep
+  // again for the rest, so nothing scheduled at a scenario time happens before it.
+  const targetWallMs = clock.wallMsAt(scenUs);
+  for (let left = targetWallMs - performance.now(); left > 0 && !signal?.aborted; left = targetWallMs - performance.now()) {
+    await sleepWallMs(Math.max(left, 0.05), signal);
+  }
 }
 
 export function sleepWallMs(wallMs: number, signal?: AbortSignal): Promise<void> {
