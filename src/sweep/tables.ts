@@ -114,11 +114,9 @@ export function aggregateCells(plan: SweepPlan, finished: readonly FinishedRun[]
   const byCell = new Map<number, RunData[]>();
   for (const f of finished) {
     const list = byCell.get(f.run.cell) ?? [];
-    // aggregateSeeds reads only summaries, and refuses runs of different scenario hashes;
-    // a cell's seeds differ in hash by the start positions drawn from the seed, so the
-    // cell stands in for the hash (state.ts checked each run's own hash against the plan).
-    const summary = { ...f.summary, scenario: { ...f.summary.scenario, hash: `cell-${f.run.cell}` } };
-    list.push({ summary, timeseries: [], histogram: [], migrations: [], nodeLoad: [], userSeries: null });
+    // aggregateSeeds reads only summaries, and refuses runs of different scenario hashes:
+    // a cell's seeds have one (what a seed draws is hashed as the rule that drew it).
+    list.push({ summary: f.summary, timeseries: [], histogram: [], migrations: [], nodeLoad: [], userSeries: null });
     byCell.set(f.run.cell, list);
   }
   return plan.cells.flatMap((cell) => {

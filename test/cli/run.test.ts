@@ -95,4 +95,15 @@ describe('conmig run --seeds', () => {
     expect(r.stderr).toMatch(/^seed [12] done \(2\/2\)$/m);
     expect(r.stdout).toMatch(/^threshold\s+2\s/m);
   });
+
+  it('a scenario with random starts: the seeds draw different starts, have one scenario hash, and aggregate', async () => {
+    const out = tmp();
+    const r = await conmig('run', 'test/sweep/fixtures/small.yaml', '--out', out, '--no-progress', '--policy', 'never', '--seeds', '1..2');
+    expect(r.stderr).not.toContain('cannot be aggregated');
+    expect(r.status).toBe(0);
+    const s = [1, 2].map((seed) => readJson(path.join(out, `seed-${seed}`, 'never', 'summary.json')) as { scenario: { hash: string }; responseMs: { meanMs: number } });
+    expect(s[0].scenario.hash).toBe(s[1].scenario.hash);
+    expect(s[0].responseMs.meanMs).not.toBe(s[1].responseMs.meanMs);
+    expect(JSON.parse(readFileSync(path.join(out, 'seeds.json'), 'utf8'))).toMatchObject([{ policy: 'never', n: 2, seeds: [1, 2] }]);
+  });
 });
