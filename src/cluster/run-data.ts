@@ -53,10 +53,11 @@ export function buildRunData(i: RunDataInput): RunData {
       service: perServed(col.sumServiceMs),
       migrationWait: perServed(col.sumWaitMs),
     },
-    qos: { thresholdMs: s.qosThresholdMs, fractionOver: perServed(col.overQosTotal) },
+    qos: { thresholdMs: s.qosThresholdMs, ...col.qos() },
     migrations: {
       count: migrations.length,
       failed: migrations.filter((m) => m.status === 'failed' || m.status === 'rolled-back').length,
+      unfinished: migrations.filter((m) => m.status === 'unfinished').length,
       bytesTotal: migrations.reduce((a, m) => a + m.bytes, 0),
       downtimeMs: { mean: mean(downtimes), p95, max: max(downtimes) },
       totalMs: { mean: mean(totals), max: max(totals) },

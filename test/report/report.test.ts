@@ -163,9 +163,9 @@ describe('formatSummaryTable', () => {
     const text = formatSummaryTable(twoPolicyRuns());
     const lines = text.split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/^policy\s+requests\s+failed\s+mean ms\s+p50 ms\s+p95 ms\s+p99 ms\s+QoS viol\.\s+migrations\s+moved\s+mean downtime ms$/);
-    expect(lines[2]).toMatch(/^never\s+1201\s+0\s+/);
-    expect(lines[3]).toMatch(/^nearest\s+1204\s+3\s+.*3 \(1 failed\)\s+768\.0 MiB\s+875$/);
+    expect(lines[0]).toMatch(/^policy\s+requests\s+failed\s+unfinished\s+mean ms\s+p50 ms\s+p95 ms\s+p99 ms\s+QoS viol\.\s+migrations\s+moved\s+mean downtime ms$/);
+    expect(lines[2]).toMatch(/^never\s+1201\s+0\s+1\s+/);
+    expect(lines[3]).toMatch(/^nearest\s+1204\s+3\s+1\s+.*3 \(1 failed\)\s+768\.0 MiB\s+875$/);
     expect(new Set(lines.map((l) => [...l].length)).size).toBe(1);
     expect(text).not.toContain('\u001b');
     expect(formatSummaryTable(twoPolicyRuns(), { color: true })).toContain('\u001b[1m');

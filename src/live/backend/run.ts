@@ -142,7 +142,7 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
       st.observe(r);
       if (!collector.counts(r.sentScenUs)) return;
       if (r.completionScenUs > endUs) {
-        collector.unfinished++;
+        collector.unfinished1(r.sentScenUs, endUs);
         return;
       }
       if (r.status === 'served') {
@@ -166,7 +166,8 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
     onAbandoned: (u, _c, _n, sentUs, elapsedWallMs) => {
       if (!collector.counts(sentUs)) return;
       if (elapsedWallMs > s.users[u].requests.timeoutMs) collector.failed1(sentUs);
-      else collector.unfinished++;
+      // Late (a QoS violation already) when it waited longer than the threshold.
+      else collector.unfinished1(sentUs, sentUs + elapsedWallMs * 1000);
     },
   });
 
