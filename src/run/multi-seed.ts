@@ -57,9 +57,12 @@ export interface SeedFailure {
   error: string;
 }
 
-/** Of a child's stderr: the lines from its last `conmig: ` line on (the message and its details), else its last lines. */
+/**
+ * Of a child's stderr: the lines from its last `conmig: ` line on (the message
+ * and its details, each whole; a stack trace's frames left out), else its last lines.
+ */
 export function errorLines(stderr: string): string {
-  const lines = stderr.replace(/\s+$/, '').split('\n');
+  const lines = stderr.replace(/\s+$/, '').split('\n').filter((l) => !/^\s+at /.test(l));
   let at = -1;
   for (let i = lines.length - 1; i >= 0 && at < 0; i--) if (lines[i].startsWith('conmig: ')) at = i;
   return (at >= 0 ? lines.slice(at) : lines.slice(-10)).join('\n').trim();
