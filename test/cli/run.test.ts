@@ -174,6 +174,20 @@ describe('conmig run: work that did not finish is not hidden', () => {
     expect(r.stderr).toMatch(new RegExp(`^warning: nearest: ${s.migrations.unfinished} of ${s.migrations.count} migrations never finished`, 'm'));
   });
 
+  it('under --seeds the seeds run to the end and the aggregate is written, then the same verdict over every seed', async () => {
+    const file = smallWith((t) => t.replace('serviceTime: { kind: exponential, meanMs: 40 }', 'serviceTime: { kind: deterministic, valueMs: 1e7 }').replace('policies: [never, threshold]', 'policies: [never]').replace('durationS: 60', 'durationS: 20'));
+    const out = tmp();
+    const r = await conmig('run', file, '--out', out, '--no-progress', '--seeds', '1,2');
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/^seed 1 done/m);
+    expect(r.stderr).toMatch(/^seed 2 done/m);
+    expect(existsSync(path.join(out, 'seeds.json'))).toBe(true);
+    expect(r.stderr).toMatch(/^warning: seed 1 never: .* got no answer/m);
+    expect(r.stderr).toMatch(/^conmig: most requests got no answer in seed 1 never \(0 of [\d,]+ served\), seed 2 never/m);
+    const ok = await conmig('run', file, '--out', tmp(), '--no-progress', '--seeds', '1,2', '--allow-unfinished');
+    expect(ok.status).toBe(0);
+  });
+
   it('a healthy run: no warning', async () => {
     const r = await conmig('run', 'scenarios/shareon-geni.yaml', '--out', tmp(), '--no-progress', '--no-report');
     expect(r.status).toBe(0);

@@ -6,6 +6,7 @@ import { compile } from 'vega-lite';
 import {
   buildCharts,
   formatSummaryTable,
+  renderReportHtml,
   renderSvg,
   writeReport,
   type Chart,
@@ -153,8 +154,22 @@ describe('writeReport', () => {
     expect(html).toContain('<title>Fixture &#60;report&#62;</title>');
     expect(html.length).toBeGreaterThan(500_000); // vega + vega-lite inlined
     for (const id of ALL_IDS) expect(html).toContain(`id="chart-${id}"`);
-    expect(html).toMatch(/<td>nearest<\/td><td class="num">1204<\/td><td class="num">3<\/td>/);
+    expect(html).toMatch(/<td>nearest<\/td><td class="num">1204<\/td><td class="num">3<\/td><td class="num">1<\/td>/);
     expect(html).toContain('window.__conmigReport');
+    // 4 of 1,204 requests unanswered (under 1%): no warning.
+    expect(html).not.toContain('id="unfinished-warning"');
+  });
+
+  it('warns above the table when many requests got no answer or migrations never finished', () => {
+    const runs = twoPolicyRuns();
+    const r = runs[1];
+    r.summary.requests = { ...r.summary.requests, failed: 400, unfinished: 20, served: r.summary.requests.generated - 420 };
+    r.summary.migrations.unfinished = r.summary.migrations.count;
+    const html = renderReportHtml(runs, [], { title: 't', scenarioName: 's', qosThresholdMs: FIXTURE_QOS_MS }, { vega: '', vegaLite: '' });
+    const box = /<div class="warning" role="alert" id="unfinished-warning">(.*?)<\/div>/s.exec(html)?.[1] ?? '';
+    expect(box).toContain(`<li>${r.label}: 420 of 1,204 requests (34.9%) got no answer (400 failed, 20 never finished): the latencies describe only the served ones</li>`);
+    expect(box).toContain(`<li>${r.label}: ${r.summary.migrations.count} of ${r.summary.migrations.count} migrations never finished`);
+    expect(html.indexOf('unfinished-warning')).toBeLessThan(html.indexOf('<table class="summary">'));
   });
 });
 
