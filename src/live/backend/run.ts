@@ -142,7 +142,8 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
       st.observe(r);
       if (!collector.counts(r.sentScenUs)) return;
       if (r.completionScenUs > endUs) {
-        collector.unfinished1(r.sentScenUs, endUs);
+        // Its age at the end in wall time (what a response time is measured in).
+        collector.unfinished1(r.sentScenUs, r.sentScenUs + (endUs - r.sentScenUs) / timeScale);
         return;
       }
       if (r.status === 'served') {
