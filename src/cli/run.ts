@@ -6,6 +6,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
+import type { RunSummary } from '../model/results.ts';
 import type { ScenarioRun } from '../run/run-scenario.ts';
 import type { CliContext } from './io.ts';
 
@@ -18,6 +19,7 @@ interface RunFlags {
   inventory?: string;
   progress?: boolean;
   report?: boolean;
+  allowUnfinished?: boolean;
 }
 
 export function parseSeed(text: string): number {
@@ -35,6 +37,23 @@ async function printRuns(ctx: CliContext, name: string, seed: number, runs: Scen
   if (reportPath) ctx.out(`report: ${ctx.rel(reportPath)}`);
 }
 
+/**
+ * After the table: a warning per run whose figures leave out many requests or
+ * migrations; and, when most requests of some run got no answer, the
+ * RUN_UNFINISHED error to throw (exit 1; the results stay written) unless --allow-unfinished.
+ */
+async function checkHealth(ctx: CliContext, runs: readonly { label: string; summary: RunSummary }[], outDir: string, allow: boolean): Promise<ConmigError | undefined> {
+  const { healthWarnings, runHealth } = await import('../analysis/health.ts');
+  for (const line of healthWarnings(runs)) ctx.err(`warning: ${line}`);
+  const bad = runs.filter((r) => runHealth(r.summary).mostUnanswered);
+  if (bad.length === 0 || allow) return undefined;
+  const which = bad.map((r) => `${r.label} (${r.summary.requests.served.toLocaleString('en-US')} of ${r.summary.requests.generated.toLocaleString('en-US')} served)`).join(', ');
+  return new ConmigError(
+    'RUN_UNFINISHED',
+    `most requests got no answer in ${which}: these are not results to quote (the latencies describe only the served requests). The run folders are in ${ctx.rel(outDir)}; pass --allow-unfinished to accept such a run`,
+  );
+}
+
 export function registerRun(program: Command, ctx: CliContext): void {
   const { rel } = ctx;
   program
@@ -49,6 +68,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--inventory <file>', "live mode: the nodes (default: the scenario's live.inventory)")
     .option('--no-progress', 'no progress bar')
     .option('--no-report', 'write the run folders only (no HTML/SVG report)')
+    .option('--allow-unfinished', 'exit 0 even when most requests of a run got no answer (failed or unfinished)')
     .action(async (file: string, flags: RunFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
       const seed = flags.seed === undefined ? undefined : parseSeed(flags.seed);
@@ -62,12 +82,28 @@ export function registerRun(program: Command, ctx: CliContext): void {
         if (live) throw new ConmigError('USAGE', '--seeds is for simulation: a live run has one seed');
         const [{ parseSeedList, runSeeds }, { formatSeedsTable }] = await Promise.all([import('../run/multi-seed.ts'), import('../report/seeds.ts')]);
         const seeds = parseSeedList(flags.seeds);
-        const { aggregate, reportPath } = await runSeeds(ctx.abs(file), seeds, {
+        const { aggregate, runs, reportPath, failures } = await runSeeds(ctx.abs(file), seeds, {
           outDir,
           policy: flags.policy,
-          onSeedDone: (s, done, total) => ctx.err(`seed ${s} done (${done}/${total})`),
+          onSeedDone: (s, outcome, done, total) =>
+            ctx.err(outcome.status === 'done' ? `seed ${s} done (${done}/${total})` : `seed ${s} FAILED (${done}/${total}): ${outcome.error}`),
         });
-        ctx.out(`\n${scenario.name}: ${seeds.length} seeds\n${formatSeedsTable(aggregate)}\nreport: ${rel(reportPath)}`);
+        const finished = seeds.length - failures.length;
+        ctx.out(`\n${scenario.name}: ${finished === seeds.length ? `${seeds.length} seeds` : `${finished} of ${seeds.length} seeds (failed: ${failures.map((f) => f.seed).join(', ')})`}\n${formatSeedsTable(aggregate)}\nreport: ${rel(reportPath)}`);
+        const unhealthy = await checkHealth(
+          ctx,
+          runs.map((r) => ({ label: `seed ${r.summary.seed} ${r.summary.policy.name}`, summary: r.summary })),
+          outDir,
+          Boolean(flags.allowUnfinished),
+        );
+        if (failures.length > 0) {
+          throw new ConmigError(
+            'COMMAND_FAILED',
+            `${failures.length} of ${seeds.length} seeds failed (${failures.map((f) => f.seed).join(', ')}); seeds.json covers the ${finished} that finished. Seed ${failures[0].seed}: ${failures[0].error}`,
+            { context: { failed: failures.map((f) => f.seed) } },
+          );
+        }
+        if (unhealthy) throw unhealthy;
         return;
       }
 
@@ -100,6 +136,9 @@ export function registerRun(program: Command, ctx: CliContext): void {
               },
             });
         await printRuns(ctx, scenario.name, seed ?? scenario.seed, runs, reportPath);
+        progress.stop();
+        const unhealthy = await checkHealth(ctx, runs.map((r) => ({ label: r.policy, summary: r.data.summary })), outDir, Boolean(flags.allowUnfinished));
+        if (unhealthy) throw unhealthy;
       } finally {
         progress.stop();
       }

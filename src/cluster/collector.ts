@@ -4,6 +4,12 @@
  * run, per-node load and (optionally) per-user series. Requests are filed
  * under the window in which they were SENT; only requests sent after warm-up
  * count.
+ *
+ * QoS violations are counted over every request whose outcome is known: a
+ * served request slower than the threshold, every failed request, and every
+ * request still unanswered at the end that was sent more than the threshold
+ * before it (it is too late already). Only an unfinished request sent within
+ * the last threshold of the run is left out: it may still have been in time.
  */
 import { LatencyHistogram } from '../model/histogram.ts';
 import type {
@@ -24,6 +30,8 @@ export class ResultCollector {
   private readonly sumSvc: Float64Array;
   private readonly sumWait: Float64Array;
   private readonly overQos: Float64Array;
+  /** Unfinished requests already older than the QoS threshold when the run ended. */
+  private readonly lateUnfinished: Float64Array;
   private readonly migStarted: Float64Array;
   // Node load per (window, node), filed by completion time.
   private readonly nodeBusyUs: Float64Array;
@@ -45,6 +53,8 @@ export class ResultCollector {
   sumServiceMs = 0;
   sumWaitMs = 0;
   overQosTotal = 0;
+  /** Of `unfinished`: those sent more than the QoS threshold before the end (violations already). */
+  lateUnfinishedTotal = 0;
   readonly migrations: MigrationRecord[] = [];
 
   constructor(
@@ -66,6 +76,7 @@ export class ResultCollector {
     this.sumSvc = new Float64Array(W);
     this.sumWait = new Float64Array(W);
     this.overQos = new Float64Array(W);
+    this.lateUnfinished = new Float64Array(W);
     this.migStarted = new Float64Array(W);
     const WN = W * nodeIds.length;
     this.nodeBusyUs = new Float64Array(WN);
@@ -129,6 +140,26 @@ export class ResultCollector {
   failed1(sentUs: number): void {
     this.failed[this.windowOf(sentUs)]++;
     this.failedTotal++;
+  }
+
+  /** A request sent at sentUs had no answer when the run ended (at durationUs, or an interrupted live run's `endUs`). */
+  unfinished1(sentUs: number, endUs: number = this.durationUs): void {
+    this.unfinished++;
+    if (endUs - sentUs > this.qosThresholdMs * 1000) {
+      this.lateUnfinished[this.windowOf(sentUs)]++;
+      this.lateUnfinishedTotal++;
+    }
+  }
+
+  /**
+   * The QoS figures of the whole run: violations (served over the threshold,
+   * failed, unfinished and already late) over the requests whose outcome is
+   * known (all but the unfinished ones sent within the last threshold).
+   */
+  qos(): { violations: number; counted: number; fractionOver: number } {
+    const violations = this.overQosTotal + this.failedTotal + this.lateUnfinishedTotal;
+    const counted = this.served + this.failedTotal + this.lateUnfinishedTotal;
+    return { violations, counted, fractionOver: counted > 0 ? violations / counted : Number.NaN };
   }
 
   /**
@@ -200,6 +231,7 @@ export class ResultCollector {
     for (let w = this.firstWindow(); w < this.windows; w++) {
       const n = this.count[w];
       const h = this.hist[w];
+      const known = n + this.failed[w] + this.lateUnfinished[w];
       rows.push({
         windowStartS: (w * this.reportIntervalUs) / 1e6,
         requests: n,
@@ -212,7 +244,7 @@ export class ResultCollector {
         queueMeanMs: n > 0 ? this.sumQueue[w] / n / 1000 : Number.NaN,
         serviceMeanMs: n > 0 ? this.sumSvc[w] / n / 1000 : Number.NaN,
         migrationWaitMeanMs: n > 0 ? this.sumWait[w] / n / 1000 : Number.NaN,
-        overQosFraction: n > 0 ? this.overQos[w] / n : Number.NaN,
+        overQosFraction: known > 0 ? (this.overQos[w] + this.failed[w] + this.lateUnfinished[w]) / known : Number.NaN,
         migrationsStarted: this.migStarted[w],
       });
     }

@@ -19,6 +19,8 @@ export interface RunDataInput {
   durationS: number;
   collector: ResultCollector;
   migrations: MigrationRecord[];
+  /** scenarioHash(scenario) computed once by the caller (default: computed here). */
+  scenarioHash?: string;
 }
 
 const mean = (xs: readonly number[]): number => (xs.length > 0 ? xs.reduce((a, b) => a + b, 0) / xs.length : Number.NaN);
@@ -37,7 +39,7 @@ export function buildRunData(i: RunDataInput): RunData {
   const summary: RunSummary = {
     schema: RESULT_SCHEMA,
     mode: i.mode,
-    scenario: { name: s.name, hash: scenarioHash(s), file: s.file },
+    scenario: { name: s.name, hash: i.scenarioHash ?? scenarioHash(s), file: s.file },
     policy: { name: i.policy.name, params: { ...i.policy.params } },
     seed: i.seed,
     durationS: i.durationS,
@@ -51,10 +53,11 @@ export function buildRunData(i: RunDataInput): RunData {
       service: perServed(col.sumServiceMs),
       migrationWait: perServed(col.sumWaitMs),
     },
-    qos: { thresholdMs: s.qosThresholdMs, fractionOver: perServed(col.overQosTotal) },
+    qos: { thresholdMs: s.qosThresholdMs, ...col.qos() },
     migrations: {
       count: migrations.length,
       failed: migrations.filter((m) => m.status === 'failed' || m.status === 'rolled-back').length,
+      unfinished: migrations.filter((m) => m.status === 'unfinished').length,
       bytesTotal: migrations.reduce((a, m) => a + m.bytes, 0),
       downtimeMs: { mean: mean(downtimes), p95, max: max(downtimes) },
       totalMs: { mean: mean(totals), max: max(totals) },

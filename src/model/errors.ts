@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'SIM_INVARIANT' // the simulator detected an impossible state (a bug)
   | 'RESULT_INVALID' // a result folder is missing or malformed
   | 'RESULT_MISMATCH' // results that should be comparable are not
+  | 'RUN_UNFINISHED' // a run was written, but most of its requests got no answer
   | 'INVENTORY_INVALID'
   | 'NODE_UNKNOWN'
   | 'NODE_UNREACHABLE'

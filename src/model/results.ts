@@ -59,10 +59,22 @@ export interface RunSummary {
     service: number;
     migrationWait: number;
   };
-  qos: { thresholdMs: number; fractionOver: number };
+  /**
+   * QoS violations over the requests whose outcome is known: `violations` are
+   * served requests slower than the threshold, failed requests, and unfinished
+   * ones sent more than the threshold before the end; `counted` is served +
+   * failed + those late unfinished ones (only unfinished requests sent within
+   * the last threshold of the run are left out). fractionOver = violations /
+   * counted. (Folders written before these counts were added had fractionOver
+   * over served requests only; read back, their `counted` is `served`.)
+   */
+  qos: { thresholdMs: number; fractionOver: number; violations: number; counted: number };
   migrations: {
     count: number;
+    /** Failed or rolled back. */
     failed: number;
+    /** Still running when the run ended (NaN when read from a folder written before this count). */
+    unfinished: number;
     bytesTotal: number;
     downtimeMs: { mean: number; p95: number; max: number };
     totalMs: { mean: number; max: number };

@@ -144,6 +144,11 @@ export type MobilitySpec =
 export interface UserSpec {
   id: UserId;
   start: Point;
+  /**
+   * The start was drawn from the seed (`start: random`): the scenario hash
+   * counts the rule, not the point (src/cluster/scenario-hash.ts).
+   */
+  startDrawn?: boolean;
   mobility: MobilitySpec;
   requests: RequestSpec;
 }
@@ -158,6 +163,12 @@ export interface ContainerSpec {
   id: ContainerId;
   /** Node the container starts on. */
   node: NodeId;
+  /**
+   * Set when that node may depend on the seed (drawn at random, nearest to a
+   * drawn start, or placed after such a container took memory): the rule that
+   * placed it, which the scenario hash counts instead of the node.
+   */
+  placedBy?: 'nearest' | 'random' | 'round-robin';
   memoryMiB: number;
   /** Root filesystem/image that must be copied unless cached at the destination. */
   imageMiB: number;

@@ -13,6 +13,7 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { healthWarnings } from '../analysis/health.ts';
 import { ConmigError } from '../model/errors.ts';
 import type { LabelledRun } from './charts.ts';
 import { escapeHtml, renderPage, scriptJson } from './page.ts';
@@ -118,7 +119,14 @@ ${sections}
   });
 }
 
-/** The run report: the summary table, then the charts. */
+/** Runs whose figures leave out many requests or migrations (analysis/health.ts), above the table. */
+function warningsHtml(runs: readonly LabelledRun[]): string {
+  const lines = healthWarnings(runs);
+  if (lines.length === 0) return '';
+  return `<div class="warning" role="alert" id="unfinished-warning"><b>Not everything finished: the latencies describe only the served requests</b><ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul></div>\n`;
+}
+
+/** The run report: warnings about unanswered requests and unfinished migrations, the summary table, then the charts. */
 export function renderReportHtml(
   runs: readonly LabelledRun[],
   charts: readonly Chart[],
@@ -136,7 +144,7 @@ export function renderReportHtml(
     {
       title: opts.title,
       subtitleHtml: `Scenario <b>${escapeHtml(opts.scenarioName)}</b> · ${runs.length} run(s) · QoS threshold ${escapeHtml(String(opts.qosThresholdMs))} ms`,
-      bodyHtml: `<table class="summary">
+      bodyHtml: `${warningsHtml(runs)}<table class="summary">
 <thead><tr>${head}</tr></thead>
 <tbody>
 ${body}

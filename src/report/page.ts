@@ -19,6 +19,7 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } .sub { color: #666; margin-top: 
 table.summary { border-collapse: collapse; margin: 1rem 0 2rem; font-variant-numeric: tabular-nums; }
 table.summary th, table.summary td { padding: .25rem .6rem; border-bottom: 1px solid #ddd; white-space: nowrap; text-align: left; vertical-align: top; }
 table.summary th { background: #f5f5f5; } td.num, th.num { text-align: right; } table.wrap td { white-space: normal; }
+.warning { border: 2px solid #c62828; background: #fdecea; color: #5f2120; padding: .5rem 1rem; margin: 1rem 0; } .warning ul { margin: .25rem 0; }
 pre { background: #f6f6f6; padding: 1em; overflow-x: auto; }
 section.chart { margin: 1.5rem 0 2.5rem; } section.chart h2 { font-size: 1.05rem; }
 .chart-body[data-status^="error"] { color: #b00; white-space: pre-wrap; }

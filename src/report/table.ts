@@ -13,6 +13,7 @@ export const SUMMARY_COLUMNS: readonly SummaryColumn[] = [
   { key: 'policy', header: 'policy', align: 'left' },
   { key: 'requests', header: 'requests', align: 'right' },
   { key: 'failed', header: 'failed', align: 'right' },
+  { key: 'unfinished', header: 'unfinished', align: 'right' },
   { key: 'mean', header: 'mean ms', align: 'right' },
   { key: 'p50', header: 'p50 ms', align: 'right' },
   { key: 'p95', header: 'p95 ms', align: 'right' },
@@ -50,11 +51,16 @@ function formatPct(fraction: number): string {
 export function summaryTableRows(runs: readonly LabelledRun[]): Array<Record<string, string>> {
   return runs.map((r) => {
     const s = r.summary;
-    const failedMigs = s.migrations.failed > 0 ? ` (${s.migrations.failed} failed)` : '';
+    const notes = [
+      s.migrations.failed > 0 ? `${s.migrations.failed} failed` : '',
+      s.migrations.unfinished > 0 ? `${s.migrations.unfinished} unfinished` : '',
+    ].filter(Boolean);
+    const failedMigs = notes.length > 0 ? ` (${notes.join(', ')})` : '';
     return {
       policy: r.label,
       requests: String(s.requests.generated),
       failed: String(s.requests.failed),
+      unfinished: String(s.requests.unfinished),
       mean: formatMs(s.responseMs.meanMs),
       p50: formatMs(s.responseMs.p50Ms),
       p95: formatMs(s.responseMs.p95Ms),

@@ -188,6 +188,8 @@ export async function readRun(dir: string): Promise<RunData & { dir: string }> {
       },
     ]);
   }
+  // A folder written before summary.json counted unfinished migrations: count them here.
+  if (Number.isNaN(summary.migrations.unfinished)) summary.migrations.unfinished = migrations.filter((m) => m.status === 'unfinished').length;
   return { dir: abs, summary, timeseries, histogram, migrations, nodeLoad, userSeries };
 }
 

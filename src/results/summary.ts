@@ -2,6 +2,13 @@
  * summary.json: a fixed key order for writing and a zod schema for reading.
  * Numbers are printed as JS prints them; NaN and ±Infinity become null and
  * read back as NaN (e.g. the mean latency of a run that served nothing).
+ *
+ * Still conmig-result/1 with qos.violations, qos.counted and
+ * migrations.unfinished added: the additions are new keys (a reader that does
+ * not know them ignores them, as zod objects do), and a folder written before
+ * them reads here with what can be said of it: its fractionOver was over the
+ * served requests, so counted = served and violations = fractionOver x served;
+ * migrations.unfinished is NaN (readRun counts it from migrations.csv).
  */
 import { z } from 'zod';
 import { RESULT_SCHEMA, type LatencySummary, type RunSummary } from '../model/results.ts';
@@ -37,16 +44,31 @@ export const runSummarySchema = z.object({
   requests: z.object({ generated: count, served: count, failed: count, unfinished: count }),
   responseMs: latencySummary,
   componentsMeanMs: z.object({ network: num, queue: num, service: num, migrationWait: num }),
-  qos: z.object({ thresholdMs: num, fractionOver: num }),
+  qos: z.object({ thresholdMs: num, fractionOver: num, violations: count.optional(), counted: count.optional() }),
   migrations: z.object({
     count,
     failed: count,
+    unfinished: count.optional(),
     bytesTotal: z.number().nonnegative(),
     downtimeMs: z.object({ mean: num, p95: num, max: num }),
     totalMs: z.object({ mean: num, max: num }),
   }),
   nodes: z.object({ meanUtilisation: num, maxUtilisation: num }),
   environment: record.optional(),
+}).transform((s) => {
+  const { violations, counted, ...qos } = s.qos;
+  const { unfinished, ...migrations } = s.migrations;
+  // An older folder (see above): its fraction was over the served requests.
+  const old = violations === undefined || counted === undefined;
+  return {
+    ...s,
+    qos: {
+      ...qos,
+      violations: old ? Math.round(qos.fractionOver * s.requests.served) || 0 : violations,
+      counted: old ? s.requests.served : counted,
+    },
+    migrations: { ...migrations, unfinished: unfinished ?? Number.NaN },
+  };
 });
 
 // Compile-time check that the schema's output is exactly a RunSummary.
@@ -102,10 +124,11 @@ export function orderSummary(s: RunSummary): RunSummary {
       service: s.componentsMeanMs.service,
       migrationWait: s.componentsMeanMs.migrationWait,
     },
-    qos: { thresholdMs: s.qos.thresholdMs, fractionOver: s.qos.fractionOver },
+    qos: { thresholdMs: s.qos.thresholdMs, fractionOver: s.qos.fractionOver, violations: s.qos.violations, counted: s.qos.counted },
     migrations: {
       count: s.migrations.count,
       failed: s.migrations.failed,
+      unfinished: s.migrations.unfinished,
       bytesTotal: s.migrations.bytesTotal,
       downtimeMs: {
         mean: s.migrations.downtimeMs.mean,

@@ -46,67 +46,101 @@ export interface MultiSeedOptions {
   policy?: string;
   /** Parallel runs (default: the machine's cores). */
   concurrency?: number;
-  onSeedDone?: (seed: number, done: number, total: number) => void;
+  onSeedDone?: (seed: number, outcome: SeedOutcome, done: number, total: number) => void;
 }
 
-function runOneSeed(scenarioFile: string, seed: number, dir: string, policy: string | undefined): Promise<void> {
+/** How one seed's run ended: `error` is what the child said about it, whole (its `conmig: ...` lines). */
+export type SeedOutcome = { status: 'done' } | { status: 'failed'; error: string };
+
+export interface SeedFailure {
+  seed: number;
+  error: string;
+}
+
+/**
+ * Of a child's stderr: the lines from its last `conmig: ` line on (the message
+ * and its details, each whole; a stack trace's frames left out), else its last lines.
+ */
+export function errorLines(stderr: string): string {
+  const lines = stderr.replace(/\s+$/, '').split('\n').filter((l) => !/^\s+at /.test(l));
+  let at = -1;
+  for (let i = lines.length - 1; i >= 0 && at < 0; i--) if (lines[i].startsWith('conmig: ')) at = i;
+  return (at >= 0 ? lines.slice(at) : lines.slice(-10)).join('\n').trim();
+}
+
+/** The child's stderr kept at most (the end of it: that is where its error is). */
+const STDERR_KEPT = 256 * 1024;
+
+function runOneSeed(scenarioFile: string, seed: number, dir: string, policy: string | undefined): Promise<SeedOutcome> {
   // The child runs what this process runs: dist/ when compiled, the sources through tsx otherwise.
   const self = selfCommand();
-  const args = [...self.args, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report'];
+  // Whether most requests went unanswered is judged here, over every seed (the child would exit 1).
+  const args = [...self.args, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report', '--allow-unfinished'];
   if (policy) args.push('--policy', policy);
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...self.env } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-4000);
+      stderr += d.toString();
+      if (stderr.length > 2 * STDERR_KEPT) stderr = stderr.slice(-STDERR_KEPT);
     });
-    child.on('error', (e) => reject(new ConmigError('COMMAND_FAILED', `could not start the run for seed ${seed}`, { cause: e })));
-    child.on('close', (code) => {
-      if (code === 0) resolve();
+    child.on('error', (e) => resolve({ status: 'failed', error: `could not start the run for seed ${seed}: ${e.message}` }));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve({ status: 'done' });
       else {
-        reject(
-          new ConmigError('COMMAND_FAILED', `the run for seed ${seed} failed (exit ${code})`, {
-            context: { seed, stderr: stderr.trim().split('\n').slice(-5).join('\n') },
-          }),
-        );
+        const said = errorLines(stderr);
+        const how = signal ? `killed by ${signal}` : `exit ${code}`;
+        resolve({ status: 'failed', error: said ? `${said} (${how})` : `the run for seed ${seed} ended with ${how} and said nothing` });
       }
     });
   });
 }
 
+/**
+ * Every seed, `concurrency` at a time; a seed that fails does not stop the
+ * others. The aggregate (seeds.json, seeds.csv, seeds.html) is over the seeds
+ * that finished, and `failures` lists the others; throws only when no seed
+ * finished (COMMAND_FAILED, with the first seed's error).
+ */
 export async function runSeeds(
   scenarioFile: string,
   seeds: readonly number[],
   opts: MultiSeedOptions,
-): Promise<{ aggregate: SeedAggregate[]; runs: RunData[]; reportPath: string }> {
+): Promise<{ aggregate: SeedAggregate[]; runs: RunData[]; reportPath: string; failures: SeedFailure[] }> {
   await mkdir(opts.outDir, { recursive: true });
   const concurrency = Math.max(1, Math.min(opts.concurrency ?? availableParallelism(), seeds.length));
   let next = 0;
   let done = 0;
-  const failures: unknown[] = [];
+  const outcomes = new Map<number, SeedOutcome>();
   const worker = async (): Promise<void> => {
     while (next < seeds.length) {
       const seed = seeds[next++];
-      try {
-        await runOneSeed(scenarioFile, seed, path.join(opts.outDir, `seed-${seed}`), opts.policy);
-      } catch (e) {
-        failures.push(e);
-      }
-      opts.onSeedDone?.(seed, ++done, seeds.length);
+      const outcome = await runOneSeed(scenarioFile, seed, path.join(opts.outDir, `seed-${seed}`), opts.policy);
+      outcomes.set(seed, outcome);
+      opts.onSeedDone?.(seed, outcome, ++done, seeds.length);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  if (failures.length > 0) throw failures[0];
-
-  const runs: RunData[] = [];
+  const failures: SeedFailure[] = [];
   for (const seed of seeds) {
+    const o = outcomes.get(seed);
+    if (o?.status === 'failed') failures.push({ seed, error: o.error });
+  }
+  const finished = seeds.filter((seed) => outcomes.get(seed)?.status === 'done');
+  if (finished.length === 0) {
+    throw new ConmigError('COMMAND_FAILED', `every seed failed; seed ${failures[0].seed}: ${failures[0].error}`, { context: { seeds: failures.map((f) => f.seed) } });
+  }
+
+  // A failed seed's folder may hold the policies it finished: left out, so every policy has the same seeds.
+  const runs: RunData[] = [];
+  for (const seed of finished) {
     for (const dir of await findRuns(path.join(opts.outDir, `seed-${seed}`))) runs.push(await readRun(dir));
   }
   const aggregate = aggregateSeeds(runs);
   await writeFileAtomic(path.join(opts.outDir, 'seeds.json'), JSON.stringify(aggregate, null, 2) + '\n');
   await writeFileAtomic(path.join(opts.outDir, 'seeds.csv'), seedsCsv(aggregate));
   const reportPath = await writeSeedsReport(opts.outDir, aggregate, runs[0]?.summary.scenario.name ?? '');
-  return { aggregate, runs, reportPath };
+  return { aggregate, runs, reportPath, failures };
 }
 
 function seedsCsv(agg: readonly SeedAggregate[]): string {

@@ -11,7 +11,7 @@ import path from 'node:path';
 import type { RunData } from '../model/results.ts';
 import type { Scenario } from '../model/types.ts';
 import { createRequestTraceWriter, writeRun } from '../results/index.ts';
-import { simulate, type SimulateResult } from '../sim/simulator.ts';
+import { scenarioHash, simulate, type SimulateResult } from '../sim/simulator.ts';
 import { createTraceStore } from '../mobility/index.ts';
 import { loadPolicy } from './load-policy.ts';
 
@@ -44,6 +44,8 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
   // Build every policy first: a bad parameter fails before any simulation time is spent.
   const policies = [];
   for (const ref of scenario.policies) policies.push(await loadPolicy(ref, scenario));
+  // One hash for all the policies' summaries (it is ~40 ms for city-grid).
+  const hash = scenarioHash(scenario);
   for (let i = 0; i < policies.length; i++) {
     const policy = policies[i];
     const label = scenario.policies[i].name;
@@ -55,6 +57,7 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
     try {
       result = simulate(scenario, policy, seed, {
         traces,
+        scenarioHash: hash,
         requestSink: trace ? (r) => trace.write(r) : undefined,
         onProgress: opts.onProgress ? (f) => opts.onProgress!(i, label, f) : undefined,
       });

@@ -259,8 +259,11 @@ export class SimRequests {
     this.collector.nodeWork(start, n, svcUs, queueUs, true);
     if (origUs < this.warmupUs) return;
     const failed = responseUs > this.userTimeoutUs[u];
-    if (completion > this.endUs) this.collector.unfinished++;
-    else if (failed) this.collector.failed1(origUs);
+    if (completion > this.endUs) {
+      // Still on the node at the end: failed if its client gave up before then, else unfinished.
+      if (failed && this.endUs - origUs > this.userTimeoutUs[u]) this.collector.failed1(origUs);
+      else this.collector.unfinished1(origUs, this.endUs);
+    } else if (failed) this.collector.failed1(origUs);
     else this.collector.served1(origUs, u, responseUs, rttUs, queueUs, svcUs, waitUs);
     const sink = this.requestSink;
     if (sink !== undefined && completion <= this.endUs) {
@@ -304,8 +307,10 @@ export class SimRequests {
   fileOutstanding(): void {
     const freeSet = new Set(this.freeSlots);
     for (let slot = 0; slot < this.slotUser.length; slot++) {
-      if (freeSet.has(slot) || this.slotOrigUs[slot] < this.warmupUs) continue;
-      this.collector.unfinished++;
+      const orig = this.slotOrigUs[slot];
+      if (freeSet.has(slot) || orig < this.warmupUs) continue;
+      if (this.endUs - orig > this.userTimeoutUs[this.slotUser[slot]]) this.collector.failed1(orig);
+      else this.collector.unfinished1(orig, this.endUs);
     }
     for (let c = 0; c < this.held.length; c++) {
       const list = this.held[c];
@@ -314,7 +319,7 @@ export class SimRequests {
         const orig = list[i + 1];
         if (orig < this.warmupUs) continue;
         if (this.endUs - orig > this.userTimeoutUs[u]) this.collector.failed1(orig);
-        else this.collector.unfinished++;
+        else this.collector.unfinished1(orig, this.endUs);
       }
     }
   }

@@ -55,6 +55,8 @@ export interface SimulateOptions {
   requestSink?: (r: RequestRecord) => void;
   /** Trace files for trace-driven mobility. */
   traces?: TraceStore;
+  /** scenarioHash(scenario), when the caller has it (city-grid's takes ~40 ms: once per run, not per policy). */
+  scenarioHash?: string;
 }
 
 export interface SimulateResult extends RunData {
@@ -254,6 +256,7 @@ export class Simulator {
       durationS: this.scenario.durationS,
       collector: col,
       migrations,
+      scenarioHash: this.opts.scenarioHash,
     });
     return { ...data, stats: { events: this.engine.fired, requests: this.requests.requestCount, rejectedDecisions: this.rejected } };
   }

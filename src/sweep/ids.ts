@@ -1,6 +1,6 @@
 /**
  * Run ids derived from what a run is, not from where or when it ran: the base
- * scenario's hash (src/sim/scenario-hash.ts: the resolved scenario without
+ * scenario's hash (src/cluster/scenario-hash.ts: the resolved scenario without
  * policies, seed, file location and output options), the overrides in the
  * order they are applied, the policy (name, parameters, and the text of a
  * custom module) and the seed. The same run in another sweep file, another

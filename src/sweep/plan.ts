@@ -74,7 +74,7 @@ export interface RunMarker {
   cell: number;
   policy: string;
   seed: number;
-  /** summary.json's scenario hash (per run: random starts and placements are drawn from the seed). */
+  /** summary.json's scenario hash (the cell's scenario: the same for every seed). */
   scenarioHash: string;
   /** The run folder `conmig run` wrote, relative to runs/<id>/. */
   dir: string;

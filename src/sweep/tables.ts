@@ -48,8 +48,11 @@ export const SUMMARY_COLUMNS: readonly SummaryColumn[] = [
   ['componentsMeanMs.service', (s) => s.componentsMeanMs.service],
   ['componentsMeanMs.migrationWait', (s) => s.componentsMeanMs.migrationWait],
   ['qos.fractionOver', (s) => s.qos.fractionOver],
+  ['qos.violations', (s) => s.qos.violations],
+  ['qos.counted', (s) => s.qos.counted],
   ['migrations.count', (s) => s.migrations.count],
   ['migrations.failed', (s) => s.migrations.failed],
+  ['migrations.unfinished', (s) => s.migrations.unfinished],
   ['migrations.bytesTotal', (s) => s.migrations.bytesTotal],
   ['migrations.downtimeMs.mean', (s) => s.migrations.downtimeMs.mean],
   ['migrations.downtimeMs.p95', (s) => s.migrations.downtimeMs.p95],
@@ -114,11 +117,9 @@ export function aggregateCells(plan: SweepPlan, finished: readonly FinishedRun[]
   const byCell = new Map<number, RunData[]>();
   for (const f of finished) {
     const list = byCell.get(f.run.cell) ?? [];
-    // aggregateSeeds reads only summaries, and refuses runs of different scenario hashes;
-    // a cell's seeds differ in hash by the start positions drawn from the seed, so the
-    // cell stands in for the hash (state.ts checked each run's own hash against the plan).
-    const summary = { ...f.summary, scenario: { ...f.summary.scenario, hash: `cell-${f.run.cell}` } };
-    list.push({ summary, timeseries: [], histogram: [], migrations: [], nodeLoad: [], userSeries: null });
+    // aggregateSeeds reads only summaries, and refuses runs of different scenario hashes:
+    // a cell's seeds have one (what a seed draws is hashed as the rule that drew it).
+    list.push({ summary: f.summary, timeseries: [], histogram: [], migrations: [], nodeLoad: [], userSeries: null });
     byCell.set(f.run.cell, list);
   }
   return plan.cells.flatMap((cell) => {

@@ -65,10 +65,11 @@ export function syntheticRun(o: SyntheticRunOpts): ComparableRun {
     requests: { generated: h.count, served: h.count, failed: 0, unfinished: 0 },
     responseMs: latencySummary(h),
     componentsMeanMs: { network: 10, queue: 5, service: h.mean - 15, migrationWait: 0 },
-    qos: { thresholdMs: 100, fractionOver: h.fractionAbove(100) },
+    qos: { thresholdMs: 100, fractionOver: h.fractionAbove(100), violations: Math.round(h.fractionAbove(100) * h.count), counted: h.count },
     migrations: {
       count: migrations.length,
       failed: 0,
+      unfinished: 0,
       bytesTotal: migrations.reduce((a, m) => a + m.bytes, 0),
       downtimeMs: { mean: downs.length ? downs.reduce((a, b) => a + b, 0) / downs.length : 0, p95: 0, max: downs.length ? Math.max(...downs) : 0 },
       totalMs: { mean: 0, max: 0 },

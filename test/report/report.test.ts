@@ -6,6 +6,7 @@ import { compile } from 'vega-lite';
 import {
   buildCharts,
   formatSummaryTable,
+  renderReportHtml,
   renderSvg,
   writeReport,
   type Chart,
@@ -153,8 +154,22 @@ describe('writeReport', () => {
     expect(html).toContain('<title>Fixture &#60;report&#62;</title>');
     expect(html.length).toBeGreaterThan(500_000); // vega + vega-lite inlined
     for (const id of ALL_IDS) expect(html).toContain(`id="chart-${id}"`);
-    expect(html).toMatch(/<td>nearest<\/td><td class="num">1204<\/td><td class="num">3<\/td>/);
+    expect(html).toMatch(/<td>nearest<\/td><td class="num">1204<\/td><td class="num">3<\/td><td class="num">1<\/td>/);
     expect(html).toContain('window.__conmigReport');
+    // 4 of 1,204 requests unanswered (under 1%): no warning.
+    expect(html).not.toContain('id="unfinished-warning"');
+  });
+
+  it('warns above the table when many requests got no answer or migrations never finished', () => {
+    const runs = twoPolicyRuns();
+    const r = runs[1];
+    r.summary.requests = { ...r.summary.requests, failed: 400, unfinished: 20, served: r.summary.requests.generated - 420 };
+    r.summary.migrations.unfinished = r.summary.migrations.count;
+    const html = renderReportHtml(runs, [], { title: 't', scenarioName: 's', qosThresholdMs: FIXTURE_QOS_MS }, { vega: '', vegaLite: '' });
+    const box = /<div class="warning" role="alert" id="unfinished-warning">(.*?)<\/div>/s.exec(html)?.[1] ?? '';
+    expect(box).toContain(`<li>${r.label}: 420 of 1,204 requests (34.9%) got no answer (400 failed, 20 never finished): the latencies describe only the served ones</li>`);
+    expect(box).toContain(`<li>${r.label}: ${r.summary.migrations.count} of ${r.summary.migrations.count} migrations never finished`);
+    expect(html.indexOf('unfinished-warning')).toBeLessThan(html.indexOf('<table class="summary">'));
   });
 });
 
@@ -163,9 +178,9 @@ describe('formatSummaryTable', () => {
     const text = formatSummaryTable(twoPolicyRuns());
     const lines = text.split('\n');
     expect(lines).toHaveLength(4);
-    expect(lines[0]).toMatch(/^policy\s+requests\s+failed\s+mean ms\s+p50 ms\s+p95 ms\s+p99 ms\s+QoS viol\.\s+migrations\s+moved\s+mean downtime ms$/);
-    expect(lines[2]).toMatch(/^never\s+1201\s+0\s+/);
-    expect(lines[3]).toMatch(/^nearest\s+1204\s+3\s+.*3 \(1 failed\)\s+768\.0 MiB\s+875$/);
+    expect(lines[0]).toMatch(/^policy\s+requests\s+failed\s+unfinished\s+mean ms\s+p50 ms\s+p95 ms\s+p99 ms\s+QoS viol\.\s+migrations\s+moved\s+mean downtime ms$/);
+    expect(lines[2]).toMatch(/^never\s+1201\s+0\s+1\s+/);
+    expect(lines[3]).toMatch(/^nearest\s+1204\s+3\s+1\s+.*3 \(1 failed\)\s+768\.0 MiB\s+875$/);
     expect(new Set(lines.map((l) => [...l].length)).size).toBe(1);
     expect(text).not.toContain('\u001b');
     expect(formatSummaryTable(twoPolicyRuns(), { color: true })).toContain('\u001b[1m');

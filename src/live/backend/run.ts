@@ -142,7 +142,8 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
       st.observe(r);
       if (!collector.counts(r.sentScenUs)) return;
       if (r.completionScenUs > endUs) {
-        collector.unfinished++;
+        // Its age at the end in wall time (what a response time is measured in).
+        collector.unfinished1(r.sentScenUs, r.sentScenUs + (endUs - r.sentScenUs) / timeScale);
         return;
       }
       if (r.status === 'served') {
@@ -166,7 +167,8 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
     onAbandoned: (u, _c, _n, sentUs, elapsedWallMs) => {
       if (!collector.counts(sentUs)) return;
       if (elapsedWallMs > s.users[u].requests.timeoutMs) collector.failed1(sentUs);
-      else collector.unfinished++;
+      // Late (a QoS violation already) when it waited longer than the threshold.
+      else collector.unfinished1(sentUs, sentUs + elapsedWallMs * 1000);
     },
   });
 

@@ -60,6 +60,8 @@ export function resolveContainers(
   });
 
   const placementRng = createRng(seed, 'placement');
+  // Once a placement depends on the seed, so may every later one (memory it took).
+  let seedDependent = false;
   let roundRobin = 0;
   let catchAll = -1;
   entries.forEach((e, i) => {
@@ -112,7 +114,12 @@ export function resolveContainers(
       }
       if (ni === undefined) unplaced.push(cid);
       else freeMiB[ni] -= t.memoryMiB;
-      out.push(container(cid, ni === undefined ? '' : nodes[ni].id, t, [userId]));
+      const spec = container(cid, ni === undefined ? '' : nodes[ni].id, t, [userId]);
+      if (typeof placement !== 'object') {
+        seedDependent ||= placement === 'random' || (placement === 'nearest' && user.startDrawn === true);
+        if (seedDependent) spec.placedBy = placement;
+      }
+      out.push(spec);
       outPaths.push(path);
     }
     if (unplaced.length > 0) {

@@ -126,7 +126,9 @@ class Resolver extends ResolveContext {
       if (count > 1) for (const id of ids) names.push({ id, path: [...path, 'id'] });
       groups.set(g.id, { ids, index: i });
       for (const id of ids) {
-        users.push({ id, start: this.start(g.start, mobility, startRng, area), mobility, requests: { ...requests } });
+        const user: UserSpec = { id, start: this.start(g.start, mobility, startRng, area), mobility, requests: { ...requests } };
+        if (startIsDrawn(g.start, mobility)) user.startDrawn = true;
+        users.push(user);
       }
     });
     this.checkUnique(names, 'user');
@@ -243,6 +245,12 @@ class Resolver extends ResolveContext {
       containerNames: names,
     };
   }
+}
+
+/** Whether `start` below draws the point from the seed. */
+function startIsDrawn(start: ScenarioFile['users'][number]['start'], mobility: MobilitySpec): boolean {
+  if (start && start !== 'random') return false;
+  return !(start === undefined && mobility.kind === 'straight-path');
 }
 
 function definedOnly<T extends object>(o: T): Partial<T> {
