@@ -2,32 +2,24 @@
  * Turning a scenario's policy entry into a Policy: a built-in by name, or a
  * user's module (its default export made with `definePolicy`). Importing a
  * module is I/O, so it lives here at the edge and not in src/model/. Policies
- * may be TypeScript: tsx loads them (tsx stays a dependency for this).
+ * may be TypeScript or JavaScript, in any folder (policy-hooks.ts).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConmigError } from '../model/errors.ts';
+import { registerPolicyHooks } from './policy-hooks.ts';
 import type { Policy, PolicyFactory } from '../model/policy.ts';
 import { createBuiltinPolicy } from '../model/policies/index.ts';
 import type { PolicyRef, Scenario } from '../model/types.ts';
 
 /**
- * A user's module. A TypeScript one loads with a plain import where a
- * TypeScript loader is already registered (conmig from the sources under tsx
- * or vitest; a sweep worker started with tsx's --import); where none is
- * (compiled conmig: Node 20 refuses .ts with ERR_UNKNOWN_FILE_EXTENSION),
- * through tsx's API.
+ * A user's module, from any folder: the hooks (policy-hooks.ts) resolve
+ * `conmig` to this conmig and load TypeScript as an ES module.
  */
 async function importModule(file: string): Promise<unknown> {
-  const url = pathToFileURL(file).href;
-  try {
-    return await import(url);
-  } catch (e) {
-    if (!/\.[cm]?ts$/.test(file) || (e as NodeJS.ErrnoException).code !== 'ERR_UNKNOWN_FILE_EXTENSION') throw e;
-    const { tsImport } = await import('tsx/esm/api');
-    return tsImport(url, import.meta.url);
-  }
+  registerPolicyHooks();
+  return import(pathToFileURL(file).href);
 }
 
 function isPolicyFactory(x: unknown): x is PolicyFactory {
