@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
 import type { ScenarioRun } from '../run/run-scenario.ts';
+import { DEFAULT_POLICY_TIMEOUT_S } from '../run/guard-policy.ts';
 import type { CliContext } from './io.ts';
 
 interface RunFlags {
@@ -18,6 +19,16 @@ interface RunFlags {
   inventory?: string;
   progress?: boolean;
   report?: boolean;
+  policyTimeout?: string;
+}
+
+/** --policy-timeout: seconds in (0, 3600]. */
+export function parsePolicyTimeout(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || !(n > 0) || n > 3600) {
+    throw new ConmigError('USAGE', `--policy-timeout: expected seconds in (0, 3600], got "${text}"`);
+  }
+  return n;
 }
 
 export function parseSeed(text: string): number {
@@ -49,9 +60,11 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--inventory <file>', "live mode: the nodes (default: the scenario's live.inventory)")
     .option('--no-progress', 'no progress bar')
     .option('--no-report', 'write the run folders only (no HTML/SVG report)')
+    .option('--policy-timeout <s>', `wall-clock seconds one decide call of a custom policy may take before the run stops it (default ${DEFAULT_POLICY_TIMEOUT_S})`)
     .action(async (file: string, flags: RunFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
       const seed = flags.seed === undefined ? undefined : parseSeed(flags.seed);
+      const policyTimeoutS = flags.policyTimeout === undefined ? undefined : parsePolicyTimeout(flags.policyTimeout);
       // Loaded when the command runs, so `conmig --help` stays fast.
       const { loadScenario } = await import('../scenario-io/load.ts');
       const scenario = await loadScenario(file, { seed, policy: flags.policy }, { cwd: ctx.io.cwd });
@@ -65,6 +78,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         const { aggregate, reportPath } = await runSeeds(ctx.abs(file), seeds, {
           outDir,
           policy: flags.policy,
+          policyTimeoutS,
           onSeedDone: (s, done, total) => ctx.err(`seed ${s} done (${done}/${total})`),
         });
         ctx.out(`\n${scenario.name}: ${seeds.length} seeds\n${formatSeedsTable(aggregate)}\nreport: ${rel(reportPath)}`);
@@ -90,6 +104,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
               outDir,
               seed,
               noReport: flags.report === false,
+              policyTimeoutS,
               onProgress: progress.update,
               onRunWritten: (name, dir, result, wallMs) => {
                 progress.stop();

@@ -47,13 +47,16 @@ export interface MultiSeedOptions {
   /** Parallel runs (default: the machine's cores). */
   concurrency?: number;
   onSeedDone?: (seed: number, done: number, total: number) => void;
+  /** Passed to each seed's run as --policy-timeout. */
+  policyTimeoutS?: number;
 }
 
-function runOneSeed(scenarioFile: string, seed: number, dir: string, policy: string | undefined): Promise<void> {
+function runOneSeed(scenarioFile: string, seed: number, dir: string, policy: string | undefined, policyTimeoutS?: number): Promise<void> {
   // The child runs what this process runs: dist/ when compiled, the sources through tsx otherwise.
   const self = selfCommand();
   const args = [...self.args, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report'];
   if (policy) args.push('--policy', policy);
+  if (policyTimeoutS !== undefined) args.push('--policy-timeout', String(policyTimeoutS));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...self.env } });
     let stderr = '';
@@ -88,7 +91,7 @@ export async function runSeeds(
     while (next < seeds.length) {
       const seed = seeds[next++];
       try {
-        await runOneSeed(scenarioFile, seed, path.join(opts.outDir, `seed-${seed}`), opts.policy);
+        await runOneSeed(scenarioFile, seed, path.join(opts.outDir, `seed-${seed}`), opts.policy, opts.policyTimeoutS);
       } catch (e) {
         failures.push(e);
       }

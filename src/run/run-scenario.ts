@@ -6,7 +6,8 @@
  *   <outDir>/<policy>/summary.json, *.csv    one run folder per policy
  *   <outDir>/report.html, charts/*.svg       the report over all of them
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { ConmigError } from '../model/errors.ts';
 import path from 'node:path';
 import type { RunData } from '../model/results.ts';
 import type { Scenario } from '../model/types.ts';
@@ -24,6 +25,8 @@ export interface RunScenarioOptions {
   onRunWritten?: (policyName: string, dir: string, result: SimulateResult, wallMs: number) => void;
   /** Skip the HTML/SVG report (multi-seed runs write one report at the end). */
   noReport?: boolean;
+  /** Wall-clock budget of one decide call of a custom policy, in seconds. */
+  policyTimeoutS?: number;
 }
 
 export interface ScenarioRun {
@@ -37,13 +40,20 @@ export function policyDirName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
 
+/** A run that failed part-way, saying which policies' results were written and are kept. */
+function withKeptRuns(e: unknown, runs: readonly ScenarioRun[]): unknown {
+  if (!(e instanceof ConmigError) || runs.length === 0) return e;
+  const kept = `results kept of ${runs.map((r) => `${r.policy} (${r.dir})`).join(', ')}`;
+  return new ConmigError(e.code, `${e.message}; ${kept}`, { context: e.context, problems: [...e.problems], cause: e.cause });
+}
+
 export async function runScenario(scenario: Scenario, opts: RunScenarioOptions): Promise<{ runs: ScenarioRun[]; reportPath?: string }> {
   const seed = opts.seed ?? scenario.seed;
   const traces = createTraceStore(scenario.file ? path.dirname(scenario.file) : process.cwd());
   const runs: ScenarioRun[] = [];
   // Build every policy first: a bad parameter fails before any simulation time is spent.
   const policies = [];
-  for (const ref of scenario.policies) policies.push(await loadPolicy(ref, scenario));
+  for (const ref of scenario.policies) policies.push(await loadPolicy(ref, scenario, { policyTimeoutS: opts.policyTimeoutS }));
   for (let i = 0; i < policies.length; i++) {
     const policy = policies[i];
     const label = scenario.policies[i].name;
@@ -58,9 +68,13 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
         requestSink: trace ? (r) => trace.write(r) : undefined,
         onProgress: opts.onProgress ? (f) => opts.onProgress!(i, label, f) : undefined,
       });
-    } finally {
-      await trace?.close();
+    } catch (e) {
+      await trace?.close().catch(() => undefined);
+      // This policy's folder holds no result (at most part of a request trace): remove it, keep the others.
+      await rm(dir, { recursive: true, force: true });
+      throw withKeptRuns(e, runs);
     }
+    await trace?.close();
     const wallMs = performance.now() - t0;
     // Label the run with the scenario's policy name (a custom module may name itself differently).
     result.summary.policy.name = label;
