@@ -84,6 +84,14 @@ export function describeError(e: ConmigError): string {
   return lines.join('\n');
 }
 
+/**
+ * Control characters (ANSI escapes among them) of user input shown as escapes,
+ * never written raw to a terminal; newlines and tabs stay.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Run the command line `args` (without node and the script) and return its exit status. */
 export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
@@ -92,12 +100,12 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     if (isConmigError(e)) {
-      io.stderr.write(describeError(e) + '\n');
+      io.stderr.write(escapeControl(describeError(e)) + '\n');
       if (io.env.CONMIG_DEBUG) io.stderr.write(String(e.stack) + '\n');
       return exitStatusOf(e);
     }
     // A bug, not bad input: keep the stack so it can be reported.
-    io.stderr.write(`conmig: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    io.stderr.write(escapeControl(`conmig: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`) + '\n');
     return 1;
   }
 }

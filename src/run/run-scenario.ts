@@ -35,9 +35,30 @@ export interface ScenarioRun {
   data: RunData;
 }
 
-/** File-system-safe folder name for a policy label. */
+/**
+ * File-system-safe folder name for a policy label: the label itself for every
+ * label the scenario schema accepts (folderName); anything else mapped to
+ * letters, digits, _ . - and at most 64 characters, never '.', '..' or empty.
+ */
 export function policyDirName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_');
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 64);
+  return /^\.*$/.test(safe) ? `_${safe}` : safe;
+}
+
+/** Each policy's folder: directly inside outDir, one per policy (two labels never share one). */
+export function policyDirs(outDir: string, labels: readonly string[]): string[] {
+  const byDir = new Map<string, string>();
+  return labels.map((label) => {
+    const name = policyDirName(label);
+    const other = byDir.get(name);
+    if (other !== undefined) {
+      throw new ConmigError('SCENARIO_INVALID', `policies ${JSON.stringify(other)} and ${JSON.stringify(label)} would write to the same folder ${name}: give them different names`, {
+        context: { policies: [other, label] },
+      });
+    }
+    byDir.set(name, label);
+    return path.join(outDir, name);
+  });
 }
 
 /** A run that failed part-way, saying which policies' results were written and are kept. */
@@ -53,11 +74,12 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
   const runs: ScenarioRun[] = [];
   // Build every policy first: a bad parameter fails before any simulation time is spent.
   const policies = [];
+  const dirs = policyDirs(opts.outDir, scenario.policies.map((p) => p.name));
   for (const ref of scenario.policies) policies.push(await loadPolicy(ref, scenario, { policyTimeoutS: opts.policyTimeoutS }));
   for (let i = 0; i < policies.length; i++) {
     const policy = policies[i];
     const label = scenario.policies[i].name;
-    const dir = path.join(opts.outDir, policyDirName(label));
+    const dir = dirs[i];
     await mkdir(dir, { recursive: true });
     const trace = scenario.output.requestTrace ? createRequestTraceWriter(dir) : undefined;
     const t0 = performance.now();
