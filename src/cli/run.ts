@@ -20,6 +20,7 @@ interface RunFlags {
   progress?: boolean;
   report?: boolean;
   policyTimeout?: string;
+  force?: boolean;
 }
 
 /** --policy-timeout: seconds in (0, 3600]. */
@@ -60,6 +61,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--inventory <file>', "live mode: the nodes (default: the scenario's live.inventory)")
     .option('--no-progress', 'no progress bar')
     .option('--no-report', 'write the run folders only (no HTML/SVG report)')
+    .option('--force', 'replace the results of an earlier run in the output folder')
     .option('--policy-timeout <s>', `wall-clock seconds one decide call of a custom policy may take before the run stops it (default ${DEFAULT_POLICY_TIMEOUT_S})`)
     .action(async (file: string, flags: RunFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
@@ -70,6 +72,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const scenario = await loadScenario(file, { seed, policy: flags.policy }, { cwd: ctx.io.cwd });
       const live = Boolean(flags.live) || scenario.mode === 'live';
       const outDir = ctx.abs(flags.out ?? path.join('results', live ? `${scenario.name}-live` : scenario.name));
+      const { claimOutputDir } = await import('../results/output-dir.ts');
+      await claimOutputDir(outDir, { option: flags.out === undefined ? 'output folder' : '--out', force: flags.force });
 
       if (flags.seeds !== undefined) {
         if (live) throw new ConmigError('USAGE', '--seeds is for simulation: a live run has one seed');

@@ -54,7 +54,7 @@ export interface MultiSeedOptions {
 function runOneSeed(scenarioFile: string, seed: number, dir: string, policy: string | undefined, policyTimeoutS?: number): Promise<void> {
   // The child runs what this process runs: dist/ when compiled, the sources through tsx otherwise.
   const self = selfCommand();
-  const args = [...self.args, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report'];
+  const args = [...self.args, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report', '--force'];
   if (policy) args.push('--policy', policy);
   if (policyTimeoutS !== undefined) args.push('--policy-timeout', String(policyTimeoutS));
   return new Promise((resolve, reject) => {

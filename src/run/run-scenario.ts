@@ -11,7 +11,7 @@ import { ConmigError } from '../model/errors.ts';
 import path from 'node:path';
 import type { RunData } from '../model/results.ts';
 import type { Scenario } from '../model/types.ts';
-import { createRequestTraceWriter, writeRun } from '../results/index.ts';
+import { createRequestTraceWriter, writeRun, writeRunIdentity } from '../results/index.ts';
 import { simulate, type SimulateResult } from '../sim/simulator.ts';
 import { createTraceStore } from '../mobility/index.ts';
 import { loadPolicy } from './load-policy.ts';
@@ -103,6 +103,13 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
     const { stats: _stats, ...data } = result;
     await writeRun(dir, data);
     runs.push({ policy: label, dir, data });
+    // Which run wrote this folder (results/output-dir.ts): updated as each policy's folder is written.
+    await writeRunIdentity(opts.outDir, {
+      mode: 'sim',
+      scenario: data.summary.scenario,
+      seed,
+      policies: runs.map((r) => ({ name: r.policy, dir: path.basename(r.dir) })),
+    });
     opts.onRunWritten?.(label, dir, result, wallMs);
   }
   if (opts.noReport) return { runs };

@@ -19,7 +19,7 @@ async function workDir(edit: (yaml: string) => string): Promise<{ parent: string
   const parent = await mkdtemp(path.join(tmpdir(), 'conmig-names-'));
   const dir = path.join(parent, 'work');
   await (await import('node:fs/promises')).mkdir(dir);
-  const yaml = edit((await readFile(BASE, 'utf8')).replace(/^durationS: .*$/m, 'durationS: 10'));
+  const yaml = edit((await readFile(BASE, 'utf8')).replace(/^durationS: .*$/m, 'durationS: 20'));
   await writeFile(path.join(dir, 'scenario.yaml'), yaml);
   return { parent, dir };
 }
