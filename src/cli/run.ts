@@ -61,7 +61,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--inventory <file>', "live mode: the nodes (default: the scenario's live.inventory)")
     .option('--no-progress', 'no progress bar')
     .option('--no-report', 'write the run folders only (no HTML/SVG report)')
-    .option('--force', 'replace the results of an earlier run in the output folder')
+    .option('--force', "remove an earlier run's results from the output folder even where this run would not rewrite them")
     .option('--policy-timeout <s>', `wall-clock seconds one decide call of a custom policy may take before the run stops it (default ${DEFAULT_POLICY_TIMEOUT_S})`)
     .action(async (file: string, flags: RunFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
@@ -72,8 +72,13 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const scenario = await loadScenario(file, { seed, policy: flags.policy }, { cwd: ctx.io.cwd });
       const live = Boolean(flags.live) || scenario.mode === 'live';
       const outDir = ctx.abs(flags.out ?? path.join('results', live ? `${scenario.name}-live` : scenario.name));
-      const { claimOutputDir } = await import('../results/output-dir.ts');
-      await claimOutputDir(outDir, { option: flags.out === undefined ? 'output folder' : '--out', force: flags.force });
+      const [{ claimOutputDir }, { policyDirName }] = await Promise.all([import('../results/output-dir.ts'), import('../run/run-scenario.ts')]);
+      // The folders this run writes: one per policy, or one per seed (multi-seed.ts loads the chart libraries: only then).
+      const owns =
+        flags.seeds !== undefined
+          ? (await import('../run/multi-seed.ts')).parseSeedList(flags.seeds).map((s) => `seed-${s}`)
+          : scenario.policies.map((p) => policyDirName(p.name));
+      await claimOutputDir(outDir, { option: flags.out === undefined ? 'output folder' : '--out', owns, force: flags.force });
 
       if (flags.seeds !== undefined) {
         if (live) throw new ConmigError('USAGE', '--seeds is for simulation: a live run has one seed');

@@ -4,9 +4,11 @@
  * - it must be a folder, or a path whose nearest existing parent is a
  *   writable folder (not a file, not /dev/null, not under /proc, /sys or
  *   /dev, where writes hang or vanish);
- * - a folder that already holds a run's results is not written over unless
- *   asked (`--force`): then what conmig wrote there before (run folders,
- *   the report, run.json, seeds.*) is removed first, files of others stay;
+ * - what an earlier run wrote there (run folders, the report, run.json,
+ *   seeds.*) is removed before this run writes; files of others stay. A run
+ *   that would not rewrite every earlier run folder (another policy, other
+ *   seeds) is refused unless asked (`--force`), so folders of two runs never
+ *   sit side by side with nothing to tell them apart;
  * - run.json records which run wrote the folder (scenario name and hash,
  *   seed, policies and their folders, conmig version), so a reader or
  *   `compare` can tell runs apart. It sits beside the run folders, not in
@@ -88,17 +90,23 @@ function describePrevious(dir: string): string {
 }
 
 /**
- * Check `dir` (checkOutputDir) and make it this run's: refuse a folder that
- * holds an earlier run's results unless `force`, then remove those results.
+ * Check `dir` (checkOutputDir) and make it this run's. What an earlier run
+ * wrote there is removed first; without `force` only when this run rewrites
+ * every run folder it left (`owns`: the folder names this run writes), so
+ * re-running a command replaces its results, while a run that would leave
+ * another run's folders beside its own is refused, naming them.
  */
-export async function claimOutputDir(dir: string, opts: { option: string; force?: boolean }): Promise<void> {
+export async function claimOutputDir(dir: string, opts: { option: string; owns: readonly string[]; force?: boolean }): Promise<void> {
   await checkOutputDir(dir, opts.option);
   const previous = await conmigEntries(dir);
   if (previous.length === 0) return;
-  if (!opts.force) {
+  const owned = new Set(opts.owns);
+  const FILES = new Set([RUN_FILE, 'report.html', 'charts', 'seeds.json', 'seeds.csv', 'seeds.html']);
+  const leftover = previous.map((p) => path.basename(p)).filter((n) => !FILES.has(n) && !owned.has(n));
+  if (leftover.length > 0 && !opts.force) {
     throw new ConmigError(
       'USAGE',
-      `${opts.option} ${dir} already holds the results of a run${describePrevious(dir)}: give --force to replace them, or another ${opts.option}`,
+      `${opts.option} ${dir} holds results of an earlier run${describePrevious(dir)} that this run would not replace (${leftover.join(', ')}): give --force to remove them, or another ${opts.option}`,
       { context: { option: opts.option } },
     );
   }

@@ -47,7 +47,7 @@ describe('bad output paths are refused up front', () => {
 });
 
 describe('re-running into a used output folder', () => {
-  it('is refused without --force (naming the earlier run); --force replaces what conmig wrote, keeps other files; run.json says which run', async () => {
+  it('the same run again replaces its results; one that would leave other folders is refused without --force; --force removes only what conmig wrote; run.json says which run', async () => {
     const d = await tmp();
     const file = await shortScenario(d);
     const out = path.join(d, 'out');
@@ -60,9 +60,17 @@ describe('re-running into a used output folder', () => {
     await writeFile(path.join(out, 'notes.txt'), 'mine');
     await mkdir(path.join(out, 'mine'));
 
+    // The same command again replaces its own results.
+    const same = await conmig(['run', file, '--out', out, '--no-progress', '--no-report']);
+    expect(same.status).toBe(0);
+    expect(JSON.parse(await readFile(path.join(out, 'run.json'), 'utf8'))).toEqual(first);
+
+    // A run that would leave the earlier run's other policies beside its own is refused.
     const again = await conmig(['run', file, '--out', out, '--policy', 'never', '--seed', '2', '--no-progress', '--no-report']);
     expect(again.status).toBe(2);
-    expect(again.stderr).toMatch(/--out .*out already holds the results of a run \(scenario overload [0-9a-f]+, seed 1, policies .*\): give --force to replace them, or another --out/);
+    const others = first.policies.map((p: { dir: string }) => p.dir).filter((d: string) => d !== 'never');
+    expect(again.stderr).toMatch(/--out .*out holds results of an earlier run \(scenario overload [0-9a-f]+, seed 1, policies .*\) that this run would not replace/);
+    expect(again.stderr).toContain(`(${others.join(', ')}): give --force to remove them, or another --out`);
 
     const forced = await conmig(['run', file, '--out', out, '--policy', 'never', '--seed', '2', '--no-progress', '--no-report', '--force']);
     expect(forced.status).toBe(0);
