@@ -29,7 +29,8 @@ export function buildProgram(ctx: CliContext = cliContext(processIo())): Command
     // Set before the commands are added: they inherit it.
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      // The parser's errors quote what was typed: never raw control characters.
+      writeErr: (s) => io.stderr.write(escapeControl(s)),
       getOutHelpWidth: () => (io.stdout.isTTY && io.stdout.columns ? io.stdout.columns : 80),
       getErrHelpWidth: () => (io.stderr.isTTY && io.stderr.columns ? io.stderr.columns : 80),
       getOutHasColors: () => false,

@@ -80,4 +80,11 @@ describe('names that become folder names', () => {
     expect(e).toBeInstanceOf(ConmigError);
     expect((e as ConmigError).message).toBe('policies "a_b" and "a/b" would write to the same folder a_b: give them different names');
   });
+
+  it('an ANSI escape in an unknown option is quoted escaped by the parser too', async () => {
+    const r = await conmig(['run', 'x.yaml', '--\u001b[2J']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("unknown option '--\\u001b[2J'");
+    expect(r.stderr).not.toContain('\u001b');
+  });
 });
