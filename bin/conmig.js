@@ -19,10 +19,22 @@ if (process.env.CONMIG_FROM_SOURCE === '1') {
   ({ main } = await import(dist.href));
 }
 
+let finished = false;
 // `conmig compare ... | head` closes the pipe early: that is not an error.
 process.stdout.on('error', (e) => {
+  finished = true;
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw e;
 });
 
-process.exitCode = await main(process.argv.slice(2));
+// Something ended the process before the command finished: process.exit() called
+// where conmig does not trap it (a policy's timer, say). Say so and never exit 0.
+process.on('exit', (code) => {
+  if (finished) return;
+  process.stderr.write(`conmig: the process ended (exit code ${code}) before the command finished (process.exit() called by a policy module?); results written so far are kept\n`);
+  if (!code) process.exitCode = 70;
+});
+
+const status = await main(process.argv.slice(2));
+finished = true;
+process.exitCode = status;

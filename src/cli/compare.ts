@@ -62,6 +62,9 @@ export async function runCompare(dirs: string[], flags: CompareFlags, ctx: CliCo
       import('../report/render.ts'),
       import('../results/write.ts'),
     ]);
+  const out = ctx.abs(flags.out);
+  const { checkOutputDir } = await import('../results/output-dir.ts');
+  await checkOutputDir(out, '-o');
   const absDirs = dirs.map((d) => ctx.abs(d));
   const labels = runLabels(absDirs);
   // One at a time: request traces can be large.
@@ -70,7 +73,6 @@ export async function runCompare(dirs: string[], flags: CompareFlags, ctx: CliCo
   for (const r of runs) if (r.sampleNote) ctx.err(`note: ${r.label}: ${r.sampleNote}`);
 
   const result = compareRuns(runs, { tolerance, allowMismatch: flags.allowMismatch });
-  const out = ctx.abs(flags.out);
   const chartDir = join(out, 'charts');
   await mkdir(chartDir, { recursive: true });
   const rendered = [];

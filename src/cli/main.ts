@@ -29,7 +29,8 @@ export function buildProgram(ctx: CliContext = cliContext(processIo())): Command
     // Set before the commands are added: they inherit it.
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
-      writeErr: (s) => io.stderr.write(s),
+      // The parser's errors quote what was typed: never raw control characters.
+      writeErr: (s) => io.stderr.write(escapeControl(s)),
       getOutHelpWidth: () => (io.stdout.isTTY && io.stdout.columns ? io.stdout.columns : 80),
       getErrHelpWidth: () => (io.stderr.isTTY && io.stderr.columns ? io.stderr.columns : 80),
       getOutHasColors: () => false,
@@ -84,6 +85,14 @@ export function describeError(e: ConmigError): string {
   return lines.join('\n');
 }
 
+/**
+ * Control characters (ANSI escapes among them) of user input shown as escapes,
+ * never written raw to a terminal; newlines and tabs stay.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** Run the command line `args` (without node and the script) and return its exit status. */
 export async function main(args: readonly string[], io: CliIo = processIo()): Promise<number> {
   try {
@@ -92,12 +101,12 @@ export async function main(args: readonly string[], io: CliIo = processIo()): Pr
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     if (isConmigError(e)) {
-      io.stderr.write(describeError(e) + '\n');
+      io.stderr.write(escapeControl(describeError(e)) + '\n');
       if (io.env.CONMIG_DEBUG) io.stderr.write(String(e.stack) + '\n');
       return exitStatusOf(e);
     }
     // A bug, not bad input: keep the stack so it can be reported.
-    io.stderr.write(`conmig: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    io.stderr.write(escapeControl(`conmig: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`) + '\n');
     return 1;
   }
 }

@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
 import type { RunSummary } from '../model/results.ts';
 import type { ScenarioRun } from '../run/run-scenario.ts';
+import { DEFAULT_POLICY_TIMEOUT_S } from '../run/guard-policy.ts';
 import type { CliContext } from './io.ts';
 
 interface RunFlags {
@@ -20,6 +21,17 @@ interface RunFlags {
   progress?: boolean;
   report?: boolean;
   allowUnfinished?: boolean;
+  policyTimeout?: string;
+  force?: boolean;
+}
+
+/** --policy-timeout: seconds in (0, 3600]. */
+export function parsePolicyTimeout(text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || !(n > 0) || n > 3600) {
+    throw new ConmigError('USAGE', `--policy-timeout: expected seconds in (0, 3600], got "${text}"`);
+  }
+  return n;
 }
 
 export function parseSeed(text: string): number {
@@ -69,14 +81,24 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--no-progress', 'no progress bar')
     .option('--no-report', 'write the run folders only (no HTML/SVG report)')
     .option('--allow-unfinished', 'exit 0 even when most requests of a run got no answer (failed or unfinished)')
+    .option('--force', "remove an earlier run's results from the output folder even where this run would not rewrite them")
+    .option('--policy-timeout <s>', `wall-clock seconds one decide call of a custom policy may take before the run stops it (default ${DEFAULT_POLICY_TIMEOUT_S})`)
     .action(async (file: string, flags: RunFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
       const seed = flags.seed === undefined ? undefined : parseSeed(flags.seed);
+      const policyTimeoutS = flags.policyTimeout === undefined ? undefined : parsePolicyTimeout(flags.policyTimeout);
       // Loaded when the command runs, so `conmig --help` stays fast.
       const { loadScenario } = await import('../scenario-io/load.ts');
       const scenario = await loadScenario(file, { seed, policy: flags.policy }, { cwd: ctx.io.cwd });
       const live = Boolean(flags.live) || scenario.mode === 'live';
       const outDir = ctx.abs(flags.out ?? path.join('results', live ? `${scenario.name}-live` : scenario.name));
+      const [{ claimOutputDir }, { policyDirName }] = await Promise.all([import('../results/output-dir.ts'), import('../run/run-scenario.ts')]);
+      // The folders this run writes: one per policy, or one per seed (multi-seed.ts loads the chart libraries: only then).
+      const owns =
+        flags.seeds !== undefined
+          ? (await import('../run/multi-seed.ts')).parseSeedList(flags.seeds).map((s) => `seed-${s}`)
+          : scenario.policies.map((p) => policyDirName(p.name));
+      await claimOutputDir(outDir, { option: flags.out === undefined ? 'output folder' : '--out', owns, force: flags.force });
 
       if (flags.seeds !== undefined) {
         if (live) throw new ConmigError('USAGE', '--seeds is for simulation: a live run has one seed');
@@ -85,6 +107,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
         const { aggregate, runs, reportPath, failures } = await runSeeds(ctx.abs(file), seeds, {
           outDir,
           policy: flags.policy,
+          policyTimeoutS,
           onSeedDone: (s, outcome, done, total) =>
             ctx.err(outcome.status === 'done' ? `seed ${s} done (${done}/${total})` : `seed ${s} FAILED (${done}/${total}): ${outcome.error}`),
         });
@@ -126,6 +149,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
               outDir,
               seed,
               noReport: flags.report === false,
+              policyTimeoutS,
               onProgress: progress.update,
               onRunWritten: (name, dir, result, wallMs) => {
                 progress.stop();

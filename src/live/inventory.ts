@@ -156,7 +156,16 @@ export async function loadInventory(file: string): Promise<Inventory> {
       cause: e,
     });
   }
-  return parseInventory(data, file);
+  const inv = parseInventory(data, file);
+  files.set(inv, file);
+  return inv;
+}
+
+const files = new WeakMap<Inventory, string>();
+
+/** The file an inventory was loaded from (loadInventory), for messages. */
+export function inventoryFileOf(inv: Inventory): string | undefined {
+  return files.get(inv);
 }
 
 /** Validate, then write as YAML (mode 0644: it holds paths, never key material). */

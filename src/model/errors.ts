@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'SCENARIO_NOT_FOUND'
   | 'POLICY_NOT_FOUND'
   | 'POLICY_INVALID'
+  | 'POLICY_FAILED' // a custom policy threw, returned no decision list, ran past its time budget or exited
   | 'TRACE_INVALID' // a mobility trace file could not be parsed
   | 'SIM_INVARIANT' // the simulator detected an impossible state (a bug)
   | 'RESULT_INVALID' // a result folder is missing or malformed

@@ -3,3 +3,4 @@ export { readRun, readSummary, readRequestTrace, hasRequestTrace, findRuns } fro
 export { normalizeRunData, RESULT_FILES } from './tables.ts';
 export { formatSummaryJson, orderSummary, runSummarySchema } from './summary.ts';
 export { formatNumber, parseCsv, CsvParser, type ColumnKind, type ColumnSpec } from './csv.ts';
+export { checkOutputDir, claimOutputDir, readRunIdentity, writeRunIdentity, RUN_FILE, type RunIdentity } from './output-dir.ts';

@@ -21,3 +21,16 @@ export function siblingModuleArgs(callerUrl: string, name: string): string[] {
   const file = fileURLToPath(new URL(`./${name}${source ? '.ts' : '.js'}`, callerUrl));
   return source ? ['--import', 'tsx', file] : [file];
 }
+
+/**
+ * This package's public entry (what `import ... from 'conmig'` means for a
+ * policy module run by this process: dist/index.js when compiled,
+ * src/index.ts from the sources) and its root folder. The sweep worker is a
+ * bundle in a temporary folder, where import.meta.url says nothing about
+ * the package: its bundler replaces process.env.CONMIG_PACKAGE_ENTRY with
+ * the entry of the conmig that built it (src/sweep/entry.ts).
+ */
+export function selfPackage(): { entryUrl: string; rootUrl: string } {
+  const entryUrl = process.env.CONMIG_PACKAGE_ENTRY || new URL(import.meta.url.endsWith('.ts') ? '../index.ts' : '../index.js', import.meta.url).href;
+  return { entryUrl, rootUrl: new URL('../', entryUrl).href };
+}

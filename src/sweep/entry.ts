@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConmigError } from '../model/errors.ts';
+import { selfPackage } from '../run/self.ts';
 import type { SweepPlan } from './plan.ts';
 
 // Beside this module: worker-main.ts in the sources, worker-main.js in the compiled dist/.
@@ -37,6 +38,8 @@ export async function bundleWorker(outFile: string): Promise<void> {
       external: [`../report/index${EXT}`],
       // CommonJS packages in the bundle get a `require` for Node's built-ins.
       banner: { js: "import { createRequire as __conmigRequire } from 'node:module'; const require = __conmigRequire(import.meta.url);" },
+      // A custom policy's `import ... from 'conmig'` means the conmig that built the bundle (src/run/self.ts).
+      define: { 'process.env.CONMIG_PACKAGE_ENTRY': JSON.stringify(selfPackage().entryUrl) },
       logLevel: 'silent',
     });
     await rename(tmp, outFile);

@@ -22,13 +22,13 @@ describe('conmig sweep (local)', () => {
     expect(done.map((x) => x.policy)).toEqual(['never', 'never']);
     const failed = readCsv(path.join(out, 'failed.csv'));
     expect(failed.map((x) => [x.policy, x.seed, x.code])).toEqual([
-      ['throws', '1', 'INTERNAL'],
-      ['throws', '2', 'INTERNAL'],
+      ['throws', '1', 'POLICY_FAILED'],
+      ['throws', '2', 'POLICY_FAILED'],
       ['crashes', '1', 'WORKER_DIED'],
       ['crashes', '2', 'WORKER_DIED'],
     ]);
     expect(failed[0].message).toContain('boom at 10000 ms');
-    expect(failed[2].message).toContain('the worker running it exited (code 7)');
+    expect(failed[2].message).toContain('the worker running it exited (signal SIGKILL)');
     for (const f of failed) expect(JSON.parse(readFileSync(path.join(out, 'runs', f.run, 'error.json'), 'utf8'))).toMatchObject({ id: f.run, policy: f.policy });
 
     const before = stamps(path.join(out, 'runs', done[0].run));
@@ -40,6 +40,6 @@ describe('conmig sweep (local)', () => {
     const st = await conmig('sweep', 'status', out);
     expect(st.status).toBe(0);
     expect(st.stdout).toContain('done 2, failed 4, not done 0');
-    expect(st.stdout).toMatch(/failed: run \w+ \(cell 1, throws, seed 1\): boom at 10000 ms/);
+    expect(st.stdout).toMatch(/failed: run \w+ \(cell 1, throws, seed 1\): policy "throws" .* failed at simulated time 10\.000 s: decide threw Error: boom at 10000 ms/);
   }, SLOW);
 });

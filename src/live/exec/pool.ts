@@ -2,7 +2,7 @@
  * One SSH connection per inventory node for the duration of a command.
  */
 import type { Inventory } from '../inventory.ts';
-import { nodeByName } from '../inventory.ts';
+import { inventoryFileOf, nodeByName } from '../inventory.ts';
 import { SshNodeExec } from './ssh.ts';
 import type { NodeExec } from './types.ts';
 
@@ -32,6 +32,7 @@ export class SshExecPool implements ExecPool {
         port: n.sshPort,
         user: n.user,
         keyFile: this.inv.controller.sshKey,
+        keySource: `inventory ${inventoryFileOf(this.inv) ?? '(inline)'}, controller.sshKey`,
         knownHostsFile: this.inv.controller.knownHosts,
         connectTimeoutMs: this.connectTimeoutMs,
       });

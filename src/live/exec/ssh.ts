@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Client, type ClientChannel } from 'ssh2';
+import { Client, utils, type ClientChannel } from 'ssh2';
 import { ConmigError } from '../../model/errors.ts';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.ts';
 import { shq, type ExecResult, type NodeExec, type RunOptions, type RunningCommand, type StreamOptions } from './types.ts';
@@ -18,6 +18,8 @@ export interface SshTarget {
   user: string;
   /** Path of the private key (controller side). */
   keyFile: string;
+  /** Where keyFile was given, for messages: e.g. `inventory /x/inventory.yaml, controller.sshKey`. */
+  keySource?: string;
   /** Path of the known_hosts file (controller side). */
   knownHostsFile: string;
   connectTimeoutMs?: number;
@@ -58,6 +60,18 @@ export class SshNodeExec implements NodeExec {
         new ConmigError('NODE_UNREACHABLE', `cannot read SSH key ${t.keyFile} for ${t.node}`, {
           context: { node: t.node, file: t.keyFile },
           cause: e,
+        }),
+      );
+    }
+    // Checked here, not left to ssh2 (whose parse error ends as an internal error).
+    const parsed = utils.parseKey(privateKey);
+    const key = Array.isArray(parsed) ? parsed[0] : parsed;
+    if (key instanceof Error || !key || !key.isPrivateKey()) {
+      const why = key instanceof Error ? key.message : 'it is a public key';
+      const where = t.keySource ?? 'controller.sshKey';
+      return Promise.reject(
+        new ConmigError('INVENTORY_INVALID', `${where}: ${t.keyFile} is not a private SSH key (${why}); it is needed to reach node ${t.node}`, {
+          context: { node: t.node, field: 'controller.sshKey', file: t.keyFile },
         }),
       );
     }

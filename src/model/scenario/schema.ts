@@ -49,6 +49,13 @@ export function id(description: string) {
     .describe(description);
 }
 
+/** A name that becomes a folder name (a scenario's, a policy label): an id of at most 64 characters. */
+export const FOLDER_NAME_MAX = 64;
+export function folderName(description: string) {
+  const error = `expected a name usable as a folder name: 1-${FOLDER_NAME_MAX} letters, digits, _ . -, starting with a letter or digit`;
+  return z.string({ error }).regex(ID_PATTERN, { error }).max(FOLDER_NAME_MAX, { error }).describe(description);
+}
+
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T, description: string) {
   return z.enum(values, { error: `expected one of ${values.join(', ')}` }).describe(description);
 }
@@ -370,7 +377,7 @@ const PolicyEntrySchema = z
       str('Built-in policy name: never, nearest, threshold, traffic-aware.'),
       obj(
         {
-          name: str('Built-in policy name, or a label for a custom policy.'),
+          name: folderName('Built-in policy name, or a label for a custom policy (its results folder).'),
           module: str('Custom policy module, relative to the scenario file.').optional(),
           params: z.record(z.string(), z.unknown(), { error: 'expected a mapping' }).describe('Policy parameters.').optional(),
         },
@@ -411,7 +418,7 @@ const LiveSchema = obj(
 
 export const ScenarioFileSchema = obj(
   {
-    name: str('Scenario name.'),
+    name: folderName('Scenario name (the default results folder, results/<name>).'),
     description: z.string({ error: 'expected a string' }).describe('What the scenario is for.').optional(),
     mode: oneOf(['sim', 'live'], 'Run in the simulator or on real nodes. Default sim.').optional(),
     seed: num('Seed of all random streams. Default 1.', 'nonnegative', true).optional(),

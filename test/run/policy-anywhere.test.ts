@@ -1,0 +1,107 @@
+/**
+ * A custom policy module in the user's own folder, outside this repository,
+ * loads as the README says (`import { definePolicy } from 'conmig'`): .ts or
+ * .js, with no package.json beside it, one without "type", or "type": "module";
+ * TypeScript helpers imported as TypeScript does (`./util.js` for util.ts).
+ */
+import { mkdir, mkdtemp, readdir, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { conmig, conmigProcess } from '../helpers/cli.ts';
+
+const SCENARIO = (modules: Record<string, string>): string => `name: anywhere
+durationS: 20
+controlIntervalS: 1
+topology:
+  areaM: { width: 1000, height: 1000 }
+  nodes:
+    - { id: edge1, x: 250, y: 250, cpuCores: 1, memoryMiB: 8192 }
+    - { id: edge2, x: 750, y: 250, cpuCores: 4, memoryMiB: 8192 }
+  switches: [core]
+  links:
+    - { a: edge1, b: core, latencyMs: 1, bandwidthMbps: 1000 }
+    - { a: edge2, b: core, latencyMs: 1, bandwidthMbps: 1000 }
+users:
+  - { id: u, count: 4, mobility: { kind: static }, requests: { ratePerS: 2 }, start: { x: 200, y: 200 } }
+containers:
+  - { perUser: true, idPrefix: svc, placement: { node: edge1 }, memoryMiB: 256, serviceTime: { kind: exponential, meanMs: 50 } }
+policies:
+${Object.entries(modules).map(([name, module]) => `  - { name: ${name}, module: ${module}, params: { to: edge2 } }`).join('\n')}
+`;
+
+// Moves every container to \`to\` once: the run shows the module really decided.
+const POLICY_TS = `import { definePolicy, type MigrationDecision } from 'conmig';
+import { reason } from './util.js';
+export default definePolicy({
+  name: 'move-all',
+  defaults: { to: 'edge2' },
+  decide(view, p): MigrationDecision[] {
+    return view.containers.filter((c) => c.nodeId !== p.to && !c.migrating).map((c) => ({ containerId: c.id, to: p.to, reason: reason(p.to) }));
+  },
+});
+`;
+const UTIL_TS = `export function reason(to: string): string { return 'all to ' + to; }\n`;
+const POLICY_JS = POLICY_TS.replace(', type MigrationDecision', '').replace('./util.js', './util.mjs').replace('): MigrationDecision[]', ')');
+const UTIL_JS = UTIL_TS.replace('to: string): string', 'to)');
+
+const LAYOUTS = ['no package.json', 'package.json without type', 'type: module'] as const;
+type Layout = (typeof LAYOUTS)[number];
+
+/** A user's folder (outside the repository) with a policy module and its helper. */
+async function userFolder(root: string, name: string, ext: 'ts' | 'js', layout: Layout): Promise<void> {
+  const dir = path.join(root, name);
+  await mkdir(dir);
+  if (layout !== 'no package.json') {
+    await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'my-policies', ...(layout === 'type: module' ? { type: 'module' } : {}) }));
+  }
+  await writeFile(path.join(dir, `policy.${ext}`), ext === 'ts' ? POLICY_TS : POLICY_JS);
+  await writeFile(path.join(dir, ext === 'ts' ? 'util.ts' : 'util.mjs'), ext === 'ts' ? UTIL_TS : UTIL_JS);
+}
+
+async function reasons(runDir: string): Promise<string[]> {
+  const csv = await readFile(path.join(runDir, 'migrations.csv'), 'utf8');
+  return [...new Set(csv.trim().split('\n').slice(1).map((l) => (l.match(/all to edge\d/) ?? ['?'])[0]))];
+}
+
+describe('a policy module in any folder (bin/conmig.js: the loader of a real run)', () => {
+  it('.ts and .js, with no package.json, one without "type" and "type": "module": each loads, imports conmig, decides', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'conmig-user-'));
+    const modules: Record<string, string> = {};
+    for (const ext of ['ts', 'js'] as const) {
+      for (const [i, layout] of LAYOUTS.entries()) {
+        const name = `${ext}-${i}`;
+        await userFolder(root, name, ext, layout);
+        modules[name] = `./${name}/policy.${ext}`;
+      }
+    }
+    await writeFile(path.join(root, 'scenario.yaml'), SCENARIO(modules));
+    const r = conmigProcess(['run', 'scenario.yaml', '--out', 'out', '--no-progress', '--no-report'], { cwd: root });
+    expect(r.stderr).not.toMatch(/failed to load|internal error/);
+    expect(r.status).toBe(0);
+    for (const name of Object.keys(modules)) expect(await reasons(path.join(root, 'out', name))).toEqual(['all to edge2']);
+  });
+
+  it('under --seeds (child processes): a .ts policy in a folder whose package.json has no type', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'conmig-user-'));
+    await userFolder(root, 'mine', 'ts', 'package.json without type');
+    await writeFile(path.join(root, 'scenario.yaml'), SCENARIO({ mine: './mine/policy.ts' }));
+    const r = await conmig(['run', 'scenario.yaml', '--seeds', '1,2', '--out', 'out', '--no-progress'], { cwd: root });
+    expect(r.stderr).not.toMatch(/failed/);
+    expect(r.status).toBe(0);
+    for (const s of [1, 2]) expect(await reasons(path.join(root, 'out', `seed-${s}`, 'mine'))).toEqual(['all to edge2']);
+  });
+
+  it('in a sweep (bundled worker processes): a .ts policy in a folder with no package.json', async () => {
+    const root = await mkdtemp(path.join(tmpdir(), 'conmig-user-'));
+    await userFolder(root, 'mine', 'ts', 'no package.json');
+    await writeFile(path.join(root, 'scenario.yaml'), SCENARIO({ mine: './mine/policy.ts' }));
+    await writeFile(path.join(root, 'sweep.yaml'), 'name: anywhere-sweep\nscenarios: [scenario.yaml]\nseeds: 1..1\n');
+    const r = conmigProcess(['sweep', 'sweep.yaml', '--jobs', '1', '--out', 'out'], { cwd: root });
+    expect(r.stderr).toContain('0 failed');
+    expect(r.status).toBe(0);
+    const runs = await readdir(path.join(root, 'out', 'runs'));
+    expect(runs).toHaveLength(1);
+    expect(await reasons(path.join(root, 'out', 'runs', runs[0], 'mine'))).toEqual(['all to edge2']);
+  });
+});
