@@ -11,6 +11,11 @@
  *    "dirtiedMiB":X,"checksum":C,"node":"10.77.0.11"}
  * where count counts requests, dirtiedMiB the pages written since start, and
  * checksum a sum over the area (so the memory is really there after restore).
+ * GET /work?cpuMs=X is a CPU-bound job: the process spins until its own CPU
+ * time (CLOCK_PROCESS_CPUTIME_ID) has advanced X ms (0 < X <= 10000), then
+ * answers {"cpuMs":X,"wallMs":W,"count":N,"node":"..."}: W is the wall time the
+ * job took on this node (the service time, without the network), so on a node
+ * limited to half a core W is about 2 X.
  * Static, single-threaded: CRIU-friendly.
  */
 #include "http.h"
@@ -18,6 +23,22 @@
 #include <sys/mman.h>
 
 #define PAGE 4096UL
+
+static double cpu_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Spin for `ms` of this process's CPU time; returns the wall ms it took. */
+static double spin_cpu_ms(double ms) {
+  double w0 = now_ms(), c0 = cpu_ms();
+  volatile uint64_t x = 1;
+  while (cpu_ms() - c0 < ms) {
+    for (int i = 0; i < 2000; i++) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+  }
+  return now_ms() - w0;
+}
 
 int main(int argc, char **argv) {
   int port = argc > 1 ? atoi(argv[1]) : 8081;
@@ -70,6 +91,17 @@ int main(int argc, char **argv) {
                count, (int)getpid(), (unsigned long long)instance, mem_mib, dirty_mibps,
                dirtied_pages * PAGE / (1 << 20), (unsigned long long)sum, addr);
       respond(c, 200, body);
+    } else if (path && strncmp(path, "/work", 5) == 0 && (path[5] == 0 || path[5] == '?')) {
+      const char *q = strstr(path, "cpuMs=");
+      double ms = q ? atof(q + 6) : 0;
+      if (!(ms > 0 && ms <= 10000)) {
+        respond(c, 400, "{\"error\":\"cpuMs must be in (0, 10000]\"}\n");
+      } else {
+        count++;
+        double w = spin_cpu_ms(ms);
+        snprintf(body, sizeof body, "{\"cpuMs\":%.3f,\"wallMs\":%.3f,\"count\":%lu,\"node\":\"%s\"}\n", ms, w, count, addr);
+        respond(c, 200, body);
+      }
     } else {
       respond(c, 404, "{\"error\":\"not found\"}\n");
     }

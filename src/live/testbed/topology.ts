@@ -5,9 +5,12 @@
  *
  *   shape: star            # star: every node on one switch; line: node1 - node2 - ... in list order
  *   latencyMs: 0           # access RTT added by the user-space relay (users -> node)
+ *   cpuPerNode: 0.5        # CPU cores of every node (cgroup CPU bandwidth; absent: unlimited)
+ *   cpuPeriodUs: 10000     # CFS period of those limits
  *   nodes:
  *     - name: node1
  *       bandwidthMbps: 1000   # star: the node's link; line: unused (see links)
+ *       cpus: 1               # this node's CPU cores (overrides cpuPerNode)
  *     - name: node2
  *   links:                 # line only: one entry per hop between neighbours in list order
  *     - { from: node1, to: node2, bandwidthMbps: 500 }
@@ -22,6 +25,7 @@ import { readFile } from 'node:fs/promises';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { ConmigError, type Problem } from '../../model/errors.ts';
+import { DEFAULT_CPU_PERIOD_US } from './cgroup.ts';
 import { MAX_NODES } from './layout.ts';
 
 const nodeName = z.string().regex(/^[a-z][a-z0-9]{0,11}$/, 'lowercase letters and digits, at most 12, starting with a letter');
@@ -30,8 +34,13 @@ export const TopologySchema = z.strictObject({
   shape: z.enum(['star', 'line']).default('star'),
   latencyMs: z.number().min(0).max(10_000).default(0),
   defaultBandwidthMbps: z.number().positive().max(100_000).default(1000),
+  /** CPU cores every node may use (a cgroup CPU bandwidth limit per node); absent: unlimited. */
+  cpuPerNode: z.number().min(0.01).max(1024).optional(),
+  /** CFS period of the limits (µs): short, so a job of tens of ms already runs at the limited speed. */
+  cpuPeriodUs: z.number().int().min(1000).max(1_000_000).default(DEFAULT_CPU_PERIOD_US),
   nodes: z
-    .array(z.strictObject({ name: nodeName, bandwidthMbps: z.number().positive().max(100_000).optional() }))
+    .array(z.strictObject({ name: nodeName, bandwidthMbps: z.number().positive().max(100_000).optional(),
+      cpus: z.number().min(0.01).max(1024).optional() }))
     .min(1)
     .max(MAX_NODES),
   links: z
@@ -48,19 +57,25 @@ export interface NodePlan {
   linkMbps: number;
   /** Destinations shaped below linkMbps (line topologies): node name -> Mbps. */
   perDestinationMbps: Record<string, number>;
+  /** CPU cores the node may use (cgroup CPU bandwidth); absent: unlimited. */
+  cpus?: number;
 }
 
 export interface TopologyPlan {
   shape: 'star' | 'line';
   latencyMs: number;
+  /** CFS period of the nodes' CPU limits (µs). */
+  cpuPeriodUs: number;
   nodes: NodePlan[];
 }
 
-export function starTopology(nodes: number, bandwidthMbps: number, latencyMs: number): Topology {
+export function starTopology(nodes: number, bandwidthMbps: number, latencyMs: number, cpuPerNode?: number): Topology {
   return {
     shape: 'star',
     latencyMs,
     defaultBandwidthMbps: bandwidthMbps,
+    ...(cpuPerNode === undefined ? {} : { cpuPerNode }),
+    cpuPeriodUs: DEFAULT_CPU_PERIOD_US,
     nodes: Array.from({ length: nodes }, (_, i) => ({ name: `node${i + 1}`, bandwidthMbps })),
     links: [],
   };
@@ -70,7 +85,7 @@ function invalid(file: string | undefined, problems: Problem[]): ConmigError {
   return new ConmigError('USAGE', `testbed topology ${file ?? '(inline)'} is invalid`, { problems });
 }
 
-export function planTopology(t: Topology, file?: string): TopologyPlan {
+export function planTopology(t: Omit<Topology, 'cpuPeriodUs'> & { cpuPeriodUs?: number }, file?: string): TopologyPlan {
   const problems: Problem[] = [];
   const idx = new Map<string, number>();
   t.nodes.forEach((n, i) => {
@@ -94,9 +109,13 @@ export function planTopology(t: Topology, file?: string): TopologyPlan {
   }
   if (problems.length > 0) throw invalid(file, problems);
   const hopMbps = (i: number): number => hop[i] ?? t.defaultBandwidthMbps;
+  const cpuOf = (n: Topology['nodes'][number]): { cpus?: number } => {
+    const cpus = n.cpus ?? t.cpuPerNode;
+    return cpus === undefined ? {} : { cpus };
+  };
   const nodes: NodePlan[] = t.nodes.map((n, i) => {
     if (t.shape === 'star') {
-      return { name: n.name, index: i + 1, linkMbps: n.bandwidthMbps ?? t.defaultBandwidthMbps, perDestinationMbps: {} };
+      return { name: n.name, index: i + 1, linkMbps: n.bandwidthMbps ?? t.defaultBandwidthMbps, perDestinationMbps: {}, ...cpuOf(n) };
     }
     const adjacent = [i > 0 ? hopMbps(i - 1) : 0, i < t.nodes.length - 1 ? hopMbps(i) : 0];
     const linkMbps = Math.max(...adjacent) || t.defaultBandwidthMbps;
@@ -107,9 +126,9 @@ export function planTopology(t: Topology, file?: string): TopologyPlan {
       for (let k = Math.min(i, j); k < Math.max(i, j); k++) b = Math.min(b, hopMbps(k));
       if (b < linkMbps) perDestinationMbps[m.name] = b;
     });
-    return { name: n.name, index: i + 1, linkMbps, perDestinationMbps };
+    return { name: n.name, index: i + 1, linkMbps, perDestinationMbps, ...cpuOf(n) };
   });
-  return { shape: t.shape, latencyMs: t.latencyMs, nodes };
+  return { shape: t.shape, latencyMs: t.latencyMs, cpuPeriodUs: t.cpuPeriodUs ?? DEFAULT_CPU_PERIOD_US, nodes };
 }
 
 export async function loadTopology(file: string): Promise<Topology> {
