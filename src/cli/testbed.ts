@@ -102,6 +102,30 @@ export function registerTestbed(program: Command, ctx: CliContext): void {
       });
   }
 
+  tb.command('cpu')
+    .description('service time of a fixed CPU-bound job on a node (median), neighbours idle and loaded with CPU hogs')
+    .option('--state <dir>', 'state directory', DEFAULT_STATE_DIR)
+    .option('--node <name>', 'node to measure (default: the first)')
+    .option('--job-ms <ms>', 'CPU time of one job (ms)', int('job-ms', 0.1, 10000), 20)
+    .option('--count <n>', 'jobs per measurement', int('count', 1, 10000), 15)
+    .option('--load <nodes>', 'comma-separated nodes to load with CPU hogs (default: all the others)')
+    .option('--json', 'print JSON')
+    .action(async (o: { state: string; node?: string; jobMs: number; count: number; load?: string; json?: boolean }) => {
+      const rows = await (await testbed()).cpuCheck({
+        stateDir: abs(o.state), node: o.node, jobCpuMs: o.jobMs, count: o.count,
+        loadSets: o.load === undefined ? undefined : [o.load.split(',').map((x) => x.trim()).filter(Boolean)],
+        log: o.json ? undefined : (l) => out(`  ${l}`),
+      });
+      if (o.json) return out(JSON.stringify(rows, null, 2));
+      out('node    cpu        job CPU-ms  neighbours loaded  median ms  min ms  max ms  jobs  neighbour throttled periods');
+      for (const r of rows) {
+        const cpu = r.cores === null ? 'unlimited' : `${r.cores}`;
+        const thr = Object.entries(r.loadThrottledPeriods).map(([n, k]) => `${n}:${k}`).join(' ') || '-';
+        out(`${r.node.padEnd(7)} ${cpu.padEnd(10)} ${String(r.jobCpuMs).padStart(10)}  ${(r.loaded.join(',') || 'none').padEnd(17)}  ` +
+          `${r.job.medianMs.toFixed(1).padStart(9)}  ${r.job.minMs.toFixed(1).padStart(6)}  ${r.job.maxMs.toFixed(1).padStart(6)}  ${String(r.job.samplesMs.length).padStart(4)}  ${thr}`);
+      }
+    });
+
   tb.command('rtt')
     .description('measure the relay: requested vs observed RTT (median of N GET /health, relay vs direct)')
     .option('--state <dir>', 'state directory', DEFAULT_STATE_DIR)

@@ -112,7 +112,18 @@ export function containerCgroupsPath(parent: string, container: string): string 
   return `${parent.replace(/\/+$/, '')}/${container}`;
 }
 
-/** CFS quota for `cores` cores at `periodUs` (at least the kernel's minimum). */
+/**
+ * The CFS period a limit of `cores` uses: `periodUs`, lengthened where the
+ * quota would fall below the kernel's 1 ms minimum (0.05 cores at 10 ms ->
+ * 20 ms), so the limit is exact rather than rounded up.
+ */
+export function effectivePeriodUs(cores: number | undefined, periodUs: number): number {
+  if (cores === undefined) return periodUs;
+  if (!(cores > 0) || !Number.isFinite(cores)) throw new ConmigError('USAGE', `a node's CPU limit must be a positive number of cores, got ${cores}`);
+  return Math.max(periodUs, Math.ceil(MIN_QUOTA_US / cores));
+}
+
+/** CFS quota for `cores` cores at `periodUs` (the period as effectivePeriodUs gives it). */
 export function quotaUs(cores: number, periodUs: number): number {
   if (!(cores > 0) || !Number.isFinite(cores)) throw new ConmigError('USAGE', `a node's CPU limit must be a positive number of cores, got ${cores}`);
   return Math.max(MIN_QUOTA_US, Math.round(cores * periodUs));
@@ -145,12 +156,15 @@ export function nodeCgroupPlan(d: CgroupDriver, node: string, cores: number | un
   }
   steps.push({ op: 'mkdir', path: dir });
   // unlimited is written too (-1 / max): a group left by a crashed run may still carry an old limit
-  const q = cores === undefined ? undefined : quotaUs(cores, periodUs);
+  const period = effectivePeriodUs(cores, periodUs);
+  const q = cores === undefined ? undefined : quotaUs(cores, period);
   if (d.version === 1) {
-    steps.push({ op: 'write', path: join(dir, 'cpu.cfs_period_us'), value: String(periodUs) });
-    steps.push({ op: 'write', path: join(dir, 'cpu.cfs_quota_us'), value: String(q ?? -1) });
+    // v1 checks quota against period as each is written: lift the quota first (-1), then set period, then quota
+    steps.push({ op: 'write', path: join(dir, 'cpu.cfs_quota_us'), value: '-1' });
+    steps.push({ op: 'write', path: join(dir, 'cpu.cfs_period_us'), value: String(period) });
+    if (q !== undefined) steps.push({ op: 'write', path: join(dir, 'cpu.cfs_quota_us'), value: String(q) });
   } else {
-    steps.push({ op: 'write', path: join(dir, 'cpu.max'), value: `${q ?? 'max'} ${periodUs}` });
+    steps.push({ op: 'write', path: join(dir, 'cpu.max'), value: `${q ?? 'max'} ${period}` });
   }
   steps.push({ op: 'mkdir', path: join(dir, SERVICES_LEAF) });
   return steps;

@@ -11,7 +11,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConmigError } from '../../model/errors.ts';
 import { writeInventory, type Inventory, type InventoryInput } from '../inventory.ts';
-import { CGROUP_TOP, createNodeCgroup, detectCgroupsAt, servicesProcsFile, type CgroupDriver } from './cgroup.ts';
+import { CGROUP_TOP, createNodeCgroup, detectCgroupsAt, effectivePeriodUs, servicesProcsFile, type CgroupDriver } from './cgroup.ts';
 import { cleanTestbed, STATE_MARKER } from './clean.ts';
 import { haveTool, tryRun } from './exec.ts';
 import { waitHttp } from './http.ts';
@@ -217,7 +217,7 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, cg
         transfer: { key: p.transferKey, knownHosts: p.transferKnownHosts }, bandwidthMbps: n.linkMbps,
         ...(cgroups && parents.has(n.name) ? { cpu: {
           cgroupParent: parents.get(n.name) ?? '', ...(n.cpus === undefined ? {} : { cores: n.cpus }),
-          periodUs: plan.cpuPeriodUs, cgroupVersion: cgroups.version } } : {}),
+          periodUs: effectivePeriodUs(n.cpus, plan.cpuPeriodUs), cgroupVersion: cgroups.version } } : {}),
       };
     }),
     containers,
