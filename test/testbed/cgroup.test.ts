@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isConmigError } from '../../src/model/errors.ts';
 import {
-  containerCgroupsPath, cpuCgroupOf, createNodeCgroup, detectCgroups, detectCgroupsAt, effectivePeriodUs, nodeCgroupParent,
+  containerCgroupsPath, cpuCgroupOf, cpuDisagreement, createNodeCgroup, scenarioCpuForLimit, detectCgroups, detectCgroupsAt, effectivePeriodUs, nodeCgroupParent,
   nodeCgroupPlan, parseCpuLimit, parseMounts, readCpuLimit, removeCgroupTree, servicesProcsFile, type CgroupDriver,
 } from '../../src/live/testbed/cgroup.ts';
 import { bundleConfigForNode } from '../../src/live/testbed/bundle.ts';
@@ -184,5 +184,20 @@ describe('the limit in the topology and the bundle', () => {
     expect(JSON.parse(bundleConfigForNode(cfg, '/run/netns/cm-node2', { cgroupsPath: '/conmig/node2/c' })).linux.cgroupsPath).toBe('/conmig/node2/c');
     expect(JSON.parse(bundleConfigForNode(cfg, null)).linux.cgroupsPath).toBe('/conmig/node1/c');
     expect(JSON.parse(bundleConfigForNode(cfg, null, { cgroupsPath: null })).linux).not.toHaveProperty('cgroupsPath');
+  });
+});
+
+describe('the simulator and the testbed mean the same node', () => {
+  it('a limit of C cores is ceil(C) scenario cores at speed C / ceil(C)', () => {
+    expect(scenarioCpuForLimit(0.5)).toEqual({ cpuCores: 1, speedFactor: 0.5 });
+    expect(scenarioCpuForLimit(1)).toEqual({ cpuCores: 1, speedFactor: 1 });
+    expect(scenarioCpuForLimit(2)).toEqual({ cpuCores: 2, speedFactor: 1 });
+    expect(scenarioCpuForLimit(1.5)).toEqual({ cpuCores: 2, speedFactor: 0.75 });
+  });
+
+  it('accepts a matching scenario node and names the fix for one that is not', () => {
+    expect(cpuDisagreement('node1', 1, 0.5, 0.5)).toBeNull();
+    expect(cpuDisagreement('node1', 2, 0.75, 1.5)).toBeNull();
+    expect(cpuDisagreement('node1', 1, 1, 0.5)).toMatch(/"node1" has cpuCores 1 x speedFactor 1 = 1 cores, but the testbed node is limited to 0.5 CPU: set cpuCores: 1, speedFactor: 0.5/);
   });
 });

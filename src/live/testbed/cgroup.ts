@@ -129,6 +129,27 @@ export function quotaUs(cores: number, periodUs: number): number {
   return Math.max(MIN_QUOTA_US, Math.round(cores * periodUs));
 }
 
+/**
+ * What a node limited to `cores` CPU is in a scenario: `ceil(cores)` cores
+ * each at `cores / ceil(cores)` speed (0.5 -> cpuCores 1, speedFactor 0.5; 2 ->
+ * 2 cores at full speed). Its capacity cpuCores x speedFactor equals the limit;
+ * a single-threaded job takes its service time / speedFactor.
+ */
+export function scenarioCpuForLimit(cores: number): { cpuCores: number; speedFactor: number } {
+  const cpuCores = Math.max(1, Math.ceil(cores - 1e-9));
+  return { cpuCores, speedFactor: cores / cpuCores };
+}
+
+/** Why a scenario node (cpuCores, speedFactor) does not describe a testbed node limited to `limitCores`, or null. */
+export function cpuDisagreement(node: string, cpuCores: number, speedFactor: number, limitCores: number): string | null {
+  const capacity = cpuCores * speedFactor;
+  if (Math.abs(capacity - limitCores) <= 0.01 * limitCores) return null;
+  const want = scenarioCpuForLimit(limitCores);
+  return `scenario node "${node}" has cpuCores ${cpuCores} x speedFactor ${speedFactor} = ${+capacity.toFixed(3)} cores, ` +
+    `but the testbed node is limited to ${limitCores} CPU: set cpuCores: ${want.cpuCores}, speedFactor: ${+want.speedFactor.toFixed(4)} ` +
+    '(docs/testbed.md, "CPU capacity")';
+}
+
 /** Folder of `group` (e.g. /conmig/node1) in the hierarchy that enforces the cpu limit. */
 export function cpuGroupDir(d: CgroupDriver, group: string): string {
   return join(d.version === 1 ? d.cpuMount : d.root, group);

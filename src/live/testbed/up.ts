@@ -1,6 +1,8 @@
 /**
  * `conmig testbed up`: realise a topology (pure data, topology.ts) as network
- * namespaces on a bridge, shaped links, one sshd per node, the latency relay,
+ * namespaces on a bridge, shaped links, a CPU cgroup parent per node
+ * (cgroup.ts; limited with --cpu-per-node / cpuPerNode, holding the node's
+ * sshd and containers), one sshd per node, the latency relay,
  * workload images on every node and (by default) the plate service on node1;
  * then write the inventory. On any failure everything built so far is torn
  * down (clean.ts) and the first error is rethrown.
@@ -8,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConmigError } from '../../model/errors.ts';
 import { writeInventory, type Inventory, type InventoryInput } from '../inventory.ts';
@@ -155,6 +158,11 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, cg
     const limits = plan.nodes.map((n) => `${n.name} ${n.cpus === undefined ? 'unlimited' : `${n.cpus} CPU`}`).join(', ');
     log(`cpu: cgroup v${cgroups.version} parents /${CGROUP_TOP}/<node>, period ${plan.cpuPeriodUs} us: ${limits}`);
     for (const n of plan.nodes) parents.set(n.name, await createNodeCgroup(cgroups, n.name, n.cpus, plan.cpuPeriodUs));
+    const promised = plan.nodes.reduce((a, n) => a + (n.cpus ?? 0), 0);
+    if (promised > availableParallelism() - 0.5) {
+      log(`cpu: WARNING: the limits add up to ${promised} cores on a ${availableParallelism()}-core machine that also runs the relay, ` +
+        'the users and the controller: a node is only guaranteed its limit while the busy nodes together fit (docs/testbed.md)');
+    }
   } else {
     log('cpu: no cgroup cpu controller here; nodes are not CPU-limited');
   }
