@@ -64,7 +64,7 @@ describe.skipIf(skip)('CPU-limited testbed nodes (live)', () => {
   });
 
   it('a limited node serves a fixed CPU-bound job measurably slower than an unlimited one, and hogs on a neighbour do not slow it', async () => {
-    const limited = await cpuCheck({ stateDir: STATE, node: 'node1', jobCpuMs: JOB_MS, count: 11, loadSets: [['node2']] });
+    const limited = await cpuCheck({ stateDir: STATE, node: 'node1', jobCpuMs: JOB_MS, count: 15, loadSets: [['node2']] });
     const free = await cpuCheck({ stateDir: STATE, node: 'node3', jobCpuMs: JOB_MS, count: 11, loadSets: [] });
     const [idle, loaded] = limited;
     console.log(`[node-cpu.test] ${JOB_MS} CPU-ms job: node1 0.5 CPU ${idle.job.medianMs.toFixed(1)} ms, ` +
@@ -74,7 +74,7 @@ describe.skipIf(skip)('CPU-limited testbed nodes (live)', () => {
     expect(idle.job.medianMs / free[0].job.medianMs).toBeGreaterThan(1.3);
     // the neighbour really ran at its limit (throttled), and node1 did not notice
     expect(loaded.loadThrottledPeriods.node2).toBeGreaterThan(0);
-    expect(loaded.job.medianMs).toBeLessThan(1.25 * idle.job.medianMs);
+    expect(loaded.job.medianMs).toBeLessThan(1.3 * idle.job.medianMs);
   });
 
   it('migrates a container between two limited nodes: restored under the destination parent, limited there, its state kept', async () => {
@@ -86,6 +86,8 @@ describe.skipIf(skip)('CPU-limited testbed nodes (live)', () => {
 
     const r = await migrateContainer({ inventory: inv, container: 'mig', from: 'node1', to: 'node2', mode: 'cold', port: 8081, healthPath: '/health' });
     expect(r.to).toBe('node2');
+    console.log(`[node-cpu.test] migration node1 -> node2 (0.5 CPU each): downtime ${r.downtimeMs.toFixed(0)} ms, ` +
+      r.phases.map((p) => `${p.phase} ${p.wallMs.toFixed(0)}`).join(', '));
 
     const pid = runcPid(inv, 'node2', 'mig');
     const procCgroup = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
