@@ -179,6 +179,12 @@ export interface MigrationCostParams {
   restoreMsPerMiB: number;
   /** Goodput as a fraction of link bandwidth (protocol + tar + ssh overhead). */
   transferEfficiency: number;
+  /**
+   * Fixed start-up of every transfer (ssh session, tar on both ends), on top of the
+   * path RTT: transfer(x) = transferBaseMs + 2 l + megabits(x) / (eta W). Absent: 0
+   * (optional so that scenarios without it resolve, and hash, as before).
+   */
+  transferBaseMs?: number;
   /** Image layers already present at every destination (no rootfs copy). */
   imageCached: boolean;
   /** Pre-copy: stop iterating when the dirty set is below this. */

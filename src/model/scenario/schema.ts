@@ -347,6 +347,7 @@ const MigrationCostSchema = obj(
     restoreBaseMs: num('Fixed restore time in ms.', 'nonnegative').optional(),
     restoreMsPerMiB: num('Restore time per MiB of memory.', 'nonnegative').optional(),
     transferEfficiency: num('Goodput as a fraction of link bandwidth (0..1].', 'fraction').optional(),
+    transferBaseMs: num('Fixed start-up of every transfer in ms (ssh, tar), on top of the path RTT. Default 0.', 'nonnegative').optional(),
     imageCached: bool('Image layers already present at every destination.').optional(),
     precopyStopMiB: num('Pre-copy: stop when the dirty set is below this.', 'nonnegative').optional(),
     precopyMaxRounds: num('Pre-copy: maximum iterative rounds.', 'positive', true).optional(),
