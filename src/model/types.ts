@@ -260,4 +260,6 @@ export interface LiveScenarioOptions {
   onDowntime: 'retry' | 'fail';
   /** Container name on the nodes for each scenario container id. */
   containerNames: Record<ContainerId, string>;
+  /** HTTP path the emulated users request (absent: /plate, the plate service; the synthetic service: /work). */
+  requestPath?: string;
 }

@@ -14,6 +14,9 @@
  *     - name: node2
  *   links:                 # line only: one entry per hop between neighbours in list order
  *     - { from: node1, to: node2, bandwidthMbps: 500 }
+ *   containers:            # workload containers `up` starts (without: plate on the first node)
+ *     - { name: s1, node: node1, image: synthetic, port: 8101, memoryMiB: 16, service: "exp:20", seed: 1 }
+ *     - { name: plate, node: node2, image: plate }            # port 8080
  *
  * Shaping (kernel, tc): on a star, each node's link is shaped to its bandwidth on
  * both sides of its veth (egress in the node, egress of the bridge port), so a
@@ -46,7 +49,31 @@ export const TopologySchema = z.strictObject({
   links: z
     .array(z.strictObject({ from: nodeName, to: nodeName, bandwidthMbps: z.number().positive().max(100_000) }))
     .default([]),
+  containers: z
+    .array(z.strictObject({
+      name: z.string().regex(/^[a-z][a-z0-9-]{0,30}$/, 'lowercase letters, digits and "-", starting with a letter'),
+      node: nodeName,
+      image: z.enum(['plate', 'synthetic']),
+      /** Port the service listens on in whatever node it runs (unique: containers may meet on a node). */
+      port: z.number().int().min(1024).max(65535).optional(),
+      /** synthetic: memory it holds (MiB). */
+      memoryMiB: z.number().int().min(1).max(1024).optional(),
+      /** synthetic: service-time distribution of GET /work (ms of CPU): fixed:V, exp:MEAN, lognormal:MEAN:SD, uniform:A:B. */
+      service: z.string().regex(/^(fixed|exp):[0-9.]+$|^(lognormal|uniform):[0-9.]+:[0-9.]+$/, 'fixed:V, exp:MEAN, lognormal:MEAN:SD or uniform:A:B').optional(),
+      /** synthetic: seed of its service-time stream. */
+      seed: z.number().int().min(0).optional(),
+    }))
+    .optional(),
 });
+
+export interface ContainerPlan {
+  name: string;
+  node: string;
+  image: 'plate' | 'synthetic';
+  port: number;
+  /** The container's command line. */
+  args: string[];
+}
 export type Topology = z.infer<typeof TopologySchema>;
 
 export interface NodePlan {
@@ -67,6 +94,8 @@ export interface TopologyPlan {
   /** CFS period of the nodes' CPU limits (µs). */
   cpuPeriodUs: number;
   nodes: NodePlan[];
+  /** Workload containers from the file (absent: the default, plate on the first node unless --no-workload). */
+  containers?: ContainerPlan[];
 }
 
 export function starTopology(nodes: number, bandwidthMbps: number, latencyMs: number, cpuPerNode?: number): Topology {
@@ -107,6 +136,7 @@ export function planTopology(t: Omit<Topology, 'cpuPeriodUs'> & { cpuPeriodUs?: 
   } else if (t.links.length > 0) {
     problems.push({ file, path: 'links', message: 'links are for shape "line"; on a star set nodes[].bandwidthMbps' });
   }
+  const containers = planContainers(t.containers, idx, file, problems);
   if (problems.length > 0) throw invalid(file, problems);
   const hopMbps = (i: number): number => hop[i] ?? t.defaultBandwidthMbps;
   const cpuOf = (n: Topology['nodes'][number]): { cpus?: number } => {
@@ -128,7 +158,34 @@ export function planTopology(t: Omit<Topology, 'cpuPeriodUs'> & { cpuPeriodUs?: 
     });
     return { name: n.name, index: i + 1, linkMbps, perDestinationMbps, ...cpuOf(n) };
   });
-  return { shape: t.shape, latencyMs: t.latencyMs, cpuPeriodUs: t.cpuPeriodUs ?? DEFAULT_CPU_PERIOD_US, nodes };
+  return { shape: t.shape, latencyMs: t.latencyMs, cpuPeriodUs: t.cpuPeriodUs ?? DEFAULT_CPU_PERIOD_US, nodes, ...(containers ? { containers } : {}) };
+}
+
+const DEFAULT_PORTS = { plate: 8080, synthetic: 8081 } as const;
+
+function planContainers(list: Topology['containers'], nodes: Map<string, number>, file: string | undefined, problems: Problem[]): ContainerPlan[] | undefined {
+  if (list === undefined) return undefined;
+  const names = new Set<string>();
+  const ports = new Map<number, string>();
+  return list.map((c, k) => {
+    const at = `containers[${k}]`;
+    if (names.has(c.name)) problems.push({ file, path: `${at}.name`, message: `duplicate container "${c.name}"` });
+    names.add(c.name);
+    if (!nodes.has(c.node)) problems.push({ file, path: `${at}.node`, message: `unknown node "${c.node}"` });
+    const port = c.port ?? DEFAULT_PORTS[c.image];
+    const other = ports.get(port);
+    if (other !== undefined) {
+      problems.push({ file, path: `${at}.port`, message: `port ${port} is also ${other}'s: containers may meet on one node, so each needs its own port` });
+    }
+    ports.set(port, c.name);
+    if (c.image === 'plate' && (c.memoryMiB !== undefined || c.service !== undefined || c.seed !== undefined)) {
+      problems.push({ file, path: at, message: 'memoryMiB, service and seed are for image synthetic' });
+    }
+    const args = c.image === 'plate'
+      ? ['/bin/plate-server', String(port), '/plates', '/usr/bin/tesseract']
+      : ['/bin/synthetic', String(port), String(c.memoryMiB ?? 16), '0', c.service ?? 'fixed:20', ...(c.seed === undefined ? [] : [String(c.seed)])];
+    return { name: c.name, node: c.node, image: c.image, port, args };
+  });
 }
 
 export async function loadTopology(file: string): Promise<Topology> {

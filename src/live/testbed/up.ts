@@ -204,7 +204,17 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, cg
   await startRelay(stateDir, routes);
 
   const containers: InventoryInput['containers'] = [];
-  if (workload) {
+  if (plan.containers) {
+    for (const c of plan.containers) {
+      const n = plan.nodes.find((x) => x.name === c.node) ?? first;
+      const p = nodePaths(stateDir, n.name);
+      log(`workload: ${c.name} (${c.image}) on ${n.name} :${c.port}`);
+      const bundle = await writeBundle(p.imagesDir, c.image, p.bundlesDir, c.name, nodeNetns(n.name), c.args, parents.get(n.name));
+      await runContainer(p.runcRoot, bundle, c.name, join(p.workDir, 'logs', 'runc.log'), n.name);
+      await waitHttp(nodeAddr(n.index), c.port, '/health', 10_000);
+      containers.push({ name: c.name, node: n.name, image: c.image, port: c.port });
+    }
+  } else if (workload) {
     const p = nodePaths(stateDir, first.name);
     log(`workload: plate on ${first.name}`);
     const bundle = await writeBundle(p.imagesDir, 'plate', p.bundlesDir, 'plate', nodeNetns(first.name), undefined, parents.get(first.name));

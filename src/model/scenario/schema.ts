@@ -402,6 +402,11 @@ const LiveSchema = obj(
       .record(z.string(), str('Container name on the nodes.'), { error: 'expected a mapping of container id to name' })
       .describe('Container name on the nodes per container id. Default: the container id.')
       .optional(),
+    requestPath: z
+      .string({ error: 'expected an HTTP path' })
+      .regex(/^\/[\x21-\x7e]*$/, { error: 'expected an HTTP path starting with /' })
+      .describe('HTTP path the users request. Default /plate (the plate service); the synthetic service answers /work.')
+      .optional(),
   },
   'Live mode settings (required when mode is live).',
 );
