@@ -14,8 +14,11 @@ describe('topology containers', () => {
       { name: 'plate', node: 'node2', image: 'plate', port: 8080, args: ['/bin/plate-server', '8080', '/plates', '/usr/bin/tesseract'] },
     ]);
     expect(planTopology(starTopology(1, 1000, 0)).containers).toBeUndefined();
+    // the node's sshd stays outside its CPU limit unless asked
+    expect(planTopology(starTopology(1, 1000, 0)).limitNodeServices).toBe(false);
+    expect(planTopology({ ...starTopology(1, 1000, 0), limitNodeServices: true }).limitNodeServices).toBe(true);
     const shipped = planTopology(await loadTopology('scenarios/validate-live.testbed.yaml'));
-    expect(shipped.nodes.map((n) => n.cpus)).toEqual([0.5, 0.5, 0.5, 0.5]);
+    expect(shipped.nodes.map((n) => n.cpus)).toEqual([0.3, 0.3, 0.3, 0.3]);
     expect(new Set(shipped.containers?.map((c) => c.port)).size).toBe(8);
   });
 

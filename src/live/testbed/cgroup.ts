@@ -1,9 +1,9 @@
 /**
  * CPU capacity of testbed nodes: one cgroup parent per node with a CPU
  * bandwidth limit (Mininet's CPU-limited hosts), the node's runc containers
- * under it (runc `linux.cgroupsPath` = `<parent>/<container>`) and the node's
- * own sshd (which runs the migration's runc/CRIU/tar commands) in a leaf
- * `<parent>/sshd`. A node limited to C cores can use C cores' worth of CPU
+ * under it (runc `linux.cgroupsPath` = `<parent>/<container>`) and, with the
+ * topology's `limitNodeServices`, the node's own sshd (which runs the
+ * migration's runc/CRIU/tar commands) in a leaf `<parent>/sshd`. A node limited to C cores can use C cores' worth of CPU
  * time per period, however busy the other nodes are, and no more.
  *
  *   cgroup v1 (this project's machines): the `cpu` controller's hierarchy,

@@ -7,6 +7,7 @@
  *   latencyMs: 0           # access RTT added by the user-space relay (users -> node)
  *   cpuPerNode: 0.5        # CPU cores of every node (cgroup CPU bandwidth; absent: unlimited)
  *   cpuPeriodUs: 10000     # CFS period of those limits
+ *   limitNodeServices: false  # true: the node's sshd (migration commands) within its limit too
  *   nodes:
  *     - name: node1
  *       bandwidthMbps: 1000   # star: the node's link; line: unused (see links)
@@ -41,6 +42,11 @@ export const TopologySchema = z.strictObject({
   cpuPerNode: z.number().min(0.01).max(1024).optional(),
   /** CFS period of the limits (µs): short, so a job of tens of ms already runs at the limited speed. */
   cpuPeriodUs: z.number().int().min(1000).max(1_000_000).default(DEFAULT_CPU_PERIOD_US),
+  /**
+   * Run each node's sshd (and so the migration's runc/CRIU/tar on that node) within the node's
+   * CPU limit too. Default false: the limit is the capacity that serves requests; see docs/testbed.md.
+   */
+  limitNodeServices: z.boolean().default(false),
   nodes: z
     .array(z.strictObject({ name: nodeName, bandwidthMbps: z.number().positive().max(100_000).optional(),
       cpus: z.number().min(0.01).max(1024).optional() }))
@@ -93,6 +99,8 @@ export interface TopologyPlan {
   latencyMs: number;
   /** CFS period of the nodes' CPU limits (µs). */
   cpuPeriodUs: number;
+  /** The nodes' sshd run within their CPU limits. */
+  limitNodeServices: boolean;
   nodes: NodePlan[];
   /** Workload containers from the file (absent: the default, plate on the first node unless --no-workload). */
   containers?: ContainerPlan[];
@@ -105,6 +113,7 @@ export function starTopology(nodes: number, bandwidthMbps: number, latencyMs: nu
     defaultBandwidthMbps: bandwidthMbps,
     ...(cpuPerNode === undefined ? {} : { cpuPerNode }),
     cpuPeriodUs: DEFAULT_CPU_PERIOD_US,
+    limitNodeServices: false,
     nodes: Array.from({ length: nodes }, (_, i) => ({ name: `node${i + 1}`, bandwidthMbps })),
     links: [],
   };
@@ -114,7 +123,7 @@ function invalid(file: string | undefined, problems: Problem[]): ConmigError {
   return new ConmigError('USAGE', `testbed topology ${file ?? '(inline)'} is invalid`, { problems });
 }
 
-export function planTopology(t: Omit<Topology, 'cpuPeriodUs'> & { cpuPeriodUs?: number }, file?: string): TopologyPlan {
+export function planTopology(t: Omit<Topology, 'cpuPeriodUs' | 'limitNodeServices'> & { cpuPeriodUs?: number; limitNodeServices?: boolean }, file?: string): TopologyPlan {
   const problems: Problem[] = [];
   const idx = new Map<string, number>();
   t.nodes.forEach((n, i) => {
@@ -158,7 +167,8 @@ export function planTopology(t: Omit<Topology, 'cpuPeriodUs'> & { cpuPeriodUs?: 
     });
     return { name: n.name, index: i + 1, linkMbps, perDestinationMbps, ...cpuOf(n) };
   });
-  return { shape: t.shape, latencyMs: t.latencyMs, cpuPeriodUs: t.cpuPeriodUs ?? DEFAULT_CPU_PERIOD_US, nodes, ...(containers ? { containers } : {}) };
+  return { shape: t.shape, latencyMs: t.latencyMs, cpuPeriodUs: t.cpuPeriodUs ?? DEFAULT_CPU_PERIOD_US,
+    limitNodeServices: t.limitNodeServices ?? false, nodes, ...(containers ? { containers } : {}) };
 }
 
 const DEFAULT_PORTS = { plate: 8080, synthetic: 8081 } as const;

@@ -186,7 +186,8 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, cg
     await writeFile(p.transferKnownHosts, known.join('\n') + '\n');
     await writeFile(p.sshdConfig, sshdConfig(p, sp.authorizedKeys));
     const parent = parents.get(n.name);
-    await startSshd(p, nodeNetns(n.name), nodeAddr(n.index), n.name, cgroups && parent ? servicesProcsFile(cgroups, parent) : undefined);
+    const inLimit = plan.limitNodeServices && cgroups && parent ? servicesProcsFile(cgroups, parent) : undefined;
+    await startSshd(p, nodeNetns(n.name), nodeAddr(n.index), n.name, inLimit);
   }
   for (const n of plan.nodes) await waitTcp(nodeAddr(n.index), 22, 10_000, n.name);
 
