@@ -30,7 +30,7 @@ tmp="$(mktemp -d "${OUT%/}.build.XXXXXX")"
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/bin"
 gcc -O2 -static -Wall -o "$tmp/bin/plate-server" "$SRC/src/plate-server.c"
-gcc -O2 -static -Wall -o "$tmp/bin/synthetic" "$SRC/src/synthetic.c"
+gcc -O2 -static -Wall -o "$tmp/bin/synthetic" "$SRC/src/synthetic.c" -lm
 gcc -O2 -Wall -o "$tmp/bin/gen-plates" "$SRC/src/gen-plates.c"
 
 base_rootfs() { # dir

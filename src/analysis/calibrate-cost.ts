@@ -7,7 +7,7 @@ import type { MigrationRecord, RequestRecord, RunData } from '../model/results.t
 import type { MigrationCostParams, MigrationMode, Scenario } from '../model/types.ts';
 
 import type { CalibrationResult, FitRecord } from './calibrate-types.ts';
-import { DISTANCE_AXIS, fitBasePerMiB, fitEfficiency, residualSummary, rmseOf } from './calibrate-fits.ts';
+import { DISTANCE_AXIS, fitBasePerMiB, fitEfficiency, fitTransfer, residualSummary, rmseOf } from './calibrate-fits.ts';
 
 // ---------------------------------------------------------------------------
 // Migration cost
@@ -105,18 +105,20 @@ export function fitMigrationCost(
         // 1 MiB checkpoint taking 0.7 s gives eta ~ 0.01, and the simulator then sends the
         // model's 124 MiB at that rate: a 100x too long transfer.)
         const modelBytes = (x: Observation): number => (x.memoryMiB + (prior.imageCached ? 0 : x.imageMiB)) * BYTES_PER_MIB;
-        const e = fitEfficiency(
+        const e = fitTransfer(
           'cold transfer efficiency',
           t.map((x) => idealTransferMs(modelBytes(x), x.bandwidthMbps)),
           t.map((x) => x.rec.transferMs - 2 * x.pathLatencyMs),
+          prior.transferEfficiency,
         );
+        p.transferBaseMs = e.baseMs;
         const measuredMiB = mean(t.map((x) => x.rec.bytes / BYTES_PER_MIB));
         const modelMiB = mean(t.map((x) => modelBytes(x) / BYTES_PER_MIB));
         const notes = [e.record.note];
         if (measuredMiB < modelMiB / 2 || measuredMiB > modelMiB * 2) {
           notes.push(
             `fitted on the model's transfer size (${modelMiB.toFixed(1)} MiB: memoryMiB${prior.imageCached ? '' : ' + imageMiB'}), ` +
-              `not the measured one (mean ${measuredMiB.toFixed(2)} MiB): eta also absorbs the difference and the per-transfer overhead`,
+              `not the measured one (mean ${measuredMiB.toFixed(2)} MiB): eta and transferBaseMs absorb the difference`,
           );
         }
         p.transferEfficiency = e.efficiency;

@@ -81,6 +81,32 @@ export function fitBasePerMiB(
   return { base, perMiB, record: { group, method, n, r2, rmse: rmseOf(res), residuals: residualSummary(res), ...(note ? { note } : {}) } };
 }
 
+export const TRANSFER_AXIS: FitAxis = { variable: 'idealTransferMs', unit: 'ms', slope: '1/eta' };
+
+/**
+ * A transfer's fixed start-up B (transferBaseMs) and efficiency eta from pairs
+ * (ideal ms at full bandwidth, measured ms minus the path RTT):
+ * measured = B + ideal / eta. With several transfer sizes both are fitted by
+ * least squares; with one size only their sum is identifiable, so eta stays at
+ * the prior and B takes the rest (the start-up of ssh and tar is what a small
+ * checkpoint's transfer time mostly is). A negative B is not a cost: then B = 0
+ * and eta is fitted through the origin.
+ */
+export function fitTransfer(group: string, idealMs: readonly number[], measuredMs: readonly number[], priorEfficiency: number):
+  { baseMs: number; efficiency: number; record: FitRecord } {
+  const lf = fitBasePerMiB(group, idealMs, measuredMs, 1 / priorEfficiency, TRANSFER_AXIS);
+  if (lf.base >= 0 && lf.perMiB > 0) {
+    const method = lf.record.method.startsWith('least squares')
+      ? 'least squares: (transferMs - 2 pathLatency) = transferBaseMs + megabits / (eta * bandwidth)'
+      : 'transferBaseMs only: eta fixed at the prior, (transferMs - 2 pathLatency) = transferBaseMs + megabits / (eta * bandwidth)';
+    return { baseMs: lf.base, efficiency: 1 / lf.perMiB, record: { ...lf.record, method } };
+  }
+  const e = fitEfficiency(group, idealMs, measuredMs);
+  const note = [e.record.note, `the fixed start-up came out negative (${lf.base.toPrecision(3)} ms): transferBaseMs = 0, eta fitted through the origin`]
+    .filter(Boolean).join('; ');
+  return { baseMs: 0, efficiency: e.efficiency, record: { ...e.record, note } };
+}
+
 /**
  * Transfer efficiency eta from pairs (ideal ms at full bandwidth, measured ms
  * minus setup): measured = ideal / eta, slope through the origin by least squares.

@@ -22,7 +22,7 @@ function int(name: string, min: number, max: number) {
 function cleanSummary(r: CleanReport): string {
   const parts = [
     `${r.containers.length} containers`, `${r.processes.length} processes`, `${r.namespaces.length} namespaces`,
-    `${r.links.length} links`, `${r.mounts.length} mounts`, r.stateDirRemoved ? 'state dir removed' : 'no state dir removed',
+    `${r.links.length} links`, `${r.mounts.length} mounts`, `${r.cgroups.length} cgroups`, r.stateDirRemoved ? 'state dir removed' : 'no state dir removed',
   ];
   return parts.join(', ');
 }
@@ -36,19 +36,21 @@ export function registerTestbed(program: Command, ctx: CliContext): void {
     .option('--nodes <n>', 'number of edge nodes', int('nodes', 1, 200), 3)
     .option('--bandwidth-mbps <b>', 'bandwidth of each node link (tc tbf/htb)', int('bandwidth-mbps', 0.1, 100000), 1000)
     .option('--latency-ms <l>', 'RTT added on the users -> node path by the user-space relay', int('latency-ms', 0, 10000), 0)
-    .option('--config <file>', 'topology YAML (star or line, per-link bandwidth); overrides the three above')
+    .option('--cpu-per-node <cores>', 'CPU cores of each node (cgroup CPU bandwidth limit, e.g. 0.5); default unlimited', int('cpu-per-node', 0.01, 1024))
+    .option('--config <file>', 'topology YAML (star or line, per-link bandwidth, cpuPerNode); overrides the four above')
     .option('--state <dir>', 'state directory', DEFAULT_STATE_DIR)
     .option('--images <dir>', 'workload image cache', '/var/lib/conmig/images')
     .option('--no-workload', 'do not start the plate service on the first node')
-    .action(async (o: { nodes: number; bandwidthMbps: number; latencyMs: number; config?: string; state: string; images: string;
+    .action(async (o: { nodes: number; bandwidthMbps: number; latencyMs: number; cpuPerNode?: number; config?: string; state: string; images: string;
       workload: boolean }) => {
       const r = await (await testbed()).testbedUp({
-        nodes: o.nodes, bandwidthMbps: o.bandwidthMbps, latencyMs: o.latencyMs, configFile: o.config === undefined ? undefined : abs(o.config), stateDir: abs(o.state),
+        nodes: o.nodes, bandwidthMbps: o.bandwidthMbps, latencyMs: o.latencyMs, cpuPerNode: o.cpuPerNode, configFile: o.config === undefined ? undefined : abs(o.config), stateDir: abs(o.state),
         imagesDir: abs(o.images), workload: o.workload, log: (l) => out(`  ${l}`),
       });
       out(`testbed up in ${(r.elapsedMs / 1000).toFixed(1)} s (${r.plan.shape}, ${r.plan.nodes.length} nodes)`);
       for (const n of r.inventory.nodes) {
-        out(`  ${n.name.padEnd(8)} ${n.address.padEnd(12)} netns ${n.netns}  ssh root@${n.address}  ${n.bandwidthMbps} Mbit/s`);
+        const cpu = n.cpu ? `${n.cpu.cores === undefined ? 'unlimited CPU' : `${n.cpu.cores} CPU`} (cgroup v${n.cpu.cgroupVersion} ${n.cpu.cgroupParent})` : 'CPU not limited (no cgroup)';
+        out(`  ${n.name.padEnd(8)} ${n.address.padEnd(12)} netns ${n.netns}  ssh root@${n.address}  ${n.bandwidthMbps} Mbit/s  ${cpu}`);
       }
       for (const c of r.inventory.containers) out(`  container ${c.name} on ${c.node} :${c.port}`);
       if (r.inventory.relay) {
@@ -70,6 +72,13 @@ export function registerTestbed(program: Command, ctx: CliContext): void {
       for (const n of st.nodes) {
         out(`  ${n.name.padEnd(8)} ${n.address.padEnd(12)} ns ${n.namespaceUp ? 'up' : 'DOWN'}  sshd ${n.sshdAlive ? `pid ${n.sshdPid}` : 'DOWN'}` +
           `  ssh ${n.sshReachable ? 'reachable' : 'UNREACHABLE'}  containers: ${n.containers.map((c) => `${c.id}(${c.status})`).join(' ') || '-'}`);
+        if (n.cpu) {
+          const lim = n.cpu.cores === null ? 'unlimited' : `${+n.cpu.cores.toFixed(3)} CPU (quota ${Math.round(n.cpu.cores * n.cpu.periodUs)} us / ${n.cpu.periodUs} us)`;
+          const thr = n.cpu.nrThrottled === undefined ? '' : `, throttled ${n.cpu.nrThrottled} periods (${(n.cpu.throttledMs ?? 0).toFixed(0)} ms)`;
+          out(`      cpu: ${lim}, cgroup v${n.cpu.cgroupVersion} ${n.cpu.cgroupParent}${thr}`);
+        } else {
+          out('      cpu: no cgroup (not limited)');
+        }
         for (const q of n.qdiscs) out(`      ${q}`);
       }
       if (st.relay) {
@@ -92,6 +101,30 @@ export function registerTestbed(program: Command, ctx: CliContext): void {
         if (left.length > 0) throw new ConmigError('TESTBED_FAILED', `testbed ${name} left things behind`, { context: { errors: left } });
       });
   }
+
+  tb.command('cpu')
+    .description('service time of a fixed CPU-bound job on a node (median), neighbours idle and loaded with CPU hogs')
+    .option('--state <dir>', 'state directory', DEFAULT_STATE_DIR)
+    .option('--node <name>', 'node to measure (default: the first)')
+    .option('--job-ms <ms>', 'CPU time of one job (ms)', int('job-ms', 0.1, 10000), 20)
+    .option('--count <n>', 'jobs per measurement', int('count', 1, 10000), 15)
+    .option('--load <nodes>', 'comma-separated nodes to load with CPU hogs (default: all the others)')
+    .option('--json', 'print JSON')
+    .action(async (o: { state: string; node?: string; jobMs: number; count: number; load?: string; json?: boolean }) => {
+      const rows = await (await testbed()).cpuCheck({
+        stateDir: abs(o.state), node: o.node, jobCpuMs: o.jobMs, count: o.count,
+        loadSets: o.load === undefined ? undefined : [o.load.split(',').map((x) => x.trim()).filter(Boolean)],
+        log: o.json ? undefined : (l) => out(`  ${l}`),
+      });
+      if (o.json) return out(JSON.stringify(rows, null, 2));
+      out('node    cpu        job CPU-ms  neighbours loaded  median ms  min ms  max ms  jobs  neighbour throttled periods');
+      for (const r of rows) {
+        const cpu = r.cores === null ? 'unlimited' : `${r.cores}`;
+        const thr = Object.entries(r.loadThrottledPeriods).map(([n, k]) => `${n}:${k}`).join(' ') || '-';
+        out(`${r.node.padEnd(7)} ${cpu.padEnd(10)} ${String(r.jobCpuMs).padStart(10)}  ${(r.loaded.join(',') || 'none').padEnd(17)}  ` +
+          `${r.job.medianMs.toFixed(1).padStart(9)}  ${r.job.minMs.toFixed(1).padStart(6)}  ${r.job.maxMs.toFixed(1).padStart(6)}  ${String(r.job.samplesMs.length).padStart(4)}  ${thr}`);
+      }
+    });
 
   tb.command('rtt')
     .description('measure the relay: requested vs observed RTT (median of N GET /health, relay vs direct)')

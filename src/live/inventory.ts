@@ -49,6 +49,17 @@ export const NodeSchema = z.strictObject({
   transfer: TransferSchema.optional(),
   /** Shaped bandwidth of the node's link (informational; the testbed enforces it with tc). */
   bandwidthMbps: z.number().positive().optional(),
+  /**
+   * The node's CPU capacity: its containers run under `cgroupParent` (runc
+   * cgroupsPath `<cgroupParent>/<container>`, also after a migration to it), a
+   * cgroup with a CPU bandwidth limit of `cores` (absent: unlimited).
+   */
+  cpu: z.strictObject({
+    cgroupParent: absPath,
+    cores: z.number().positive().optional(),
+    periodUs: z.number().int().positive().optional(),
+    cgroupVersion: z.union([z.literal(1), z.literal(2)]).optional(),
+  }).optional(),
 });
 
 export const ContainerSchema = z.strictObject({

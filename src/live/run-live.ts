@@ -125,6 +125,7 @@ export async function runLive(scenario: Scenario, opts: LiveRunOptions): Promise
           nodes: pre.nodes,
           containerNames: names,
           ports,
+          ...(scenario.live?.requestPath === undefined ? {} : { path: scenario.live.requestPath }),
           pool,
           access,
           baseRttMs: base.baseRttMs,

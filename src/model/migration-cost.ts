@@ -5,7 +5,8 @@
  * W path bandwidth (Mbit/s), η transferEfficiency, ℓ one-way path latency (ms).
  *
  *   megabits(x)     = x * 8 * 1.048576                       (exact MiB -> Mbit)
- *   transfer(x)     = 2ℓ + megabits(x) / (η W) * 1000          [ms]; transfer(0) = 0 (nothing sent)
+ *   transfer(x)     = B + 2ℓ + megabits(x) / (η W) * 1000      [ms]; transfer(0) = 0 (nothing sent)
+ *                     B = transferBaseMs: fixed start-up per transfer (ssh, tar), default 0
  *   checkpoint(x)   = checkpointBaseMs + checkpointMsPerMiB * x
  *   restore(x)      = restoreBaseMs + restoreMsPerMiB * x
  *   image           = imageCached ? 0 : I
@@ -112,15 +113,15 @@ export function effectiveBandwidthMbps(bandwidthMbps: number, cost: MigrationCos
   return bandwidthMbps * cost.transferEfficiency;
 }
 
-/** Connection setup of one transfer: one path RTT. */
-export function transferSetupMs(pathLatencyMs: number): number {
-  return 2 * pathLatencyMs;
+/** Set-up of one transfer: its fixed start-up (transferBaseMs) and one path RTT. */
+export function transferSetupMs(pathLatencyMs: number, cost?: Pick<MigrationCostParams, 'transferBaseMs'>): number {
+  return (cost?.transferBaseMs ?? 0) + 2 * pathLatencyMs;
 }
 
 /** Time to send `mib` over an uncontended path; 0 when there is nothing to send. */
 export function transferMs(mib: number, bandwidthMbps: number, pathLatencyMs: number, cost: MigrationCostParams): number {
   if (mib <= 0) return 0;
-  return transferSetupMs(pathLatencyMs) + (mibToMegabits(mib) / effectiveBandwidthMbps(bandwidthMbps, cost)) * 1000;
+  return transferSetupMs(pathLatencyMs, cost) + (mibToMegabits(mib) / effectiveBandwidthMbps(bandwidthMbps, cost)) * 1000;
 }
 
 export function estimateMigration(input: MigrationInput): MigrationEstimate {

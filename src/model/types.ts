@@ -190,6 +190,12 @@ export interface MigrationCostParams {
   restoreMsPerMiB: number;
   /** Goodput as a fraction of link bandwidth (protocol + tar + ssh overhead). */
   transferEfficiency: number;
+  /**
+   * Fixed start-up of every transfer (ssh session, tar on both ends), on top of the
+   * path RTT: transfer(x) = transferBaseMs + 2 l + megabits(x) / (eta W). Absent: 0
+   * (optional so that scenarios without it resolve, and hash, as before).
+   */
+  transferBaseMs?: number;
   /** Image layers already present at every destination (no rootfs copy). */
   imageCached: boolean;
   /** Pre-copy: stop iterating when the dirty set is below this. */
@@ -265,4 +271,6 @@ export interface LiveScenarioOptions {
   onDowntime: 'retry' | 'fail';
   /** Container name on the nodes for each scenario container id. */
   containerNames: Record<ContainerId, string>;
+  /** HTTP path the emulated users request (absent: /plate, the plate service; the synthetic service: /work). */
+  requestPath?: string;
 }

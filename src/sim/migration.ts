@@ -135,7 +135,7 @@ export class MigrationRunner {
     const fromId = sim.scenario.topology.nodes[from].id;
     const toId = sim.scenario.topology.nodes[to].id;
     const links = sim.graph.pathLinks(fromId, toId);
-    const setupUs = msToUs(transferSetupMs(sim.graph.latencyMs(fromId, toId)));
+    const setupUs = msToUs(transferSetupMs(sim.graph.latencyMs(fromId, toId), cost));
     // Bits on the wire per MiB of payload (protocol overhead folded into the efficiency).
     const bitsPerMiB = (mibToMegabits(1) * 1e6) / cost.transferEfficiency;
     const mem = spec.memoryMiB;

@@ -190,14 +190,35 @@ describe('migration cost calibration', () => {
 });
 
 describe('live records: probed downtime, real checkpoint sizes', () => {
-  it('fits eta on the size the simulator sends, not the bytes a small real checkpoint weighed', async () => {
+  it('fits the transfer on the size the simulator sends, not the bytes a small real checkpoint weighed', async () => {
     // c1 has memoryMiB 128 in the scenario; the live checkpoint was 1 MiB and took 2*2 + 2000 ms over 1000 Mbit/s
     const recs = [0, 1, 2].map((id) => migration({ id, containerId: 'c1', checkpointMs: 300, transferMs: 2004, restoreMs: 200, downtimeMs: 2504, bytes: 1048576 }));
     const r = await calibrate([liveRun('r', recs)], scenario());
     const eta = r.params.cold?.transferEfficiency as number;
+    const base = r.params.cold?.transferBaseMs as number;
+    // one size: eta stays at the prior, the per-transfer start-up takes the rest
+    expect(eta).toBeCloseTo(DEFAULT_MIGRATION_COST.transferEfficiency, 12);
+    expect(base).toBeCloseTo(2000 - (mibToMegabits(128) / (0.9 * 1000)) * 1000, 6);
     // the model's transfer of 128 MiB then takes the measured 2000 ms (+ 2 l)
-    expect((mibToMegabits(128) / (eta * 1000)) * 1000).toBeCloseTo(2000, 6);
+    expect(base + (mibToMegabits(128) / (eta * 1000)) * 1000).toBeCloseTo(2000, 6);
     expect(r.fit.find((f) => f.group === 'cold transfer efficiency')?.note).toContain('not the measured one (mean 1.00 MiB)');
+  });
+
+  it('separates the per-transfer start-up from the efficiency when the transfers have several sizes', async () => {
+    // B = 300 ms of ssh/tar start-up, eta = 0.7, on 16/64/256 MiB over 1000 Mbit/s (2 l = 4 ms), +-5% noise on the bytes' time
+    const rng = createRng(7, 'transfer-base');
+    const sizes = [16, 64, 256];
+    const recs = Array.from({ length: 30 }, (_, id) => {
+      const ci = id % 3;
+      const transferMs = 4 + 300 + noisy(rng, (mibToMegabits(sizes[ci]) / (0.7 * 1000)) * 1000);
+      return migration({ id, containerId: `c${ci}`, checkpointMs: 100, transferMs, restoreMs: 100, downtimeMs: 200 + transferMs, bytes: sizes[ci] * 1048576 });
+    });
+    const s = scenario();
+    s.containers.forEach((c, i) => (c.memoryMiB = sizes[i % 3]));
+    const r = await calibrate([liveRun('r', recs)], s);
+    expect(Math.abs((r.params.cold?.transferBaseMs as number) - 300) / 300).toBeLessThan(0.1);
+    expect(Math.abs((r.params.cold?.transferEfficiency as number) - 0.7) / 0.7).toBeLessThan(0.05);
+    expect(r.fit.find((f) => f.group === 'cold transfer efficiency')?.method).toMatch(/^least squares: .* = transferBaseMs \+/);
   });
 
   it('caps eta at 1 (a calibrated scenario must validate) and says why', async () => {
@@ -216,7 +237,8 @@ describe('live records: probed downtime, real checkpoint sizes', () => {
     const r = await calibrate([liveRun('r', recs)], scenario());
     const c = { ...DEFAULT_MIGRATION_COST, ...r.params.cold };
     const modelDowntime =
-      c.checkpointBaseMs + c.checkpointMsPerMiB * 128 + c.restoreBaseMs + c.restoreMsPerMiB * 128 + 2 * 2 + (mibToMegabits(128) / (c.transferEfficiency * 1000)) * 1000;
+      c.checkpointBaseMs + c.checkpointMsPerMiB * 128 + c.restoreBaseMs + c.restoreMsPerMiB * 128 + 2 * 2 + (c.transferBaseMs ?? 0) +
+      (mibToMegabits(128) / (c.transferEfficiency * 1000)) * 1000;
     // 0.75 of each phase (the scaled transfer, 1503 ms, minus its 2 l = 4 ms setup gives eta)
     expect(modelDowntime).toBeCloseTo(2025, 6);
     expect(r.fit.find((f) => f.group === 'cold downtime share of the phases')?.note).toContain('share mean 0.750');

@@ -36,6 +36,12 @@ describe('phase functions', () => {
     expect(transferMs(100, 1000, 5, cost)).toBeCloseTo(10 + (838.8608 / 900) * 1000, 9);
     expect(transferMs(0, 1000, 5, cost)).toBe(0);
   });
+  it('a fixed start-up per transfer (transferBaseMs) adds to every transfer that sends something', () => {
+    const withBase = { ...cost, transferBaseMs: 250 };
+    expect(transferMs(100, 1000, 5, withBase) - transferMs(100, 1000, 5, cost)).toBeCloseTo(250, 9);
+    expect(transferMs(0, 1000, 5, withBase)).toBe(0);
+    expect(estimateMigration({ ...base, cost: withBase }).downtimeMs - estimateMigration(base).downtimeMs).toBeCloseTo(250, 9);
+  });
 });
 
 describe('estimateMigration', () => {

@@ -168,7 +168,10 @@ describe('migrations', () => {
     { mode: 'postcopy' as const, dirty: DIRTY },
     // Dirtying faster than the path's goodput (~107 MiB/s): pre-copy gives up after round 0.
     { mode: 'precopy' as const, dirty: 300 },
-  ])('an uncontended $mode migration (dirty $dirty MiB/s) costs what estimateMigration says', ({ mode, dirty }) => {
+    // A fixed start-up per transfer (ssh, tar): every transfer pays it, pre-copy once per round.
+    { mode: 'cold' as const, dirty: DIRTY, base: 250 },
+    { mode: 'precopy' as const, dirty: DIRTY, base: 250 },
+  ])('an uncontended $mode migration (dirty $dirty MiB/s, transferBaseMs $base) costs what estimateMigration says', ({ mode, dirty, base }: { mode: 'cold' | 'precopy' | 'postcopy'; dirty: number; base?: number }) => {
     // Three nodes in a line (1 ms, 1000 Mbit/s links): n0 -> n2 crosses two links, path latency 2 ms.
     // No requests, so nothing to drain: the only differences are microsecond roundings.
     const s = makeScenario({
@@ -179,7 +182,7 @@ describe('migrations', () => {
       containerMemoryMiB: MEM,
       imageMiB: IMAGE,
       dirtyRateMiBps: dirty,
-      cost: { imageCached: false },
+      cost: { imageCached: false, ...(base === undefined ? {} : { transferBaseMs: base }) },
     });
     const r = simulate(s, moveOncePolicy('c0', 'n2', 5), 1);
     expect(r.migrations).toHaveLength(1);
@@ -202,7 +205,12 @@ describe('migrations', () => {
     expect(Math.abs(m.lazyPagesMs - est.phases.lazyPagesMs)).toBeLessThan(1);
     expect(m.precopyRounds).toBe(est.phases.precopyRounds);
     expect(Math.abs(m.bytes / est.bytes - 1)).toBeLessThan(1e-5);
-    if (mode === 'precopy') expect(m.precopyRounds).toBe(dirty === DIRTY ? 2 : 1); // iterates, or gives up
+    if (mode === 'precopy' && base === undefined) expect(m.precopyRounds).toBe(dirty === DIRTY ? 2 : 1); // iterates, or gives up
+    if (base !== undefined && mode === 'cold') {
+      const without = estimateMigration({ memoryMiB: MEM, imageMiB: IMAGE, dirtyRateMiBps: dirty, mode, bandwidthMbps: 1000, pathLatencyMs: 2,
+        cost: { ...s.migration.cost, transferBaseMs: 0 } });
+      expect(m.downtimeMs - without.downtimeMs).toBeCloseTo(base, 0);
+    }
     // The container ends on n2 and n0's memory is released.
     const last = r.nodeLoad.filter((row) => row.windowStartS === r.nodeLoad[r.nodeLoad.length - 1].windowStartS);
     expect(last.map((row) => [row.nodeId, row.containers, row.memoryUsedMiB])).toEqual([

@@ -2,7 +2,7 @@
  * conmig synthetic workload: a memory footprint and a page-dirtying rate to
  * migrate, plus an HTTP counter that must survive migration.
  *
- *   synthetic [port=8081] [memoryMiB=64] [dirtyMiBps=0]
+ *   synthetic [port=8081] [memoryMiB=64] [dirtyMiBps=0] [service=fixed:20] [seed]
  *
  * Allocates memoryMiB (16..1024), touches every page, then dirties pages at
  * dirtyMiBps (one write per 4 KiB page, in 10 ms ticks, cycling through the
@@ -11,13 +11,90 @@
  *    "dirtiedMiB":X,"checksum":C,"node":"10.77.0.11"}
  * where count counts requests, dirtiedMiB the pages written since start, and
  * checksum a sum over the area (so the memory is really there after restore).
+ * GET /work?cpuMs=X is a CPU-bound job: the process spins until its own CPU
+ * time (CLOCK_PROCESS_CPUTIME_ID) has advanced X ms (0 < X <= 10000), then
+ * answers {"cpuMs":X,"wallMs":W,"count":N,"node":"..."}: W is the wall time the
+ * job took on this node (the service time, without the network), so on a node
+ * limited to half a core W is about 2 X. GET /work (no cpuMs) draws X from the
+ * service-time distribution given at start, the simulator's kinds:
+ *   fixed:V | exp:MEAN | lognormal:MEAN:SD | uniform:A:B      (ms of CPU)
+ * from its own seeded stream (seed argument, default: the instance id), and
+ * answers the same JSON plus "processingMs":W (what the live backend records as
+ * the service part of a request).
  * Static, single-threaded: CRIU-friendly.
  */
 #include "http.h"
 #include <poll.h>
+#include <math.h>
 #include <sys/mman.h>
 
 #define PAGE 4096UL
+
+static double cpu_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* xorshift64*: the service-time stream (state survives a migration with the process). */
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static double rng_uniform(void) {
+  rng_state ^= rng_state >> 12;
+  rng_state ^= rng_state << 25;
+  rng_state ^= rng_state >> 27;
+  uint64_t v = rng_state * 2685821657736338717ULL;
+  return ((v >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+}
+
+enum { SVC_FIXED, SVC_EXP, SVC_LOGNORMAL, SVC_UNIFORM };
+static int svc_kind = SVC_FIXED;
+static double svc_a = 20, svc_b = 0, svc_mu = 0, svc_sigma = 0;
+
+/* "fixed:V", "exp:MEAN", "lognormal:MEAN:SD", "uniform:A:B"; 0 if valid. */
+static int parse_service(const char *spec) {
+  char kind[16] = {0};
+  double a = 0, b = 0;
+  int n = sscanf(spec, "%15[a-z]:%lf:%lf", kind, &a, &b);
+  if (n < 2 || !(a > 0)) return -1;
+  svc_a = a;
+  svc_b = b;
+  if (strcmp(kind, "fixed") == 0) svc_kind = SVC_FIXED;
+  else if (strcmp(kind, "exp") == 0) svc_kind = SVC_EXP;
+  else if (strcmp(kind, "uniform") == 0 && n == 3 && b > a) svc_kind = SVC_UNIFORM;
+  else if (strcmp(kind, "lognormal") == 0 && n == 3 && b >= 0) {
+    svc_kind = SVC_LOGNORMAL;
+    svc_sigma = sqrt(log(1 + (b * b) / (a * a)));
+    svc_mu = log(a) - svc_sigma * svc_sigma / 2;
+  } else return -1;
+  return 0;
+}
+
+static double draw_service_ms(void) {
+  double x;
+  switch (svc_kind) {
+    case SVC_EXP: x = -svc_a * log(rng_uniform()); break;
+    case SVC_UNIFORM: x = svc_a + (svc_b - svc_a) * rng_uniform(); break;
+    case SVC_LOGNORMAL: {
+      double z = sqrt(-2 * log(rng_uniform())) * cos(2 * M_PI * rng_uniform());
+      x = exp(svc_mu + svc_sigma * z);
+      break;
+    }
+    default: x = svc_a;
+  }
+  if (x < 0.01) x = 0.01;
+  if (x > 10000) x = 10000;
+  return x;
+}
+
+/* Spin for `ms` of this process's CPU time; returns the wall ms it took. */
+static double spin_cpu_ms(double ms) {
+  double w0 = now_ms(), c0 = cpu_ms();
+  volatile uint64_t x = 1;
+  while (cpu_ms() - c0 < ms) {
+    for (int i = 0; i < 2000; i++) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+  }
+  return now_ms() - w0;
+}
 
 int main(int argc, char **argv) {
   int port = argc > 1 ? atoi(argv[1]) : 8081;
@@ -25,6 +102,10 @@ int main(int argc, char **argv) {
   double dirty_mibps = argc > 3 ? atof(argv[3]) : 0;
   if (mem_mib < 1 || mem_mib > 1024) { fprintf(stderr, "memoryMiB must be 1..1024\n"); return 2; }
   if (dirty_mibps < 0) dirty_mibps = 0;
+  if (argc > 4 && parse_service(argv[4]) != 0) {
+    fprintf(stderr, "service must be fixed:V, exp:MEAN, lognormal:MEAN:SD or uniform:A:B (ms, > 0), got %s\n", argv[4]);
+    return 2;
+  }
   signal(SIGPIPE, SIG_IGN);
   size_t bytes = (size_t)mem_mib << 20;
   unsigned char *area = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -32,6 +113,7 @@ int main(int argc, char **argv) {
   size_t pages = bytes / PAGE;
   for (size_t i = 0; i < pages; i++) area[i * PAGE] = (unsigned char)(i * 31 + 7);
   uint64_t instance = make_instance_id();
+  rng_state = argc > 5 ? (uint64_t)strtoull(argv[5], NULL, 10) * 0x9e3779b97f4a7c15ULL + 1 : instance | 1;
   unsigned long count = 0;
   double dirtied_pages = 0, owed = 0;
   size_t cursor = 0;
@@ -70,6 +152,18 @@ int main(int argc, char **argv) {
                count, (int)getpid(), (unsigned long long)instance, mem_mib, dirty_mibps,
                dirtied_pages * PAGE / (1 << 20), (unsigned long long)sum, addr);
       respond(c, 200, body);
+    } else if (path && strncmp(path, "/work", 5) == 0 && (path[5] == 0 || path[5] == '?')) {
+      const char *q = strstr(path, "cpuMs=");
+      double ms = q ? atof(q + 6) : draw_service_ms();
+      if (!(ms > 0 && ms <= 10000)) {
+        respond(c, 400, "{\"error\":\"cpuMs must be in (0, 10000]\"}\n");
+      } else {
+        count++;
+        double w = spin_cpu_ms(ms);
+        snprintf(body, sizeof body, "{\"cpuMs\":%.3f,\"wallMs\":%.3f,\"processingMs\":%.3f,\"count\":%lu,\"instance\":\"%016llx\",\"node\":\"%s\"}\n",
+                 ms, w, w, count, (unsigned long long)instance, addr);
+        respond(c, 200, body);
+      }
     } else {
       respond(c, 404, "{\"error\":\"not found\"}\n");
     }

@@ -3,7 +3,8 @@
  * maps to an inventory node (same name); each is reachable over SSH with a
  * verified host key; runc and the inventory's CRIU are present; the
  * scenario's migration mode works on every node (criu-probe); every scenario
- * container runs on exactly one node and the inventory says its port. All
+ * container runs on exactly one node and the inventory says its port; a
+ * CPU-limited node's scenario capacity (cpuCores x speedFactor) is its limit. All
  * problems are collected and refused in ONE ConmigError (its code is the
  * first problem's; `problems` lists every one).
  */
@@ -13,6 +14,7 @@ import { modeRefusal, probeCriu, type CriuProbe } from '../criu-probe.ts';
 import type { ExecPool } from '../exec/pool.ts';
 import { shq } from '../exec/types.ts';
 import type { Inventory, InventoryContainer, InventoryNode } from '../inventory.ts';
+import { cpuDisagreement } from '../testbed/cgroup.ts';
 
 export interface NodeFacts {
   kernel: string;
@@ -47,7 +49,12 @@ export async function preflight(scenario: Scenario, inv: Inventory, inventoryFil
     const n = byName.get(sn.id);
     if (!n) {
       add('NODE_UNKNOWN', `topology.nodes[${i}]`, `scenario node "${sn.id}" is not in the inventory (it has ${inv.nodes.map((x) => x.name).join(', ')})`);
-    } else nodes.push(n);
+    } else {
+      nodes.push(n);
+      // a CPU-limited testbed node and its scenario node must mean the same computer
+      const why = n.cpu?.cores === undefined ? null : cpuDisagreement(sn.id, sn.cpuCores, sn.speedFactor, n.cpu.cores);
+      if (why) add('SCENARIO_INVALID', `topology.nodes[${i}]`, why);
+    }
   });
 
   const facts: Record<string, NodeFacts> = {};

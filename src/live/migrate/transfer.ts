@@ -5,6 +5,7 @@
  * through the controller or a shared folder.
  */
 import { bundleConfigForNode } from '../testbed/bundle.ts';
+import { containerCgroupsPath } from '../testbed/cgroup.ts';
 import type { StepContext } from './steps.ts';
 import { roundsOf, type Checkpointed, type Predumped, type Prepared, type Transferred } from './state.ts';
 
@@ -18,15 +19,17 @@ export async function predumpRound(ctx: StepContext, s: Prepared | Predumped): P
 }
 
 /**
- * The checkpoint, the destination's config.json (network namespace and
- * root.path for that node) and, unless an identical one is there and
+ * The checkpoint, the destination's config.json (network namespace,
+ * root.path and cgroupsPath for that node) and, unless an identical one is there and
  * unchanged since pre-flight, the rootfs; the bundle is put in place there.
  */
 export async function transfer(ctx: StepContext, s: Checkpointed): Promise<Transferred> {
   const { plan, facts } = s;
   const netnsPath = ctx.to.netns ? `/run/netns/${ctx.to.netns}` : null;
-  const configCached = bundleConfigForNode(facts.config, netnsPath, { rootfsPath: facts.dstRootfs });
-  const configSent = bundleConfigForNode(facts.config, netnsPath, { rootfsPath: `${facts.dstBundle}/rootfs` });
+  // restored under the destination's CPU-limited parent (or runc's default cgroup where the node has none)
+  const cgroupsPath = ctx.to.cpu ? containerCgroupsPath(ctx.to.cpu.cgroupParent, plan.container) : null;
+  const configCached = bundleConfigForNode(facts.config, netnsPath, { rootfsPath: facts.dstRootfs, cgroupsPath });
+  const configSent = bundleConfigForNode(facts.config, netnsPath, { rootfsPath: `${facts.dstBundle}/rootfs`, cgroupsPath });
   const pushed = await ctx.src.pushCheckpoint(s.channel, ctx.to, {
     srcDir: plan.srcDir,
     dstDir: plan.dstDir,

@@ -10,7 +10,8 @@
  * destination's bundle with
  *   bundleConfigForNode(sourceConfigJson, '/run/netns/<dest netns>', { rootfsPath: '<dest imagesDir>/<image>/rootfs' })
  * (the one-line change is the `network` namespace `path`; on ORBIT, where each
- * node has its own network stack, drop the path instead: `netnsPath: null`).
+ * node has its own network stack, drop the path instead: `netnsPath: null`;
+ * on a node with a CPU-limited cgroup parent, `cgroupsPath: '<parent>/<container>'`).
  * Containers must run with stdio on /dev/null: CRIU cannot dump a container whose
  * stdout is a file on the host.
  */
@@ -85,10 +86,14 @@ export function makeBundleConfig(opts: {
 
 /**
  * Rewrite a container's config.json (text) for another node: set the network
- * namespace path (or remove it for `null`), and optionally the rootfs path.
- * Returns the new JSON text; everything else is kept as it was, which CRIU needs.
+ * namespace path (or remove it for `null`), and optionally the rootfs path and
+ * the cgroup (`cgroupsPath`: a path puts the container there, e.g. under the
+ * destination node's CPU-limited parent; `null` removes it, runc's default;
+ * absent keeps it). Returns the new JSON text; everything else is kept as it
+ * was, which CRIU needs.
  */
-export function bundleConfigForNode(configJson: string, netnsPath: string | null, opts: { rootfsPath?: string } = {}): string {
+export function bundleConfigForNode(configJson: string, netnsPath: string | null,
+  opts: { rootfsPath?: string; cgroupsPath?: string | null } = {}): string {
   const cfg = JSON.parse(configJson) as OciConfig;
   const ns = cfg.linux?.namespaces;
   if (!Array.isArray(ns)) throw new ConmigError('MIGRATION_FAILED', 'container config.json has no linux.namespaces');
@@ -98,5 +103,7 @@ export function bundleConfigForNode(configJson: string, netnsPath: string | null
     else delete net.path;
   } else if (netnsPath) ns.push({ type: 'network', path: netnsPath });
   if (opts.rootfsPath) cfg.root.path = opts.rootfsPath;
+  if (opts.cgroupsPath === null) delete cfg.linux.cgroupsPath;
+  else if (opts.cgroupsPath !== undefined) cfg.linux.cgroupsPath = opts.cgroupsPath;
   return JSON.stringify(cfg, null, 2) + '\n';
 }

@@ -1,12 +1,14 @@
 /**
  * Teardown that works after a crash or a half-finished `up` (like `mn -c`):
  * everything is found by the `cm-` prefix, the state dir's pidfiles and runc
- * roots, and by asking every process which network namespace it is in.
+ * roots, by asking every process which network namespace it is in, and the
+ * nodes' CPU cgroups under `conmig/` in every cgroup hierarchy.
  * Idempotent; errors are collected, never stop the sweep.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { detectCgroupsAt, removeCgroupTree } from './cgroup.ts';
 import { tryRun } from './exec.ts';
 import { statePaths } from './layout.ts';
 import { listLinks, listNamespaces } from './net.ts';
@@ -20,6 +22,8 @@ export interface CleanReport {
   mounts: string[];
   links: string[];
   namespaces: string[];
+  /** cgroup folders removed (the nodes' CPU parents, in every hierarchy). */
+  cgroups: string[];
   stateDirRemoved: boolean;
   /** Things that could not be removed (each with the reason). */
   errors: string[];
@@ -67,7 +71,7 @@ async function sleep(ms: number): Promise<void> {
 }
 
 export async function cleanTestbed(stateDir: string): Promise<CleanReport> {
-  const rep: CleanReport = { containers: [], processes: [], mounts: [], links: [], namespaces: [], stateDirRemoved: false, errors: [] };
+  const rep: CleanReport = { containers: [], processes: [], mounts: [], links: [], namespaces: [], cgroups: [], stateDirRemoved: false, errors: [] };
   const sp = statePaths(stateDir);
 
   // 1. containers, through runc so its state and cgroups go too
@@ -143,7 +147,18 @@ export async function cleanTestbed(stateDir: string): Promise<CleanReport> {
     else rep.errors.push(`ip netns del ${ns}: ${r.stderr.trim()}`);
   }
 
-  // 5. the state dir (keys included) -- only one that `up` marked as its own
+  // 5. the nodes' cgroup parents (empty now: containers deleted, sshd and strays killed)
+  const hierarchies = detectCgroupsAt('/').hierarchies;
+  let cg = removeCgroupTree(hierarchies);
+  rep.cgroups.push(...cg.removed);
+  for (let round = 0; round < 5 && cg.errors.length > 0; round++) {
+    await sleep(200); // a killed process leaves its cgroup a moment after the signal
+    cg = removeCgroupTree(hierarchies);
+    rep.cgroups.push(...cg.removed);
+  }
+  rep.errors.push(...cg.errors);
+
+  // 6. the state dir (keys included) -- only one that `up` marked as its own
   if (existsSync(stateDir)) {
     if (existsSync(join(stateDir, STATE_MARKER))) {
       const marker = await readFile(join(stateDir, STATE_MARKER), 'utf8').catch(() => '');

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { ConmigError } from '../../model/errors.ts';
 import { run, tryRun } from './exec.ts';
 import { bundleConfigForNode, makeBundleConfig, type ImageSpec } from './bundle.ts';
+import { containerCgroupsPath } from './cgroup.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 export const IMAGES = ['plate', 'synthetic'] as const;
@@ -48,16 +49,20 @@ export async function installImage(
   return spec;
 }
 
-/** Write <bundlesDir>/<container>/config.json from the node's image config. */
+/**
+ * Write <bundlesDir>/<container>/config.json from the node's image config; with
+ * `cgroupParent` the container's cgroup is `<cgroupParent>/<container>`.
+ */
 export async function writeBundle(nodeImagesDir: string, image: string, bundlesDir: string, container: string,
-  netns: string, args?: string[]): Promise<string> {
+  netns: string, args?: string[], cgroupParent?: string): Promise<string> {
   const dir = join(bundlesDir, container);
   await mkdir(dir, { recursive: true });
   const base = JSON.parse(await readFile(join(nodeImagesDir, image, 'config.json'), 'utf8')) as {
     hostname: string; process: { args: string[] } };
   base.hostname = container;
   if (args) base.process.args = args;
-  await writeFile(join(dir, 'config.json'), bundleConfigForNode(JSON.stringify(base), `/run/netns/${netns}`));
+  const cgroupsPath = cgroupParent === undefined ? undefined : containerCgroupsPath(cgroupParent, container);
+  await writeFile(join(dir, 'config.json'), bundleConfigForNode(JSON.stringify(base), `/run/netns/${netns}`, { cgroupsPath }));
   return dir;
 }
 

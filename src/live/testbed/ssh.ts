@@ -46,11 +46,18 @@ export function sshdConfig(p: NodePaths, authorizedKeys: string): string {
   ].join('\n');
 }
 
-export async function startSshd(p: NodePaths, netns: string, addr: string, node: string): Promise<void> {
+/**
+ * Start the node's sshd. With `cgroupProcs` (the node's services leaf) it starts
+ * inside that cgroup, so the daemon and every session it forks (the migration's
+ * runc, CRIU and tar) run within the node's CPU limit from the first instruction.
+ */
+export async function startSshd(p: NodePaths, netns: string, addr: string, node: string, cgroupProcs?: string): Promise<void> {
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
   await run('nsenter', [`--net=/run/netns/${netns}`, SSHD, '-t', '-f', p.sshdConfig], { node });
-  await run('nsenter', [`--net=/run/netns/${netns}`, SSHD, '-f', p.sshdConfig, '-o', `ListenAddress=${addr}`,
-    '-o', `PidFile=${p.sshdPid}`, '-E', p.sshdLog], { node });
+  const argv = ['nsenter', `--net=/run/netns/${netns}`, SSHD, '-f', p.sshdConfig, '-o', `ListenAddress=${addr}`,
+    '-o', `PidFile=${p.sshdPid}`, '-E', p.sshdLog];
+  if (cgroupProcs === undefined) await run(argv[0], argv.slice(1), { node });
+  else await run('sh', ['-c', 'echo $$ > "$0" && exec "$@"', cgroupProcs, ...argv], { node });
 }
 
 /** Wait until host:port accepts TCP connections (from the calling namespace). */

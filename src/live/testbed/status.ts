@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ConmigError } from '../../model/errors.ts';
+import { detectCgroupsAt, nodeCgroupParent, readCpuLimit, type CpuLimit } from './cgroup.ts';
 import { runcRoots } from './clean.ts';
 import { tryRun } from './exec.ts';
 import { BRIDGE, DEFAULT_STATE_DIR, USERS_ADDR, hostVeth, nodePaths, statePaths } from './layout.ts';
@@ -21,6 +22,8 @@ export interface NodeStatus {
   sshReachable: boolean;
   containers: { id: string; status: string; pid: number }[];
   qdiscs: string[];
+  /** The node's CPU cgroup as the kernel has it now (absent: the node has none). */
+  cpu?: { cgroupVersion: 1 | 2; cgroupParent: string; requestedCores: number | null } & CpuLimit;
 }
 
 export interface TestbedStatus {
@@ -42,6 +45,7 @@ export async function testbedStatus(stateDirOpt?: string): Promise<TestbedStatus
   if (!existsSync(sp.testbedJson)) return st;
   const { plan } = JSON.parse(await readFile(sp.testbedJson, 'utf8')) as { plan: TopologyPlan };
   const roots = new Map(runcRoots(stateDir).map((r) => [r.node, r.root]));
+  const cgroups = detectCgroupsAt('/');
   for (const n of plan.nodes) {
     const p = nodePaths(stateDir, n.name);
     const netns = `cm-${n.name}`;
@@ -63,6 +67,11 @@ export async function testbedStatus(stateDirOpt?: string): Promise<TestbedStatus
       const outside = await tryRun('tc', ['qdisc', 'show', 'dev', hostVeth(n.index)]);
       ns.qdiscs = [...inside.stdout.trim().split('\n').map((l) => `in node: ${l}`),
         ...outside.stdout.trim().split('\n').map((l) => `bridge port: ${l}`)].filter((l) => !l.endsWith(': '));
+    }
+    if (cgroups.version !== 0) {
+      const parent = nodeCgroupParent(n.name);
+      const lim = readCpuLimit(cgroups, parent);
+      if (lim) ns.cpu = { cgroupVersion: cgroups.version, cgroupParent: parent, requestedCores: n.cpus ?? null, ...lim };
     }
     st.nodes.push(ns);
   }

@@ -1,6 +1,8 @@
 /**
  * `conmig testbed up`: realise a topology (pure data, topology.ts) as network
- * namespaces on a bridge, shaped links, one sshd per node, the latency relay,
+ * namespaces on a bridge, shaped links, a CPU cgroup parent per node
+ * (cgroup.ts; limited with --cpu-per-node / cpuPerNode, holding the node's
+ * sshd and containers), one sshd per node, the latency relay,
  * workload images on every node and (by default) the plate service on node1;
  * then write the inventory. On any failure everything built so far is torn
  * down (clean.ts) and the first error is rethrown.
@@ -8,9 +10,11 @@
 import { spawn } from 'node:child_process';
 import { existsSync, openSync, closeSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConmigError } from '../../model/errors.ts';
 import { writeInventory, type Inventory, type InventoryInput } from '../inventory.ts';
+import { CGROUP_TOP, createNodeCgroup, detectCgroupsAt, effectivePeriodUs, servicesProcsFile, type CgroupDriver } from './cgroup.ts';
 import { cleanTestbed, STATE_MARKER } from './clean.ts';
 import { haveTool, tryRun } from './exec.ts';
 import { waitHttp } from './http.ts';
@@ -29,7 +33,9 @@ export interface UpOptions {
   nodes?: number;
   bandwidthMbps?: number;
   latencyMs?: number;
-  /** Topology YAML (overrides nodes/bandwidth/latency). */
+  /** CPU cores of every node (cgroup CPU bandwidth limit); absent: unlimited. */
+  cpuPerNode?: number;
+  /** Topology YAML (overrides nodes/bandwidth/latency/cpuPerNode). */
   configFile?: string;
   stateDir?: string;
   imagesDir?: string;
@@ -102,14 +108,20 @@ export async function testbedUp(opts: UpOptions = {}): Promise<UpResult> {
   const imagesDir = resolve(opts.imagesDir ?? DEFAULT_IMAGES_DIR);
   const topo = opts.configFile
     ? await loadTopology(opts.configFile)
-    : starTopology(opts.nodes ?? 3, opts.bandwidthMbps ?? 1000, opts.latencyMs ?? 0);
+    : starTopology(opts.nodes ?? 3, opts.bandwidthMbps ?? 1000, opts.latencyMs ?? 0, opts.cpuPerNode);
   const plan = planTopology(topo, opts.configFile);
   await precheck();
+  const cgroups = detectCgroupsAt('/');
+  if (cgroups.version === 0 && plan.nodes.some((n) => n.cpus !== undefined)) {
+    throw new ConmigError('SETUP_MISSING', `a CPU limit per node needs the cgroup cpu controller: ${cgroups.reason}`, {
+      context: { nodes: plan.nodes.filter((n) => n.cpus !== undefined).map((n) => n.name).join(', ') },
+    });
+  }
   if (existsSync(stateDir) && !existsSync(join(stateDir, STATE_MARKER))) {
     throw new ConmigError('USAGE', `state dir ${stateDir} exists and is not a conmig testbed dir; choose another --state`);
   }
   try {
-    return await build(stateDir, imagesDir, plan, opts.workload ?? true, log, t0);
+    return await build(stateDir, imagesDir, plan, cgroups.version === 0 ? null : cgroups, opts.workload ?? true, log, t0);
   } catch (e) {
     log('up failed: tearing down what was built');
     const teardown = new Teardown();
@@ -121,7 +133,7 @@ export async function testbedUp(opts: UpOptions = {}): Promise<UpResult> {
   }
 }
 
-async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, workload: boolean,
+async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, cgroups: CgroupDriver | null, workload: boolean,
   log: (l: string) => void, t0: number): Promise<UpResult> {
   const sp = statePaths(stateDir);
   await mkdir(stateDir, { recursive: true, mode: 0o700 });
@@ -138,6 +150,21 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, wo
   for (const n of plan.nodes) {
     await createNodeNamespace(n);
     await shapeNode(n, plan.nodes);
+  }
+
+  // every node gets a cgroup parent (limited or not) where cgroups allow, so its containers are always found there
+  const parents = new Map<string, string>();
+  if (cgroups) {
+    const limits = plan.nodes.map((n) => `${n.name} ${n.cpus === undefined ? 'unlimited' : `${n.cpus} CPU`}`).join(', ');
+    log(`cpu: cgroup v${cgroups.version} parents /${CGROUP_TOP}/<node>, period ${plan.cpuPeriodUs} us: ${limits}`);
+    for (const n of plan.nodes) parents.set(n.name, await createNodeCgroup(cgroups, n.name, n.cpus, plan.cpuPeriodUs));
+    const promised = plan.nodes.reduce((a, n) => a + (n.cpus ?? 0), 0);
+    if (promised > availableParallelism() - 0.5) {
+      log(`cpu: WARNING: the limits add up to ${promised} cores on a ${availableParallelism()}-core machine that also runs the relay, ` +
+        'the users and the controller: a node is only guaranteed its limit while the busy nodes together fit (docs/testbed.md)');
+    }
+  } else {
+    log('cpu: no cgroup cpu controller here; nodes are not CPU-limited');
   }
 
   log('ssh: keys and one sshd per node');
@@ -158,7 +185,9 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, wo
     const p = nodePaths(stateDir, n.name);
     await writeFile(p.transferKnownHosts, known.join('\n') + '\n');
     await writeFile(p.sshdConfig, sshdConfig(p, sp.authorizedKeys));
-    await startSshd(p, nodeNetns(n.name), nodeAddr(n.index), n.name);
+    const parent = parents.get(n.name);
+    const inLimit = plan.limitNodeServices && cgroups && parent ? servicesProcsFile(cgroups, parent) : undefined;
+    await startSshd(p, nodeNetns(n.name), nodeAddr(n.index), n.name, inLimit);
   }
   for (const n of plan.nodes) await waitTcp(nodeAddr(n.index), 22, 10_000, n.name);
 
@@ -176,10 +205,20 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, wo
   await startRelay(stateDir, routes);
 
   const containers: InventoryInput['containers'] = [];
-  if (workload) {
+  if (plan.containers) {
+    for (const c of plan.containers) {
+      const n = plan.nodes.find((x) => x.name === c.node) ?? first;
+      const p = nodePaths(stateDir, n.name);
+      log(`workload: ${c.name} (${c.image}) on ${n.name} :${c.port}`);
+      const bundle = await writeBundle(p.imagesDir, c.image, p.bundlesDir, c.name, nodeNetns(n.name), c.args, parents.get(n.name));
+      await runContainer(p.runcRoot, bundle, c.name, join(p.workDir, 'logs', 'runc.log'), n.name);
+      await waitHttp(nodeAddr(n.index), c.port, '/health', 10_000);
+      containers.push({ name: c.name, node: n.name, image: c.image, port: c.port });
+    }
+  } else if (workload) {
     const p = nodePaths(stateDir, first.name);
     log(`workload: plate on ${first.name}`);
-    const bundle = await writeBundle(p.imagesDir, 'plate', p.bundlesDir, 'plate', nodeNetns(first.name));
+    const bundle = await writeBundle(p.imagesDir, 'plate', p.bundlesDir, 'plate', nodeNetns(first.name), undefined, parents.get(first.name));
     await runContainer(p.runcRoot, bundle, 'plate', join(p.workDir, 'logs', 'runc.log'), first.name);
     await waitHttp(nodeAddr(first.index), 8080, '/health', 10_000);
     containers.push({ name: 'plate', node: first.name, image: 'plate', port: 8080 });
@@ -195,6 +234,9 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, wo
         name: n.name, address: nodeAddr(n.index), sshPort: 22, user: 'root', netns: nodeNetns(n.name), workDir: p.workDir,
         runcRoot: p.runcRoot, criuPath: '/usr/local/bin/criu', imagesDir: p.imagesDir, bundlesDir: p.bundlesDir,
         transfer: { key: p.transferKey, knownHosts: p.transferKnownHosts }, bandwidthMbps: n.linkMbps,
+        ...(cgroups && parents.has(n.name) ? { cpu: {
+          cgroupParent: parents.get(n.name) ?? '', ...(n.cpus === undefined ? {} : { cores: n.cpus }),
+          periodUs: effectivePeriodUs(n.cpus, plan.cpuPeriodUs), cgroupVersion: cgroups.version } } : {}),
       };
     }),
     containers,

@@ -243,6 +243,7 @@ class Resolver extends ResolveContext {
       timeScale: l.timeScale ?? LIVE_DEFAULTS.timeScale,
       onDowntime: l.onDowntime ?? LIVE_DEFAULTS.onDowntime,
       containerNames: names,
+      ...(l.requestPath === undefined ? {} : { requestPath: l.requestPath }),
     };
   }
 }

@@ -354,6 +354,7 @@ const MigrationCostSchema = obj(
     restoreBaseMs: num('Fixed restore time in ms.', 'nonnegative').optional(),
     restoreMsPerMiB: num('Restore time per MiB of memory.', 'nonnegative').optional(),
     transferEfficiency: num('Goodput as a fraction of link bandwidth (0..1].', 'fraction').optional(),
+    transferBaseMs: num('Fixed start-up of every transfer in ms (ssh, tar), on top of the path RTT. Default 0.', 'nonnegative').optional(),
     imageCached: bool('Image layers already present at every destination.').optional(),
     precopyStopMiB: num('Pre-copy: stop when the dirty set is below this.', 'nonnegative').optional(),
     precopyMaxRounds: num('Pre-copy: maximum iterative rounds.', 'positive', true).optional(),
@@ -407,6 +408,11 @@ const LiveSchema = obj(
     containerNames: z
       .record(z.string(), str('Container name on the nodes.'), { error: 'expected a mapping of container id to name' })
       .describe('Container name on the nodes per container id. Default: the container id.')
+      .optional(),
+    requestPath: z
+      .string({ error: 'expected an HTTP path' })
+      .regex(/^\/[\x21-\x7e]*$/, { error: 'expected an HTTP path starting with /' })
+      .describe('HTTP path the users request. Default /plate (the plate service); the synthetic service answers /work.')
       .optional(),
   },
   'Live mode settings (required when mode is live).',
