@@ -86,7 +86,8 @@ export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
   if (UNTOUCHED.includes(s.kind) || !('facts' in s)) {
     const rb = planRollback(s);
     const removeDirs = rb.direction === 'none' ? rb.removeDirs : [];
-    if (srcPaused && 'facts' in s) {
+    if (srcPaused && !dstRuns && 'facts' in s) {
+      // a pre-dump round's freeze that never ended (planned: the migration never touched it)
       return { action: 'resume-source', node: plan.from, container: plan.container, clearDestination: clearOf(s), removeDirs: [], closeChannel };
     }
     return { action: 'untouched', runningOn: srcRuns ? plan.from : dstRuns ? plan.to : null, removeDirs, closeChannel };
