@@ -141,11 +141,15 @@ function selfSafePattern(dir: string): string {
 }
 
 export function observeCmd(runcRoot: string, id: string, dir: string): string {
+  // the folder travels base64-encoded: a command line naming it would match the pgrep below
+  const b64 = (x: string): string => Buffer.from(x).toString('base64');
   return [
+    `d=$(printf %s ${b64(dir)} | base64 -d)`,
+    `pat=$(printf %s ${b64(selfSafePattern(dir))} | base64 -d)`,
     `st=$(runc --root ${shq(runcRoot)} state ${shq(id)} 2>/dev/null | tr -d '\\n')`,
     'echo "state $st"',
-    `if [ -e ${shq(`${dir}/img/inventory.img`)} ]; then echo "checkpoint 1"; else echo "checkpoint 0"; fi`,
-    `if pgrep -f -- ${shq(selfSafePattern(dir))} >/dev/null 2>&1; then echo "busy 1"; else echo "busy 0"; fi`,
+    'if [ -e "$d/img/inventory.img" ]; then echo "checkpoint 1"; else echo "checkpoint 0"; fi',
+    'if pgrep -f -- "$pat" >/dev/null 2>&1; then echo "busy 1"; else echo "busy 0"; fi',
   ].join('; ');
 }
 
