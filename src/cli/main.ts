@@ -12,6 +12,7 @@ import { registerRun } from './run.ts';
 import { registerValidate } from './validate.ts';
 import { registerTestbed } from './testbed.ts';
 import { registerMigrate } from './migrate.ts';
+import { registerRecover } from './recover.ts';
 import { registerCompare } from './compare.ts';
 import { registerSweep } from './sweep.ts';
 
@@ -40,6 +41,7 @@ export function buildProgram(ctx: CliContext = cliContext(processIo())): Command
   registerValidate(program, ctx);
   registerTestbed(program, ctx);
   registerMigrate(program, ctx);
+  registerRecover(program, ctx);
   registerCompare(program, ctx);
   registerSweep(program, ctx);
   return program;

@@ -14,6 +14,7 @@ import type { MigrationMode } from '../model/types.ts';
 import { bytesToMiB } from '../model/units.ts';
 import { DEFAULT_STATE_DIR } from '../live/testbed/layout.ts';
 import type { LiveMigrationResult } from '../live/migrate/result.ts';
+import { journalDirOf } from './recover.ts';
 
 interface MigrateFlags {
   container: string;
@@ -25,6 +26,7 @@ interface MigrateFlags {
   probe?: boolean;
   health: string;
   dryRun?: boolean;
+  journal?: string;
 }
 
 const MODES: readonly MigrationMode[] = ['cold', 'precopy', 'postcopy'];
@@ -67,11 +69,19 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--health <path>', 'HTTP health path of the service', '/health')
     .option('--no-probe', 'do not measure client-side downtime')
     .option('--dry-run', 'only run the pre-flight checks (changes nothing) and report')
+    .option('--journal <dir>', 'journal folder (default: CONMIG_JOURNAL_DIR, else /var/lib/conmig/journal for root, else ~/.local/state/conmig/journal)')
     .option('--json', 'print the result as JSON')
     .action(async (o: MigrateFlags) => {
       const mode = parseMode(o.mode);
-      const [{ loadInventory }, { migrateContainer }] = await Promise.all([import('../live/inventory.ts'), import('../live/migrate/migrator.ts')]);
+      const [{ loadInventory }, { migrateContainer }, { recoverBeforeMigrating }] = await Promise.all([
+        import('../live/inventory.ts'),
+        import('../live/migrate/migrator.ts'),
+        import('../live/migrate/recover.ts'),
+      ]);
       const inventory = await loadInventory(ctx.abs(o.inventory));
+      const journalDir = await journalDirOf(ctx, o.journal);
+      // first end what an earlier controller left half-way (conmig recover)
+      await recoverBeforeMigrating({ inventory, journalDir, log: (l) => ctx.err(`conmig recover: ${l}`) }, [o.container]);
       const ctl = new AbortController();
       const onSigint = (): void => {
         if (!ctl.signal.aborted) {
@@ -92,6 +102,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
           probe: o.probe !== false,
           healthPath: o.health,
           dryRun: o.dryRun === true,
+          journalDir,
           onPhase: o.json
             ? undefined
             : (phase, state) => {

@@ -36,6 +36,8 @@ import type { CriuProbe } from './criu-probe.ts';
 import { SshExecPool } from './exec/pool.ts';
 import { loadInventory } from './inventory.ts';
 import { locateContainer, migrateContainer } from './migrate/migrator.ts';
+import { defaultJournalDir } from './migrate/journal.ts';
+import { recoverBeforeMigrating } from './migrate/recover.ts';
 import { Teardown } from './teardown.ts';
 import { DEFAULT_STATE_DIR, statePaths } from './testbed/layout.ts';
 
@@ -56,6 +58,8 @@ export interface LiveRunOptions {
   noReport?: boolean;
   /** The migration primitive (tests only). */
   migrate?: MigrateFn;
+  /** Migration journal folder (default: defaultJournalDir(), migrate/journal.ts); interrupted migrations in it are recovered first. */
+  journalDir?: string;
 }
 
 /** Where `conmig testbed up` writes the inventory by default. */
@@ -88,11 +92,14 @@ export async function runLive(scenario: Scenario, opts: LiveRunOptions): Promise
 
   const pool = new SshExecPool(inv, { connectTimeoutMs: 6000 });
   const probeCache = new Map<string, CriuProbe>();
-  const migrate = opts.migrate ?? migrateContainer;
+  const journalDir = opts.journalDir ?? defaultJournalDir();
+  const migrate: MigrateFn = opts.migrate ?? ((o) => migrateContainer({ journalDir, ...o }));
   let access: AccessPath | null = null;
   const runs: LiveScenarioRun[] = [];
   let stop: LivePolicyRunResult | null = null;
   try {
+    // what an earlier controller left half-way is ended first (conmig recover)
+    if (!opts.migrate) await recoverBeforeMigrating({ inventory: inv, journalDir, pool, log: (l) => log(`recover: ${l}`) }, scenario.containers.map((c) => scenario.live?.containerNames[c.id] ?? c.id));
     const pre = await preflight(scenario, inv, inventoryFile, pool);
     for (const [k, p] of pre.probes) probeCache.set(k, p);
     const names = pre.containers.map((c) => c.name);

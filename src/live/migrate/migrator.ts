@@ -31,11 +31,12 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
   const run = new MigrationRun(opts);
   const ctx = run.ctx;
   try {
+    await run.begin();
     let ready: Prepared | Predumped = await run.step('preflight', () =>
       preflight(ctx, run.plan, run.channel, { probeCache: opts.probeCache, dryRun: opts.dryRun === true }),
     );
     run.checkInterrupt();
-    if (opts.dryRun) return run.dryRunResult(ready);
+    if (opts.dryRun) return await run.dryRunResult(ready);
     await run.startProber();
 
     // From here on the container is touched: a failure is rolled back from the state reached.

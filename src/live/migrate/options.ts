@@ -51,6 +51,11 @@ export interface MigrateOptions {
   dryRun?: boolean;
   /** Cache of CRIU probes by node (one probe per node per command). */
   probeCache?: Map<string, CriuProbe>;
+  /**
+   * Journal folder (journal.ts): every state is written there, fsynced, before the step it
+   * announces, so `conmig recover` can end the migration if this process dies. Unset: no journal.
+   */
+  journalDir?: string;
   id?: number;
   reason?: string;
   /** Progress (the CLI shows it); called at the start and end of each phase. */

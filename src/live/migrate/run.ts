@@ -15,6 +15,8 @@ import { dryRunResult, migratedResult, type LiveMigrationResult, type MigrationP
 import { planRollback } from './rollback-plan.ts';
 import { cleanUp, removeDirs, rollBack, type RollbackOutcome } from './rollback.ts';
 import { ShellNode } from './shell-node.ts';
+import { MigrationJournal } from './journal.ts';
+import { pauseIfAsked } from './test-pause.ts';
 import type { StepContext } from './steps.ts';
 import type { Cleaned, MigrationPlan, MigrationState, Prepared } from './state.ts';
 
@@ -36,6 +38,9 @@ export class MigrationRun {
   /** The phase running (or last run) when something fails. */
   private current: MigrationPhase = 'preflight';
   private prober: DowntimeProber | null = null;
+  /** The journal entry (opts.journalDir), written on every state entered. */
+  private journal: MigrationJournal | null = null;
+  private readonly stamp: string;
 
   constructor(private readonly opts: MigrateOptions) {
     const inv = opts.inventory;
@@ -59,6 +64,7 @@ export class MigrationRun {
       service: port === undefined ? null : { port, healthPath: opts.healthPath ?? '/health' },
     };
     this.plan = plan;
+    this.stamp = stamp;
     this.state = { kind: 'planned', plan };
     this.channel = { from: this.from.name, to: this.to.name, ctlSock: `/tmp/conmig-${process.pid}-${stamp.slice(-20).replace(/[^A-Za-z0-9-]/g, '')}.ctl` };
     this.hookCtx = { container: id, from: this.from, to: this.to, srcDir: plan.srcDir, dstDir: plan.dstDir, exec: (n) => pool.get(n) };
@@ -71,9 +77,24 @@ export class MigrationRun {
       nodeOf,
       enter: async (s) => {
         this.state = s;
+        // on disk before the step this state announces (journal.ts)
+        await this.journal?.record(s);
+        await pauseIfAsked(s.kind);
       },
       verifyTimeoutMs: opts.verifyTimeoutMs ?? 10_000,
     };
+  }
+
+  /** Before anything else: the journal entry (if journalled) with the first state. */
+  async begin(): Promise<void> {
+    if (this.opts.journalDir) this.journal = await MigrationJournal.open(this.opts.journalDir, this.stamp, this.opts.inventory, this.state);
+    await pauseIfAsked(this.state.kind);
+  }
+
+  /** The migration ended where `runningOn` says: its journal entry is closed (best effort: the outcome stands). */
+  private async closeJournal(summary: string, runningOn: string | null): Promise<void> {
+    await this.journal?.close(summary, runningOn).catch(() => undefined);
+    this.journal = null;
   }
 
   get aborted(): boolean {
@@ -133,13 +154,15 @@ export class MigrationRun {
     return { id: this.opts.id ?? 0, reason: this.opts.reason ?? reason, startS: this.startS, totalMs: performance.now() - this.t0, phases: this.phases };
   }
 
-  dryRunResult(s: Prepared): LiveMigrationResult {
+  async dryRunResult(s: Prepared): Promise<LiveMigrationResult> {
+    await this.closeJournal('dry run: nothing was changed', this.plan.from);
     return dryRunResult(s, this.meta('dry-run'));
   }
 
   async result(s: Cleaned): Promise<LiveMigrationResult> {
     const downtime = this.prober ? await this.prober.stop() : null;
     this.prober = null;
+    await this.closeJournal(`migrated: "${this.plan.container}" runs on ${this.plan.to}`, this.plan.to);
     return migratedResult(s, this.meta('manual'), downtime);
   }
 
@@ -151,13 +174,18 @@ export class MigrationRun {
     switch (rb.direction) {
       case 'none':
         await removeDirs(rb.removeDirs, this.ctx.nodeOf);
+        await this.closeJournal(`failed, nothing was changed: ${e instanceof Error ? e.message : String(e)}`, null);
         return e; // nothing was changed: the error stands
       case 'back': {
         const out = await this.timed('rollback', () => rollBack(rb, { inventory: this.opts.inventory, nodeOf: this.ctx.nodeOf }));
+        // where it runs is known: the entry closes; otherwise `conmig recover` finishes it later
+        if (out.runningOn !== null) await this.closeJournal(out.summary, out.runningOn);
+        else await this.journal?.leaveOpen(out.summary);
         return rolledBackError(e, failed, out, plan);
       }
       case 'forward':
         await this.timed('cleanup', () => cleanUp(rb.cleanUp, this.ctx.nodeOf));
+        await this.closeJournal(`the migration had completed: "${plan.container}" runs on ${plan.to}`, plan.to);
         return new ConmigError(isConmigError(e) ? e.code : 'MIGRATION_FAILED', `${e instanceof Error ? e.message : String(e)}; the migration had completed: "${plan.container}" runs on ${plan.to}`, {
           context: { container: plan.container, phase: failed, runningOn: plan.to },
           cause: e,
