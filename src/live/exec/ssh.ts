@@ -6,7 +6,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { Client, utils, type ClientChannel } from 'ssh2';
+import ssh2, { Client, type ClientChannel } from 'ssh2';
+
+// ssh2 is CommonJS: Node's ES-module loader finds `Client` among its named exports but not
+// `utils` (vitest's interop does, which hid it); the default export has both.
+const { utils } = ssh2;
 import { ConmigError } from '../../model/errors.ts';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.ts';
 import { shq, type ExecResult, type NodeExec, type RunOptions, type RunningCommand, type StreamOptions } from './types.ts';
