@@ -9,6 +9,7 @@ import path from 'node:path';
 import { parseScenarioText } from '../src/scenario-io/load.ts';
 import { loadPolicy } from '../src/run/load-policy.ts';
 import { simulate } from '../src/sim/simulator.ts';
+import { CpuProfiler, type SelfTime } from './profile.ts';
 
 interface CaseSpec {
   scenario: string;
@@ -17,6 +18,10 @@ interface CaseSpec {
   policy?: string;
   /** Memory per node, raised with the user count so placement fits. */
   nodeMemoryMiB?: number;
+  /** Profile the simulation (node:inspector) and print the top self-time functions. */
+  profile?: boolean;
+  /** How many functions the profile summary lists (5). */
+  profileTop?: number;
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
@@ -34,9 +39,12 @@ const scenario = parseScenarioText(text, spec.scenario, { file, overrides: { pol
 if (spec.users !== undefined && scenario.users.length !== spec.users) throw new Error(`expected ${spec.users} users, got ${scenario.users.length}`);
 const policy = await loadPolicy(scenario.policies[0], scenario);
 
+const profiler = spec.profile ? new CpuProfiler() : undefined;
+await profiler?.start();
 const t0 = performance.now();
 const r = simulate(scenario, policy, scenario.seed);
 const wallMs = performance.now() - t0;
+const top: SelfTime[] | undefined = await profiler?.stop(spec.profileTop ?? 5);
 process.stdout.write(
   JSON.stringify({
     wallMs,
@@ -44,5 +52,6 @@ process.stdout.write(
     requests: r.stats.requests,
     migrations: r.summary.migrations.count,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    ...(top ? { profile: top } : {}),
   }) + '\n',
 );

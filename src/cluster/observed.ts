@@ -59,6 +59,12 @@ export class ObservedMetrics {
   /** Sum of migration waits. */
   readonly cWaitTot: Float64Array;
   /** Latest completion per container (NaN if none): response without its migration wait (ms), network part and migration wait (µs). */
+  /**
+   * Per container: bumped whenever any of its windowed or last-request values
+   * changes (an interval closes with its completions, or one leaves the window),
+   * so a view can tell which containers' observations changed (ViewChanges).
+   */
+  readonly cVersion: Uint32Array;
   readonly cLastMs: Float64Array;
   readonly cLastNetUs: Float64Array;
   readonly cLastWaitUs: Float64Array;
@@ -96,6 +102,7 @@ export class ObservedMetrics {
     this.cRespTot = new Float64Array(containers);
     this.cNetTot = new Float64Array(containers);
     this.cSvcTot = new Float64Array(containers);
+    this.cVersion = new Uint32Array(containers);
     this.cLastMs = new Float64Array(containers).fill(Number.NaN);
     this.cLastAtUs = new Float64Array(containers).fill(-1);
     this.nCount = new Float64Array(N);
@@ -195,6 +202,7 @@ export class ObservedMetrics {
       const n = this.pCount[pi];
       if (n === 0) continue;
       const ci = slot * C + c;
+      this.cVersion[c]++;
       this.cCount[ci] += n;
       this.cCountTot[c] += n;
       this.cResp[ci] += this.pResp[pi];
@@ -254,6 +262,7 @@ export class ObservedMetrics {
       if (c < 0) continue;
       const own = resp - wait;
       const ci = slot * C + c;
+      this.cVersion[c]++;
       this.cCount[ci]++;
       this.cCountTot[c]++;
       this.cResp[ci] += own;
@@ -285,6 +294,7 @@ export class ObservedMetrics {
     for (let c = 0; c < C; c++) {
       const i = base + c;
       if (this.cCount[i] !== 0) {
+        this.cVersion[c]++;
         this.cCountTot[c] -= this.cCount[i];
         this.cRespTot[c] -= this.cResp[i];
         this.cNetTot[c] -= this.cNet[i];
