@@ -44,6 +44,7 @@ function same(a: number, b: number): boolean {
  */
 class ChangeTracker implements ViewChanges {
   step = 0;
+  sinceStep = 0;
   readonly containers: number[] = [];
   readonly handovers: number[] = [];
   readonly nodes: number[] = [];
@@ -52,7 +53,9 @@ class ChangeTracker implements ViewChanges {
   private readonly cSnap: Float64Array;
   private readonly nSnap: Float64Array;
   private readonly apSnap: Int32Array;
-  private readonly usersOf: readonly Int32Array[];
+  /** Users of container c: userList[userStart[c] .. userStart[c + 1]). */
+  private readonly userStart: Int32Array;
+  private readonly userList: Int32Array;
   private lastWindowUs = -1;
 
   constructor(private readonly v: ClusterViewBase) {
@@ -64,15 +67,19 @@ class ChangeTracker implements ViewChanges {
     this.cSnap = new Float64Array(C * C_FIELDS);
     this.nSnap = new Float64Array(N * N_FIELDS);
     this.apSnap = new Int32Array(st.userIds.length);
-    this.usersOf = st.scenario.containers.map((spec) => Int32Array.from(spec.users, (id) => st.userIndex.get(id) ?? -1).filter((u) => u >= 0));
+    const lists = st.scenario.containers.map((spec) => spec.users.map((id) => st.userIndex.get(id) ?? -1).filter((u) => u >= 0));
+    this.userStart = new Int32Array(C + 1);
+    for (let c = 0; c < C; c++) this.userStart[c + 1] = this.userStart[c] + lists[c].length;
+    this.userList = Int32Array.from(lists.flat());
   }
 
-  /** Compare with the previous step. `rttFollowsAp`: users' RTT orders change only at handovers. */
-  update(rttFollowsAp: boolean): void {
+  /** Compare with the snapshot of step `sinceStep` (0: none, everything changed); this is step `step`. */
+  update(step: number, rttFollowsAp: boolean): void {
     const st = this.v.state;
     const o = st.observed;
     const first = this.step === 0;
-    this.step++;
+    this.sinceStep = this.step;
+    this.step = step;
     const cf = this.containerFlags;
     const nf = this.nodeFlags;
     cf.fill(0);
@@ -82,30 +89,38 @@ class ChangeTracker implements ViewChanges {
     this.nodes.length = 0;
     const w = this.v.windowUs;
     // The window's length enters every rate: while it grows (start of a run) every container changes.
-    const windowMoved = w !== this.lastWindowUs;
+    const all = first || w !== this.lastWindowUs;
     this.lastWindowUs = w;
     const C = cf.length;
-    for (let c = 0; c < C; c++) {
-      const b = c * C_FIELDS;
-      // Every field is compared and stored (no short-circuit): the snapshot stays whole.
-      let changed = this.putC(b, st.containerNode[c]);
-      changed = this.putC(b + 1, st.containerMigrating[c]) || changed;
-      changed = this.putC(b + 2, st.lastMigrationEndMs[c]) || changed;
-      // Every windowed and last-request value changes only with a bump of cVersion.
-      changed = this.putC(b + 3, o.cVersion[c]) || changed;
-      if (windowMoved) changed = true;
-      if (changed || first) {
-        cf[c] |= CHANGED_STATE;
+    const cs = this.cSnap;
+    const node = st.containerNode;
+    const migrating = st.containerMigrating;
+    const lastEnd = st.lastMigrationEndMs;
+    const version = o.cVersion; // bumped whenever any windowed or last-request value changes
+    for (let c = 0, b = 0; c < C; c++, b += C_FIELDS) {
+      const x0 = node[c];
+      const x1 = migrating[c];
+      const x2 = lastEnd[c];
+      const x3 = version[c];
+      if (all || cs[b] !== x0 || cs[b + 1] !== x1 || !same(cs[b + 2], x2) || cs[b + 3] !== x3) {
+        cs[b] = x0;
+        cs[b + 1] = x1;
+        cs[b + 2] = x2;
+        cs[b + 3] = x3;
+        cf[c] = CHANGED_STATE;
         this.containers.push(c);
       }
     }
     const ap = this.v.userAp;
     const snap = this.apSnap;
+    const start = this.userStart;
+    const list = this.userList;
     for (let c = 0; c < C; c++) {
-      const us = this.usersOf[c];
-      let moved = first || (!rttFollowsAp && us.length > 0);
-      for (let i = 0; i < us.length; i++) {
-        const u = us[i];
+      const s0 = start[c];
+      const s1 = start[c + 1];
+      let moved = first || (!rttFollowsAp && s1 > s0);
+      for (let i = s0; i < s1; i++) {
+        const u = list[i];
         if (snap[u] !== ap[u]) {
           moved = true;
           snap[u] = ap[u];
@@ -116,8 +131,7 @@ class ChangeTracker implements ViewChanges {
         this.handovers.push(c);
       }
     }
-    for (let n = 0; n < nf.length; n++) {
-      const b = n * N_FIELDS;
+    for (let n = 0, b = 0; n < nf.length; n++, b += N_FIELDS) {
       let changed = this.putN(b, w);
       changed = this.putN(b + 1, st.memUsedMiB[n] + st.memReservedMiB[n]) || changed;
       changed = this.putN(b + 2, o.nBusyTot[n]) || changed;
@@ -129,12 +143,6 @@ class ChangeTracker implements ViewChanges {
         this.nodes.push(n);
       }
     }
-  }
-
-  private putC(i: number, x: number): boolean {
-    if (same(this.cSnap[i], x)) return false;
-    this.cSnap[i] = x;
-    return true;
   }
 
   private putN(i: number, x: number): boolean {
@@ -182,19 +190,29 @@ export abstract class ClusterViewBase implements ClusterView, ObservedViewHost {
     this.tracker = new ChangeTracker(this);
   }
 
-  /** What changed since the previous step (valid once the backend called trackChanges at a refresh). */
+  private refreshes = 0;
+  private rttFollowsAp = false;
+
+  /**
+   * What changed since the previous step at which someone read `changes`
+   * (undefined until the backend's first trackChanges). Computed at the first
+   * read after a refresh, so a policy that never reads it costs nothing.
+   */
   get changes(): ViewChanges | undefined {
-    return this.tracker.step > 0 ? this.tracker : undefined;
+    if (this.refreshes === 0) return undefined;
+    if (this.tracker.step !== this.refreshes) this.tracker.update(this.refreshes, this.rttFollowsAp);
+    return this.tracker;
   }
 
   /**
-   * Record what changed since the previous refresh; a backend calls it at the
-   * end of each refresh, once its state and userAp are up to date.
+   * Mark a refresh: a backend calls it at the end of each, once its state and
+   * userAp are up to date (the changes are computed when first read).
    * `rttFollowsAp`: a user's RTT order to the nodes changes only when its
    * access point does (the geometric model with the model's own RTTs).
    */
   protected trackChanges(rttFollowsAp: boolean): void {
-    this.tracker.update(rttFollowsAp);
+    this.refreshes++;
+    this.rttFollowsAp = rttFollowsAp;
   }
 
   get nodeIds(): readonly NodeId[] {

@@ -96,13 +96,16 @@ export interface MigrationInFlightView {
  * must decide the same with or without it (the built-in ones do: they fall
  * back to evaluating everything).
  *
- * Changes are relative to step `step - 1`: a policy that did not see that
- * step (or that sees the view for the first time) must evaluate everything.
+ * Changes are relative to step `sinceStep` (the last step at which anyone
+ * read `changes`; 0 = none: everything is listed as changed). A policy that
+ * remembers something from step s may keep it only if `sinceStep === s`.
  * Indices are positions in `containers` and `nodes`.
  */
 export interface ViewChanges {
-  /** Counts the view's refreshes (1 at the first). */
+  /** Counts the view's refreshes (1 at the first): this step. */
   readonly step: number;
+  /** The step these changes are relative to (0: none, everything changed). */
+  readonly sinceStep: number;
   /**
    * Containers whose own inputs changed: node, migrating, last migration
    * end, or any observed metric (windowed means and rate, last request).

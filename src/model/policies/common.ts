@@ -59,7 +59,7 @@ export class OrderMemo {
       memos.set(view, m);
     }
     if (m.step !== ch.step) {
-      if (m.step === ch.step - 1) {
+      if (m.step === ch.sinceStep) {
         for (const i of ch.handovers) m.drop(i);
       } else {
         m.nearestValid.fill(0);
