@@ -36,6 +36,8 @@ interface CaseResult {
   migrations: number;
   maxRssMiB: number;
   profile?: SelfTime[];
+  /** Garbage collections during the simulation (minor = scavenges). */
+  gc?: { minor: number; major: number; ms: number };
 }
 
 const args = process.argv.slice(2);
@@ -64,7 +66,8 @@ const profileOf = (label: string, spec: Record<string, unknown>): void => {
   const d = spec.durationS !== undefined ? ` (${String(spec.durationS)} s simulated)` : '';
   profiles.push(
     `**${label}**${d}, profiled run ${fmt(r.wallMs / 1000)} s: ` +
-      (r.profile ?? []).map((p) => `\`${p.fn}\` ${fmt(p.share * 100, 0)}%`).join(', '),
+      (r.profile ?? []).map((p) => `\`${p.fn}\` ${fmt(p.share * 100, 0)}%`).join(', ') +
+      (r.gc ? `; GC ${r.gc.minor} minor + ${r.gc.major} major, ${fmt(r.gc.ms, 0)} ms for ${fmt(r.requests / 1e6, 2)} M requests` : ''),
   );
 };
 

@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 import { parseScenarioText } from '../src/scenario-io/load.ts';
 import { loadPolicy } from '../src/run/load-policy.ts';
 import { simulate } from '../src/sim/simulator.ts';
@@ -39,12 +40,26 @@ const scenario = parseScenarioText(text, spec.scenario, { file, overrides: { pol
 if (spec.users !== undefined && scenario.users.length !== spec.users) throw new Error(`expected ${spec.users} users, got ${scenario.users.length}`);
 const policy = await loadPolicy(scenario.policies[0], scenario);
 
+// Garbage collections during the run: the hot path should allocate nothing per request,
+// so scavenges (minor GCs) should not grow with the request count.
+const gc = { minor: 0, major: 0, ms: 0 };
+const gcObserver = new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    const kind = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+    if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gc.minor++;
+    else gc.major++;
+    gc.ms += e.duration;
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 const profiler = spec.profile ? new CpuProfiler() : undefined;
 await profiler?.start();
 const t0 = performance.now();
 const r = simulate(scenario, policy, scenario.seed);
 const wallMs = performance.now() - t0;
 const top: SelfTime[] | undefined = await profiler?.stop(spec.profileTop ?? 5);
+await new Promise((r) => setTimeout(r, 50)); // let the observer deliver the last entries
+gcObserver.disconnect();
 process.stdout.write(
   JSON.stringify({
     wallMs,
@@ -52,6 +67,7 @@ process.stdout.write(
     requests: r.stats.requests,
     migrations: r.summary.migrations.count,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    gc,
     ...(top ? { profile: top } : {}),
   }) + '\n',
 );
