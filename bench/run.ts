@@ -77,7 +77,7 @@ function medianOf(spec: Record<string, unknown>, runs = repeat, heapMiB?: number
     rs.push(runCase(spec, heapMiB));
     process.stderr.write('.');
   }
-  const m = (k: Exclude<keyof CaseResult, 'profile'>): number => median(rs.map((r) => r[k]));
+  const m = (k: Exclude<keyof CaseResult, 'profile' | 'gc'>): number => median(rs.map((r) => r[k]));
   return { wallMs: m('wallMs'), events: m('events'), requests: m('requests'), migrations: m('migrations'), maxRssMiB: m('maxRssMiB'), runs: rs.length };
 }
 
