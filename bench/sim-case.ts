@@ -19,6 +19,8 @@ interface CaseSpec {
   policy?: string;
   /** Memory per node, raised with the user count so placement fits. */
   nodeMemoryMiB?: number;
+  /** Warm-up (s), for runs shorter than the scenario's (metro's is 60 s). */
+  warmupS?: number;
   /** Profile the simulation (node:inspector) and print the top self-time functions. */
   profile?: boolean;
   /** How many functions the profile summary lists (5). */
@@ -35,6 +37,7 @@ if (spec.users !== undefined) {
   text = text.replace(/meanMs: 20 }/, `meanMs: ${(20 * 10_000) / spec.users} }`);
 }
 if (spec.durationS !== undefined) text = text.replace(/durationS: \d+/, `durationS: ${spec.durationS}`);
+if (spec.warmupS !== undefined) text = text.replace(/warmupS: \d+/, `warmupS: ${spec.warmupS}`);
 if (spec.nodeMemoryMiB !== undefined) text = text.replace(/memoryMiB: 32768/, `memoryMiB: ${spec.nodeMemoryMiB}`);
 const scenario = parseScenarioText(text, spec.scenario, { file, overrides: { policy: spec.policy } });
 if (spec.users !== undefined && scenario.users.length !== spec.users) throw new Error(`expected ${spec.users} users, got ${scenario.users.length}`);
