@@ -172,10 +172,9 @@ export class FlowNetwork {
       }
     }
     if (comp.length === 0) return;
-    // Start order, as a reallocation over every flow would visit them.
-    if (comp.length < this.active.length) comp.sort((a, b) => a.id - b.id);
-    else comp.splice(0, comp.length, ...this.active);
-    this.reallocate(comp);
+    // Start order, as a reallocation over every flow would visit them (no spread: there
+    // can be more active flows than a call has room for arguments).
+    this.reallocate(comp.length < this.active.length ? comp.sort((a, b) => a.id - b.id) : this.active);
   }
 
   /** Progressive filling over `flows` (in start order), which share no link with any other flow. */

@@ -123,6 +123,17 @@ describe('batched flow reallocation against reallocating everything at every cha
     expect(run((e) => new FlowNetwork(e, [100]))).toEqual(ref);
   });
 
+  it('more flows at once than a call has room for arguments (1M users start 100,000s of migrations)', () => {
+    const e = new Engine();
+    const net = new FlowNetwork(e, [2e5]);
+    e.scheduleAt(0, 0, () => {
+      for (let i = 0; i < 200_000; i++) net.start([0], 1e6);
+    });
+    e.run(1);
+    expect(net.activeCount).toBe(200_000);
+    expect(net.ratesMbps()[199_999]).toBe(1);
+  });
+
   it('a hundred flows started at one instant cost one reallocation, not a hundred', () => {
     const e = new Engine();
     const net = new FlowNetwork(e, [1000, 1000]);
