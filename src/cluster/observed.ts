@@ -21,6 +21,17 @@
  * the ring make every windowed read O(1). No allocation per request.
  */
 const FIELDS = 9; // overflow records: completionUs, container, node, responseUs, networkUs, serviceUs, queueUs, refServiceUs, waitUs
+/** Fields of one container's pending aggregates (ObservedMetrics.pend). */
+const PF = 9;
+const P_COUNT = 0;
+const P_RESP = 1;
+const P_NET = 2;
+const P_SVC = 3;
+const P_WAIT = 4;
+const P_LAST_AT = 5;
+const P_LAST_MS = 6;
+const P_LAST_NET = 7;
+const P_LAST_WAIT = 8;
 /** Future control intervals with pending aggregates; later completions overflow. */
 const PENDING = 8;
 
@@ -30,16 +41,10 @@ export class ObservedMetrics {
   // Completions beyond the pending ring, per control interval index.
   private readonly overflow = new Map<number, number[]>();
   private closedUpTo = 0; // intervals < this are closed
-  // Pending aggregates [pendingSlot * C + c] / [pendingSlot * N + n].
-  private readonly pCount: Float64Array;
-  private readonly pResp: Float64Array;
-  private readonly pNet: Float64Array;
-  private readonly pSvc: Float64Array;
-  private readonly pWait: Float64Array;
-  private readonly pLastAt: Float64Array;
-  private readonly pLastMs: Float64Array;
-  private readonly pLastNetUs: Float64Array;
-  private readonly pLastWaitUs: Float64Array;
+  // Pending aggregates of a container, interleaved (one completion touches them
+  // together: one or two cache lines, not nine arrays): pend[(pendingSlot * C + c) * PF + P_*].
+  private readonly pend: Float64Array;
+  // Pending aggregates of a node [pendingSlot * N + n].
   private readonly pnCount: Float64Array;
   private readonly pnBusy: Float64Array;
   private readonly pnQueue: Float64Array;
@@ -59,6 +64,12 @@ export class ObservedMetrics {
   /** Sum of migration waits. */
   readonly cWaitTot: Float64Array;
   /** Latest completion per container (NaN if none): response without its migration wait (ms), network part and migration wait (µs). */
+  /**
+   * Per container: bumped whenever any of its windowed or last-request values
+   * changes (an interval closes with its completions, or one leaves the window),
+   * so a view can tell which containers' observations changed (ViewChanges).
+   */
+  readonly cVersion: Uint32Array;
   readonly cLastMs: Float64Array;
   readonly cLastNetUs: Float64Array;
   readonly cLastWaitUs: Float64Array;
@@ -96,6 +107,7 @@ export class ObservedMetrics {
     this.cRespTot = new Float64Array(containers);
     this.cNetTot = new Float64Array(containers);
     this.cSvcTot = new Float64Array(containers);
+    this.cVersion = new Uint32Array(containers);
     this.cLastMs = new Float64Array(containers).fill(Number.NaN);
     this.cLastAtUs = new Float64Array(containers).fill(-1);
     this.nCount = new Float64Array(N);
@@ -106,15 +118,8 @@ export class ObservedMetrics {
     this.nBusyTot = new Float64Array(nodes);
     this.nQueueTot = new Float64Array(nodes);
     this.nSvcTot = new Float64Array(nodes);
-    this.pCount = new Float64Array(PENDING * containers);
-    this.pResp = new Float64Array(PENDING * containers);
-    this.pNet = new Float64Array(PENDING * containers);
-    this.pSvc = new Float64Array(PENDING * containers);
-    this.pWait = new Float64Array(PENDING * containers);
-    this.pLastNetUs = new Float64Array(PENDING * containers);
-    this.pLastWaitUs = new Float64Array(PENDING * containers);
-    this.pLastAt = new Float64Array(PENDING * containers).fill(-1);
-    this.pLastMs = new Float64Array(PENDING * containers);
+    this.pend = new Float64Array(PENDING * containers * PF);
+    for (let i = P_LAST_AT; i < this.pend.length; i += PF) this.pend[i] = -1;
     this.pnCount = new Float64Array(PENDING * nodes);
     this.pnBusy = new Float64Array(PENDING * nodes);
     this.pnQueue = new Float64Array(PENDING * nodes);
@@ -160,16 +165,18 @@ export class ObservedMetrics {
     if (container < 0) return;
     const ci = slot * this.containers + container;
     const ownUs = responseUs - waitUs;
-    this.pCount[ci]++;
-    this.pResp[ci] += ownUs;
-    this.pNet[ci] += networkUs;
-    this.pSvc[ci] += refServiceUs;
-    if (waitUs !== 0) this.pWait[ci] += waitUs; // rare: a request held during a migration
-    if (completionUs >= this.pLastAt[ci]) {
-      this.pLastAt[ci] = completionUs;
-      this.pLastMs[ci] = ownUs / 1000;
-      this.pLastNetUs[ci] = networkUs;
-      this.pLastWaitUs[ci] = waitUs;
+    const pend = this.pend;
+    const b = ci * PF;
+    pend[b + P_COUNT]++;
+    pend[b + P_RESP] += ownUs;
+    pend[b + P_NET] += networkUs;
+    pend[b + P_SVC] += refServiceUs;
+    if (waitUs !== 0) pend[b + P_WAIT] += waitUs; // rare: a request held during a migration
+    if (completionUs >= pend[b + P_LAST_AT]) {
+      pend[b + P_LAST_AT] = completionUs;
+      pend[b + P_LAST_MS] = ownUs / 1000;
+      pend[b + P_LAST_NET] = networkUs;
+      pend[b + P_LAST_WAIT] = waitUs;
     }
     this.pnCount[ni]++;
     this.pnQueue[ni] += queueUs;
@@ -192,31 +199,32 @@ export class ObservedMetrics {
     const p = k % PENDING;
     for (let c = 0; c < C; c++) {
       const pi = p * C + c;
-      const n = this.pCount[pi];
+      const n = this.pend[pi * PF + P_COUNT];
       if (n === 0) continue;
       const ci = slot * C + c;
+      this.cVersion[c]++;
       this.cCount[ci] += n;
       this.cCountTot[c] += n;
-      this.cResp[ci] += this.pResp[pi];
-      this.cRespTot[c] += this.pResp[pi];
-      this.cNet[ci] += this.pNet[pi];
-      this.cNetTot[c] += this.pNet[pi];
-      this.cSvc[ci] += this.pSvc[pi];
-      this.cSvcTot[c] += this.pSvc[pi];
-      this.cWait[ci] += this.pWait[pi];
-      this.cWaitTot[c] += this.pWait[pi];
-      if (this.pLastAt[pi] >= this.cLastAtUs[c]) {
-        this.cLastAtUs[c] = this.pLastAt[pi];
-        this.cLastMs[c] = this.pLastMs[pi];
-        this.cLastNetUs[c] = this.pLastNetUs[pi];
-        this.cLastWaitUs[c] = this.pLastWaitUs[pi];
+      this.cResp[ci] += this.pend[pi * PF + P_RESP];
+      this.cRespTot[c] += this.pend[pi * PF + P_RESP];
+      this.cNet[ci] += this.pend[pi * PF + P_NET];
+      this.cNetTot[c] += this.pend[pi * PF + P_NET];
+      this.cSvc[ci] += this.pend[pi * PF + P_SVC];
+      this.cSvcTot[c] += this.pend[pi * PF + P_SVC];
+      this.cWait[ci] += this.pend[pi * PF + P_WAIT];
+      this.cWaitTot[c] += this.pend[pi * PF + P_WAIT];
+      if (this.pend[pi * PF + P_LAST_AT] >= this.cLastAtUs[c]) {
+        this.cLastAtUs[c] = this.pend[pi * PF + P_LAST_AT];
+        this.cLastMs[c] = this.pend[pi * PF + P_LAST_MS];
+        this.cLastNetUs[c] = this.pend[pi * PF + P_LAST_NET];
+        this.cLastWaitUs[c] = this.pend[pi * PF + P_LAST_WAIT];
       }
-      this.pCount[pi] = 0;
-      this.pResp[pi] = 0;
-      this.pNet[pi] = 0;
-      this.pSvc[pi] = 0;
-      this.pWait[pi] = 0;
-      this.pLastAt[pi] = -1;
+      this.pend[pi * PF + P_COUNT] = 0;
+      this.pend[pi * PF + P_RESP] = 0;
+      this.pend[pi * PF + P_NET] = 0;
+      this.pend[pi * PF + P_SVC] = 0;
+      this.pend[pi * PF + P_WAIT] = 0;
+      this.pend[pi * PF + P_LAST_AT] = -1;
     }
     for (let n = 0; n < N; n++) {
       const pi = p * N + n;
@@ -254,6 +262,7 @@ export class ObservedMetrics {
       if (c < 0) continue;
       const own = resp - wait;
       const ci = slot * C + c;
+      this.cVersion[c]++;
       this.cCount[ci]++;
       this.cCountTot[c]++;
       this.cResp[ci] += own;
@@ -285,6 +294,7 @@ export class ObservedMetrics {
     for (let c = 0; c < C; c++) {
       const i = base + c;
       if (this.cCount[i] !== 0) {
+        this.cVersion[c]++;
         this.cCountTot[c] -= this.cCount[i];
         this.cRespTot[c] -= this.cResp[i];
         this.cNetTot[c] -= this.cNet[i];

@@ -9,7 +9,7 @@
  */
 import { ConmigError } from '../model/errors.ts';
 import type { ApId, ContainerId, MigrationCostParams, MigrationMode, NodeId, UserId } from '../model/types.ts';
-import type { ClusterView, ContainerView, MigrationInFlightView, NodeView, UserView } from '../model/view.ts';
+import { CHANGED_NETWORK, CHANGED_STATE, type ClusterView, type ContainerView, type MigrationInFlightView, type NodeView, type UserView, type ViewChanges } from '../model/view.ts';
 import { ObservedContainerView, ObservedNodeView, type ObservedViewHost } from './observed-view.ts';
 import type { ClusterState } from './state.ts';
 
@@ -28,6 +28,130 @@ class ClusterUserView implements UserView {
   }
 }
 
+/** Values per container compared between steps (ViewChanges.containers). */
+const C_FIELDS = 4;
+/** Values per node compared between steps (ViewChanges.nodes). */
+const N_FIELDS = 6;
+
+function same(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b); // NaN equals NaN here
+}
+
+/**
+ * Tracks what changed between refreshes by comparing the few numbers the
+ * view's answers are computed from (a snapshot in typed arrays: O(containers +
+ * nodes + users) per step, no allocation).
+ */
+class ChangeTracker implements ViewChanges {
+  step = 0;
+  sinceStep = 0;
+  readonly containers: number[] = [];
+  readonly handovers: number[] = [];
+  readonly nodes: number[] = [];
+  readonly containerFlags: Uint8Array;
+  readonly nodeFlags: Uint8Array;
+  private readonly cSnap: Float64Array;
+  private readonly nSnap: Float64Array;
+  private readonly apSnap: Int32Array;
+  /** Users of container c: userList[userStart[c] .. userStart[c + 1]). */
+  private readonly userStart: Int32Array;
+  private readonly userList: Int32Array;
+  private lastWindowUs = -1;
+
+  constructor(private readonly v: ClusterViewBase) {
+    const st = v.state;
+    const C = st.containerIds.length;
+    const N = st.nodeIds.length;
+    this.containerFlags = new Uint8Array(C);
+    this.nodeFlags = new Uint8Array(N);
+    this.cSnap = new Float64Array(C * C_FIELDS);
+    this.nSnap = new Float64Array(N * N_FIELDS);
+    this.apSnap = new Int32Array(st.userIds.length);
+    const lists = st.scenario.containers.map((spec) => spec.users.map((id) => st.userIndex.get(id) ?? -1).filter((u) => u >= 0));
+    this.userStart = new Int32Array(C + 1);
+    for (let c = 0; c < C; c++) this.userStart[c + 1] = this.userStart[c] + lists[c].length;
+    this.userList = Int32Array.from(lists.flat());
+  }
+
+  /** Compare with the snapshot of step `sinceStep` (0: none, everything changed); this is step `step`. */
+  update(step: number, rttFollowsAp: boolean): void {
+    const st = this.v.state;
+    const o = st.observed;
+    const first = this.step === 0;
+    this.sinceStep = this.step;
+    this.step = step;
+    const cf = this.containerFlags;
+    const nf = this.nodeFlags;
+    cf.fill(0);
+    nf.fill(0);
+    this.containers.length = 0;
+    this.handovers.length = 0;
+    this.nodes.length = 0;
+    const w = this.v.windowUs;
+    // The window's length enters every rate: while it grows (start of a run) every container changes.
+    const all = first || w !== this.lastWindowUs;
+    this.lastWindowUs = w;
+    const C = cf.length;
+    const cs = this.cSnap;
+    const node = st.containerNode;
+    const migrating = st.containerMigrating;
+    const lastEnd = st.lastMigrationEndMs;
+    const version = o.cVersion; // bumped whenever any windowed or last-request value changes
+    for (let c = 0, b = 0; c < C; c++, b += C_FIELDS) {
+      const x0 = node[c];
+      const x1 = migrating[c];
+      const x2 = lastEnd[c];
+      const x3 = version[c];
+      if (all || cs[b] !== x0 || cs[b + 1] !== x1 || !same(cs[b + 2], x2) || cs[b + 3] !== x3) {
+        cs[b] = x0;
+        cs[b + 1] = x1;
+        cs[b + 2] = x2;
+        cs[b + 3] = x3;
+        cf[c] = CHANGED_STATE;
+        this.containers.push(c);
+      }
+    }
+    const ap = this.v.userAp;
+    const snap = this.apSnap;
+    const start = this.userStart;
+    const list = this.userList;
+    for (let c = 0; c < C; c++) {
+      const s0 = start[c];
+      const s1 = start[c + 1];
+      let moved = first || (!rttFollowsAp && s1 > s0);
+      for (let i = s0; i < s1; i++) {
+        const u = list[i];
+        if (snap[u] !== ap[u]) {
+          moved = true;
+          snap[u] = ap[u];
+        }
+      }
+      if (moved) {
+        cf[c] |= CHANGED_NETWORK;
+        this.handovers.push(c);
+      }
+    }
+    for (let n = 0, b = 0; n < nf.length; n++, b += N_FIELDS) {
+      let changed = this.putN(b, w);
+      changed = this.putN(b + 1, st.memUsedMiB[n] + st.memReservedMiB[n]) || changed;
+      changed = this.putN(b + 2, o.nBusyTot[n]) || changed;
+      changed = this.putN(b + 3, o.nCountTot[n]) || changed;
+      changed = this.putN(b + 4, o.nQueueTot[n]) || changed;
+      changed = this.putN(b + 5, o.nSvcTot[n]) || changed;
+      if (changed || first) {
+        nf[n] = 1;
+        this.nodes.push(n);
+      }
+    }
+  }
+
+  private putN(i: number, x: number): boolean {
+    if (same(this.nSnap[i], x)) return false;
+    this.nSnap[i] = x;
+    return true;
+  }
+}
+
 export abstract class ClusterViewBase implements ClusterView, ObservedViewHost {
   nowMs = 0;
   /** Scenario µs covered by the metrics window at nowMs (shorter at the start of a run). */
@@ -42,6 +166,7 @@ export abstract class ClusterViewBase implements ClusterView, ObservedViewHost {
   readonly apIds: readonly ApId[];
   private readonly byNode = new Map<NodeId, NodeView>();
   private readonly byContainer = new Map<ContainerId, ContainerView>();
+  private readonly tracker: ChangeTracker;
   // Policies ask several questions about one user in a row: remember the last.
   private lastUserId: UserId | undefined;
   private lastUser = -1;
@@ -62,6 +187,32 @@ export abstract class ClusterViewBase implements ClusterView, ObservedViewHost {
     this.users = s.users.map((_, i) => new ClusterUserView(this, i));
     for (const n of this.nodes) this.byNode.set(n.id, n);
     for (const c of this.containers) this.byContainer.set(c.id, c);
+    this.tracker = new ChangeTracker(this);
+  }
+
+  private refreshes = 0;
+  private rttFollowsAp = false;
+
+  /**
+   * What changed since the previous step at which someone read `changes`
+   * (undefined until the backend's first trackChanges). Computed at the first
+   * read after a refresh, so a policy that never reads it costs nothing.
+   */
+  get changes(): ViewChanges | undefined {
+    if (this.refreshes === 0) return undefined;
+    if (this.tracker.step !== this.refreshes) this.tracker.update(this.refreshes, this.rttFollowsAp);
+    return this.tracker;
+  }
+
+  /**
+   * Mark a refresh: a backend calls it at the end of each, once its state and
+   * userAp are up to date (the changes are computed when first read).
+   * `rttFollowsAp`: a user's RTT order to the nodes changes only when its
+   * access point does (the geometric model with the model's own RTTs).
+   */
+  protected trackChanges(rttFollowsAp: boolean): void {
+    this.refreshes++;
+    this.rttFollowsAp = rttFollowsAp;
   }
 
   get nodeIds(): readonly NodeId[] {

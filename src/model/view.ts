@@ -89,6 +89,45 @@ export interface MigrationInFlightView {
   readonly startedMs: number;
 }
 
+/**
+ * What changed since the view's previous step (refresh), so that a policy
+ * asked every second about thousands of containers can skip the ones whose
+ * inputs did not change. Optional: a backend may not offer it, and a policy
+ * must decide the same with or without it (the built-in ones do: they fall
+ * back to evaluating everything).
+ *
+ * Changes are relative to step `sinceStep` (the last step at which anyone
+ * read `changes`; 0 = none: everything is listed as changed). A policy that
+ * remembers something from step s may keep it only if `sinceStep === s`.
+ * Indices are positions in `containers` and `nodes`.
+ */
+export interface ViewChanges {
+  /** Counts the view's refreshes (1 at the first): this step. */
+  readonly step: number;
+  /** The step these changes are relative to (0: none, everything changed). */
+  readonly sinceStep: number;
+  /**
+   * Containers whose own inputs changed: node, migrating, last migration
+   * end, or any observed metric (windowed means and rate, last request).
+   */
+  readonly containers: readonly number[];
+  /**
+   * Containers one of whose users may have another RTT order or nearest
+   * nodes than at the previous step (a handover; where RTTs depend on the
+   * position, every container with users, every step).
+   */
+  readonly handovers: readonly number[];
+  /** Nodes whose load changed: utilisation, queue, service, request rate, memory used or reserved. */
+  readonly nodes: readonly number[];
+  /** Per container: bit 1 = in `containers`, bit 2 = in `handovers`. */
+  readonly containerFlags: Uint8Array;
+  /** Per node: 1 = in `nodes`. */
+  readonly nodeFlags: Uint8Array;
+}
+
+export const CHANGED_STATE = 1;
+export const CHANGED_NETWORK = 2;
+
 export interface ClusterView {
   /** Scenario time of this view. */
   readonly nowMs: number;
@@ -112,6 +151,8 @@ export interface ClusterView {
   nodesByRtt(userId: UserId): readonly NodeId[];
   /** Bottleneck bandwidth and one-way latency of the backhaul path between two nodes. */
   path(from: NodeId, to: NodeId): { bandwidthMbps: number; latencyMs: number };
+  /** What changed since the previous step, if the backend tracks it (see ViewChanges). */
+  readonly changes?: ViewChanges;
 }
 
 export interface MigrationDecision {

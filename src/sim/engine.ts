@@ -11,6 +11,14 @@
  * owners that need cancellation keep a version number and ignore stale events
  * (cheaper than a removable heap for the few events that are ever cancelled).
  *
+ * Work batched to the end of an instant (`atInstantEnd`): an owner whose state
+ * changes several times at one instant (the flow network: every start and end
+ * of a transfer) can defer the recomputation to one call, which runs before the
+ * first event that orders after the last change (see atInstantEnd). An event
+ * it then schedules with `scheduleAtKey` takes the place in the order that an
+ * event scheduled at the last change would have had, so batching changes
+ * nothing in the order events fire.
+ *
  * Two ways to wait:
  *  - callbacks (`schedule`), used on the hot path (36 million requests);
  *  - processes: generator functions that `yield` a number of microseconds to
@@ -185,6 +193,11 @@ export class Engine {
   private readonly cold = new EventHeap();
   private seq = 0;
   private stopped = false;
+  // Deferred hooks (atInstantEnd): each with the (time, key) it must run before.
+  private readonly deferred: Array<{ hook: () => void; timeUs: number; key: number }> = [];
+  /** The earliest deadline among the deferred hooks (Infinity when there are none). */
+  private deferTimeUs = Number.POSITIVE_INFINITY;
+  private deferKey = Number.POSITIVE_INFINITY;
 
   get pending(): number {
     return this.hot.size + this.cold.size;
@@ -210,6 +223,68 @@ export class Engine {
       });
     }
     this.push(timeUs, priority, handler, arg);
+  }
+
+  /**
+   * Defer `hook` to the end of this instant: it runs once, just before the
+   * engine fires the first event that orders after an event scheduled now at
+   * `priority` (same time and a later key, or a later time), or before run()
+   * returns. Deferring a hook that is already pending moves its place to now
+   * (it still runs once). Returns the order key an event scheduled now at
+   * `priority` would have had: `scheduleAtKey` gives an event scheduled from the
+   * hook that place in the order, so work batched this way lands exactly where
+   * the engine's tie-breaking would have put it had it been done at once.
+   */
+  atInstantEnd(hook: () => void, priority: number = Priority.state): number {
+    const key = priority * 281474976710656 + this.seq++;
+    const d = this.deferred;
+    let i = 0;
+    while (i < d.length && d[i].hook !== hook) i++;
+    if (i === d.length) d.push({ hook, timeUs: this.now, key });
+    else {
+      d[i].timeUs = this.now;
+      d[i].key = key;
+    }
+    this.updateDeferDeadline();
+    return key;
+  }
+
+  /**
+   * Fire `handler(arg)` at `timeUs` (>= now) with an order key from
+   * atInstantEnd (its priority and place among events of equal time).
+   */
+  scheduleAtKey(timeUs: number, key: number, handler: EventHandler, arg = 0): void {
+    if (!(timeUs >= this.now) || !Number.isInteger(timeUs)) {
+      throw new ConmigError('SIM_INVARIANT', `event scheduled in the past or at a fractional time: ${timeUs} us`, {
+        context: { nowUs: this.now },
+      });
+    }
+    const priority = Math.floor(key / 281474976710656);
+    (priority === Priority.arrival ? this.hot : this.cold).push(timeUs, key, handler, arg);
+  }
+
+  private updateDeferDeadline(): void {
+    let t = Number.POSITIVE_INFINITY;
+    let k = Number.POSITIVE_INFINITY;
+    for (const x of this.deferred) {
+      if (x.timeUs < t || (x.timeUs === t && x.key < k)) {
+        t = x.timeUs;
+        k = x.key;
+      }
+    }
+    this.deferTimeUs = t;
+    this.deferKey = k;
+  }
+
+  /** Run the deferred hooks due before an event at (timeUs, key); all of them if timeUs is Infinity. */
+  private runDeferred(timeUs: number, key: number): void {
+    const d = this.deferred;
+    const due = d.filter((x) => x.timeUs < timeUs || (x.timeUs === timeUs && x.key < key));
+    const rest = d.filter((x) => !due.includes(x));
+    d.length = 0;
+    d.push(...rest);
+    this.updateDeferDeadline();
+    for (const x of due) x.hook();
   }
 
   event<T = unknown>(): SimEvent<T> {
@@ -264,7 +339,13 @@ export class Engine {
     while (!this.stopped) {
       let h: EventHeap;
       if (hot.size === 0) {
-        if (cold.size === 0) break;
+        if (cold.size === 0) {
+          if (this.deferred.length > 0) {
+            this.runDeferred(Number.POSITIVE_INFINITY, 0);
+            continue;
+          }
+          break;
+        }
         h = cold;
       } else if (cold.size === 0) {
         h = hot;
@@ -274,6 +355,10 @@ export class Engine {
         h = ht < ct || (ht === ct && hot.keys[0] < cold.keys[0]) ? hot : cold;
       }
       const t = h.times[0];
+      if (t > this.deferTimeUs || (t === this.deferTimeUs && h.keys[0] > this.deferKey)) {
+        this.runDeferred(t, h.keys[0]);
+        continue; // the hooks may have scheduled something earlier
+      }
       if (t > untilUs) break;
       const handler = h.handlers[0];
       const arg = h.args[0];

@@ -2,16 +2,29 @@
  * Bulk transfers (checkpoint images, pre-copy rounds, lazy pages) as fluid
  * flows over the backhaul links, sharing bandwidth max-min fairly.
  *
- * Whenever a flow starts or ends, every active flow's progress is advanced and
- * the rates are recomputed by progressive filling: find the link with the
+ * Rates are recomputed by progressive filling: find the link with the
  * smallest fair share (remaining capacity / unfrozen flows on it), give that
  * share to every unfrozen flow through it, take it from their other links,
- * repeat. Each iteration freezes one link, so a recomputation costs
- * O(L^2 + F * path length) for L links and F flows.
+ * repeat. Each iteration freezes one link: O(L^2 + F * path length) for the L
+ * links and F flows taking part.
+ *
+ * Batched, and only where something changed:
+ *  - every start and end of a flow at one instant marks its links dirty and
+ *    defers ONE reallocation to the end of the instant (Engine.atInstantEnd);
+ *  - that reallocation covers only the connected components (flows linked by
+ *    shared links) that hold a dirty link. Max-min shares in one component do
+ *    not depend on the others, and the component's flows are filled in start
+ *    order with the same arithmetic in the same order as a reallocation over
+ *    every flow, so the rates are bit-identical to reallocating everything
+ *    after every change (test/sim/flows-equivalence.test.ts checks this
+ *    against the former implementation, test/sim/reference-flows.ts).
  *
  * Only ONE completion event is pending for the whole network (the earliest
  * finishing flow), re-armed after each change, so a storm of thousands of
  * concurrent migrations does not fill the event queue with stale completions.
+ * The re-armed event takes the place in the event order that an event
+ * scheduled at the instant's last change would have had (the key
+ * atInstantEnd returns), so runs are identical to the unbatched network's.
  */
 import { Engine, Priority, SimEvent } from './engine.ts';
 
@@ -22,21 +35,34 @@ interface Flow {
   rateBitsPerUs: number;
   startUs: number;
   done: SimEvent<number>;
+  /** Index in the component being reallocated; the visit mark of the component search. */
+  local: number;
+  mark: number;
 }
 
 /** A flow is complete when less than this is left (rounding of integer-us times). */
 const EPSILON_BITS = 1e-6;
 
 export class FlowNetwork {
-  private readonly active: Flow[] = [];
+  /** Active flows in start order (= id order). */
+  private active: Flow[] = [];
   private nextId = 0;
   /** Link capacity in bits per microsecond (= Mbit/s). */
   private readonly capacity: readonly number[];
+  /** Active flows through each link, in start order. */
+  private readonly flowsOn: Flow[][];
   private lastUpdateUs = 0;
   /** Version of the one pending completion event; older events are stale. */
   private armed = 0;
+  /** Links whose set of flows changed since the last reallocation (and their marks). */
+  private readonly dirty: number[] = [];
+  private readonly isDirty: Uint8Array;
+  /** Order key of the instant's last change (where the completion event goes); -1 when nothing is pending. */
+  private pendingKey = -1;
+  private markEpoch = 0;
+  private readonly linkMark: Int32Array;
   // Scratch for reallocate(), reused: per link the capacity left, the unfrozen
-  // flows (0 again after every reallocation) and the flows through it.
+  // flows (0 again after every reallocation) and the component's flows through it.
   private readonly remCap: Float64Array;
   private readonly count: Int32Array;
   private readonly onLink: number[][];
@@ -46,8 +72,12 @@ export class FlowNetwork {
     linkBandwidthMbps: readonly number[],
   ) {
     this.capacity = linkBandwidthMbps.slice();
-    this.remCap = new Float64Array(this.capacity.length);
-    this.count = new Int32Array(this.capacity.length);
+    const n = this.capacity.length;
+    this.flowsOn = this.capacity.map(() => []);
+    this.isDirty = new Uint8Array(n);
+    this.linkMark = new Int32Array(n);
+    this.remCap = new Float64Array(n);
+    this.count = new Int32Array(n);
     this.onLink = this.capacity.map(() => []);
   }
 
@@ -66,14 +96,33 @@ export class FlowNetwork {
       return done;
     }
     this.advance();
-    this.active.push({ id: this.nextId++, links, remainingBits: bits, rateBitsPerUs: 0, startUs: this.engine.now, done });
-    this.reallocate();
+    const f: Flow = { id: this.nextId++, links, remainingBits: bits, rateBitsPerUs: 0, startUs: this.engine.now, done, local: 0, mark: 0 };
+    this.active.push(f);
+    for (const l of links) {
+      this.flowsOn[l].push(f);
+      this.markDirty(l);
+    }
+    this.changed();
     return done;
   }
 
   /** Current rate of every active flow in Mbit/s, in start order (for tests and metrics). */
   ratesMbps(): number[] {
+    if (this.pendingKey >= 0) this.flush();
     return this.active.map((f) => f.rateBitsPerUs);
+  }
+
+  private markDirty(l: number): void {
+    if (this.isDirty[l] === 0) {
+      this.isDirty[l] = 1;
+      this.dirty.push(l);
+    }
+  }
+
+  /** A change at this instant: the old completion event is stale; reallocate at the instant's end. */
+  private changed(): void {
+    this.armed++;
+    this.pendingKey = this.engine.atInstantEnd(this.flush, Priority.state);
   }
 
   private advance(): void {
@@ -83,15 +132,61 @@ export class FlowNetwork {
     this.lastUpdateUs = now;
   }
 
-  private reallocate(): void {
-    const flows = this.active;
+  private readonly flush = (): void => {
+    const key = this.pendingKey;
+    if (key < 0) return;
+    this.pendingKey = -1;
+    this.reallocateDirty();
+    this.arm(key);
+  };
+
+  /** Reallocate the components that hold a dirty link. */
+  private reallocateDirty(): void {
+    const dirty = this.dirty;
+    const epoch = ++this.markEpoch;
+    const linkMark = this.linkMark;
+    const flowsOn = this.flowsOn;
+    // Every flow reachable from a dirty link through shared links.
+    const comp: Flow[] = [];
+    const stack: number[] = [];
+    for (const l of dirty) {
+      this.isDirty[l] = 0;
+      if (linkMark[l] !== epoch) {
+        linkMark[l] = epoch;
+        stack.push(l);
+      }
+    }
+    dirty.length = 0;
+    while (stack.length > 0) {
+      const l = stack.pop() as number;
+      for (const f of flowsOn[l]) {
+        if (f.mark === epoch) continue;
+        f.mark = epoch;
+        comp.push(f);
+        for (const m of f.links) {
+          if (linkMark[m] !== epoch) {
+            linkMark[m] = epoch;
+            stack.push(m);
+          }
+        }
+      }
+    }
+    if (comp.length === 0) return;
+    // Start order, as a reallocation over every flow would visit them (no spread: there
+    // can be more active flows than a call has room for arguments).
+    this.reallocate(comp.length < this.active.length ? comp.sort((a, b) => a.id - b.id) : this.active);
+  }
+
+  /** Progressive filling over `flows` (in start order), which share no link with any other flow. */
+  private reallocate(flows: readonly Flow[]): void {
     const remCap = this.remCap;
     const count = this.count;
     const onLink = this.onLink;
-    // Only links that carry a flow take part (a few, even in a large backhaul).
     const links: number[] = [];
-    flows.forEach((f, i) => {
+    for (let i = 0; i < flows.length; i++) {
+      const f = flows[i];
       f.rateBitsPerUs = -1; // unfrozen
+      f.local = i;
       for (const l of f.links) {
         if (count[l] === 0) {
           links.push(l);
@@ -101,7 +196,7 @@ export class FlowNetwork {
         count[l]++;
         onLink[l].push(i);
       }
-    });
+    }
     for (;;) {
       let best = -1;
       let share = Number.POSITIVE_INFINITY;
@@ -122,30 +217,48 @@ export class FlowNetwork {
         }
       }
     }
-    this.arm();
   }
 
-  /** Schedule the one completion event: when the first active flow will finish. */
-  private arm(): void {
+  /** Schedule the one completion event, when the first active flow will finish, at order `key` (or a fresh one). */
+  private arm(key = -1): void {
     const version = ++this.armed;
     let soonestUs = Number.POSITIVE_INFINITY;
     for (const f of this.active) soonestUs = Math.min(soonestUs, f.remainingBits / f.rateBitsPerUs);
     if (!Number.isFinite(soonestUs)) return;
-    this.engine.schedule(Math.max(0, Math.ceil(soonestUs)), Priority.state, () => {
-      if (version !== this.armed) return;
-      this.advance();
-      const now = this.engine.now;
-      // Everything finished by now completes (ties finish together, in start order).
-      const finished = this.active.filter((f) => f.remainingBits <= EPSILON_BITS);
-      if (finished.length === 0) {
-        this.arm();
-        return;
+    const delayUs = Math.max(0, Math.ceil(soonestUs));
+    const onDue = (): void => this.complete(version);
+    if (key >= 0) this.engine.scheduleAtKey(this.engine.now + delayUs, key, onDue);
+    else this.engine.schedule(delayUs, Priority.state, onDue);
+  }
+
+  private complete(version: number): void {
+    if (version !== this.armed) return;
+    this.advance();
+    const now = this.engine.now;
+    // Everything finished by now completes (ties finish together, in start order).
+    let anyFinished = false;
+    for (const f of this.active) {
+      if (f.remainingBits <= EPSILON_BITS) {
+        anyFinished = true;
+        break;
       }
-      const left = this.active.filter((f) => f.remainingBits > EPSILON_BITS);
-      this.active.length = 0;
-      this.active.push(...left);
-      for (const f of finished) f.done.succeed(now - f.startUs);
-      this.reallocate();
-    });
+    }
+    if (!anyFinished) {
+      this.arm();
+      return;
+    }
+    const finished: Flow[] = [];
+    const left: Flow[] = [];
+    for (const f of this.active) (f.remainingBits <= EPSILON_BITS ? finished : left).push(f);
+    this.active = left;
+    for (const f of finished) {
+      for (const l of f.links) {
+        const on = this.flowsOn[l];
+        on.splice(on.indexOf(f), 1);
+        this.markDirty(l);
+      }
+    }
+    for (const f of finished) f.done.succeed(now - f.startUs);
+    this.changed();
   }
 }

@@ -31,6 +31,8 @@ export class SimClusterView extends ClusterViewBase {
 
   refresh(nowUs: number): void {
     this.setTime(nowUs);
+    // Geometric RTTs order the nodes by AP (latency.ts nodesByRtt); the linear model by position.
+    this.trackChanges(this.state.latency.params.kind === 'geometric');
   }
 
   get migrationsInFlight(): readonly MigrationInFlightView[] {

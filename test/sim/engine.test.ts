@@ -209,3 +209,48 @@ describe('processes and SimEvents', () => {
     expect(ev.value).toBe(1);
   });
 });
+
+describe('Engine.atInstantEnd', () => {
+  it('runs a hook deferred several times once, before the first event ordered after the last deferral', () => {
+    const e = new Engine();
+    const log: string[] = [];
+    const hook = (): void => {
+      log.push(`hook at ${e.now}`);
+    };
+    e.scheduleAt(5, Priority.state, () => {
+      e.atInstantEnd(hook);
+      log.push('a');
+    });
+    e.scheduleAt(5, Priority.state, () => {
+      e.atInstantEnd(hook); // moves the hook's place after this event
+      e.schedule(0, Priority.state, () => log.push('queued after the last deferral'));
+    });
+    e.scheduleAt(5, Priority.arrival, () => log.push('arrival'));
+    e.run();
+    expect(log).toEqual(['a', 'hook at 5', 'queued after the last deferral', 'arrival']);
+  });
+
+  it('an event scheduled from the hook with the returned key fires where it would have at the deferral', () => {
+    const e = new Engine();
+    const log: string[] = [];
+    let key = -1;
+    const hook = (): void => e.scheduleAtKey(e.now, key, () => log.push('keyed'));
+    e.scheduleAt(3, Priority.state, () => {
+      key = e.atInstantEnd(hook);
+      e.schedule(0, Priority.state, () => log.push('later'));
+    });
+    e.run();
+    // The hook runs before 'later' (its key is after the deferral) and the keyed event fires first.
+    expect(log).toEqual(['keyed', 'later']);
+  });
+
+  it('runs pending hooks before run(until) returns', () => {
+    const e = new Engine();
+    let ran = 0;
+    e.scheduleAt(10, Priority.state, () => e.atInstantEnd(() => ran++));
+    e.scheduleAt(50, Priority.state, () => {});
+    e.run(20);
+    expect(ran).toBe(1);
+    expect(e.now).toBe(20);
+  });
+});

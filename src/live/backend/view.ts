@@ -90,6 +90,8 @@ export class LiveClusterView extends ClusterViewBase {
         .sort((a, b) => keys[a] - keys[b] || (st.nodeIds[a] < st.nodeIds[b] ? -1 : st.nodeIds[a] > st.nodeIds[b] ? 1 : 0))
         .map((n) => st.nodeIds[n]);
     }
+    // Measured base RTTs and positions order the nodes: every user's order may change at every step.
+    this.trackChanges(false);
   }
 
   get migrationsInFlight(): readonly MigrationInFlightView[] {

@@ -29,6 +29,82 @@ export function collectCandidates(view: ClusterView, users: readonly UserId[], k
   return out;
 }
 
+/**
+ * What a policy derives from a container's users' node orders (nodesByRtt):
+ * the k nearest candidates and the nearest node. Kept per view between steps
+ * and recomputed only for the containers in the view's `changes.handovers`
+ * (everything when the view offers no ViewChanges, or a step was missed), so
+ * the answers are always what collectCandidates and nodesByRtt give now.
+ */
+export class OrderMemo {
+  private step = -1;
+  private readonly nearestValid: Uint8Array;
+  private readonly nearestIds: NodeId[];
+  private readonly cands = new Map<number, { valid: Uint8Array; lists: NodeId[][] }>();
+  private readonly scratch: NodeId[] = [];
+
+  constructor(private readonly view: ClusterView) {
+    const C = view.containers.length;
+    this.nearestValid = new Uint8Array(C);
+    this.nearestIds = new Array<NodeId>(C);
+  }
+
+  /** The memo for this view's current step (undefined: the view offers no ViewChanges; evaluate everything). */
+  static forStep(view: ClusterView): OrderMemo | undefined {
+    const ch = view.changes;
+    if (ch === undefined) return undefined;
+    let m = memos.get(view);
+    if (m === undefined) {
+      m = new OrderMemo(view);
+      memos.set(view, m);
+    }
+    if (m.step !== ch.step) {
+      if (m.step === ch.sinceStep) {
+        for (const i of ch.handovers) m.drop(i);
+      } else {
+        m.nearestValid.fill(0);
+        for (const x of m.cands.values()) x.valid.fill(0);
+      }
+      m.step = ch.step;
+    }
+    return m;
+  }
+
+  private drop(i: number): void {
+    this.nearestValid[i] = 0;
+    for (const x of this.cands.values()) x.valid[i] = 0;
+  }
+
+  /** view.nodesByRtt(c.users[0])[0] for container i (= c, with users). */
+  nearest(i: number, c: ContainerView): NodeId {
+    if (this.nearestValid[i] === 0) {
+      this.nearestIds[i] = this.view.nodesByRtt(c.users[0])[0];
+      this.nearestValid[i] = 1;
+    }
+    return this.nearestIds[i];
+  }
+
+  /** collectCandidates(view, c.users, k, ·) for container i; the caller must not change the list. */
+  candidates(i: number, c: ContainerView, k: number): readonly NodeId[] {
+    let x = this.cands.get(k);
+    if (x === undefined) {
+      x = { valid: new Uint8Array(this.nearestValid.length), lists: new Array<NodeId[]>(this.nearestValid.length) };
+      this.cands.set(k, x);
+    }
+    if (x.valid[i] === 0) {
+      x.lists[i] = collectCandidates(this.view, c.users, k, this.scratch).slice();
+      x.valid[i] = 1;
+    }
+    return x.lists[i];
+  }
+}
+const memos = new WeakMap<ClusterView, OrderMemo>();
+
+/** collectCandidates through the memo when there is one. */
+export function candidatesOf(view: ClusterView, memo: OrderMemo | undefined, i: number, c: ContainerView, k: number, out: NodeId[]): readonly NodeId[] {
+  return memo ? memo.candidates(i, c, k) : collectCandidates(view, c.users, k, out);
+}
+
 /** Busy cores (Erlangs) a container adds to a node: λ · S / speedFactor. */
 export function containerErlangs(ratePerS: number, serviceMs: number, node: NodeView): number {
   return (ratePerS / 1000) * (serviceMs / node.speedFactor);

@@ -2,9 +2,13 @@
  * Follow-me: move a container to the node with the lowest network RTT to its
  * users (mean over users) when that beats the current node by more than
  * marginMs. Ignores load entirely; only memory room is respected.
+ *
+ * Incremental: with the view's ViewChanges the candidate nodes of a container
+ * are kept between steps and collected again only after a handover of one of
+ * its users (OrderMemo in common.ts); the decisions are the same.
  */
 import { definePolicy } from './define.ts';
-import { StepLedger, collectCandidates, fmtMs, meanRttMs, serviceMsOf } from './common.ts';
+import { OrderMemo, StepLedger, candidatesOf, fmtMs, meanRttMs, serviceMsOf } from './common.ts';
 import type { MigrationDecision } from '../view.ts';
 import type { NodeId } from '../types.ts';
 
@@ -19,9 +23,12 @@ export const nearestPolicy = definePolicy({
     const out: MigrationDecision[] = [];
     const ledger = new StepLedger(view);
     const cands: NodeId[] = [];
-    for (const c of view.containers) {
+    const memo = OrderMemo.forStep(view);
+    const containers = view.containers;
+    for (let i = 0; i < containers.length; i++) {
+      const c = containers[i];
       if (c.migrating || c.users.length === 0) continue;
-      const best = ledger.nearestWithRoom(c, collectCandidates(view, c.users, p.candidates, cands));
+      const best = ledger.nearestWithRoom(c, candidatesOf(view, memo, i, c, p.candidates, cands));
       if (!best || best.node.id === c.nodeId) continue;
       const current = meanRttMs(view, c.users, c.nodeId);
       const gain = current - best.rttMs;

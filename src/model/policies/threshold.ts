@@ -20,9 +20,13 @@
  *
  * Difference from decision.py: a node without memory room is skipped in favour
  * of the next nearest, instead of issuing a move that would be rejected.
+ *
+ * Incremental: with the view's ViewChanges the candidate nodes of a container
+ * are kept between steps and collected again only after a handover of one of
+ * its users (OrderMemo in common.ts); the decisions are the same.
  */
 import { definePolicy } from './define.ts';
-import { StepLedger, collectCandidates, fmtMs, meanRttMs, serviceMsOf } from './common.ts';
+import { OrderMemo, StepLedger, candidatesOf, fmtMs, meanRttMs, serviceMsOf } from './common.ts';
 import type { ClusterView, ContainerView, MigrationDecision } from '../view.ts';
 import type { NodeId } from '../types.ts';
 
@@ -60,11 +64,14 @@ export const thresholdPolicy = definePolicy({
     const out: MigrationDecision[] = [];
     const ledger = new StepLedger(view);
     const cands: NodeId[] = [];
-    for (const c of view.containers) {
+    const memo = OrderMemo.forStep(view);
+    const containers = view.containers;
+    for (let i = 0; i < containers.length; i++) {
+      const c = containers[i];
       if (c.migrating || c.users.length === 0) continue;
       const observed = thresholdDelayMs(view, c, signal);
       if (Number.isNaN(observed) || !(observed > limitMs)) continue;
-      const best = ledger.nearestWithRoom(c, collectCandidates(view, c.users, p.candidates, cands));
+      const best = ledger.nearestWithRoom(c, candidatesOf(view, memo, i, c, p.candidates, cands));
       if (!best || best.node.id === c.nodeId) continue;
       const from = view.node(c.nodeId);
       ledger.recordMove(c, from, best.node, serviceMsOf(c, from));
