@@ -9,6 +9,7 @@ import type { Scenario } from '../model/types.ts';
 import { formatPath, problemsFromZod, type PathSegment, type ScenarioProblem } from '../model/scenario/problems.ts';
 import { resolveScenario, type ScenarioOverrides } from '../model/scenario/resolve.ts';
 import { ScenarioFileSchema } from '../model/scenario/schema.ts';
+import { checkFieldBounds, checkRelations, checkResources } from '../model/scenario/limits.ts';
 
 export interface ParseOptions {
   /** Absolute path recorded in `Scenario.file`. Default: the label. */
@@ -18,6 +19,8 @@ export interface ParseOptions {
   /** Existence check for trace files and policy modules. Default: no check. */
   fileExists?: (resolved: string) => boolean;
   overrides?: ScenarioOverrides;
+  /** Memory a run may use for its per-window series and metrics (default: limits.ts). */
+  memoryBudgetBytes?: number;
 }
 
 export interface ParseOutcome {
@@ -54,6 +57,9 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
   const parsed = ScenarioFileSchema.safeParse(data ?? {});
   if (!parsed.success) return { problems: sorted(problemsFromZod(parsed.error.issues, data ?? {})) };
 
+  const bounds = checkFieldBounds(parsed.data);
+  if (bounds.length > 0) return { problems: sorted(bounds) };
+
   const result = resolveScenario(parsed.data, { file: opts.file ?? fileLabel, resolvePath: opts.resolvePath, overrides: opts.overrides });
   const problems = [...result.problems];
   if (opts.fileExists) {
@@ -61,7 +67,10 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
       if (!opts.fileExists(ref.file)) problems.push({ path: ref.path, message: `expected an existing ${ref.what}, got ${JSON.stringify(ref.written)} (not found at ${ref.file})` });
     }
   }
-  if (problems.length > 0) return { problems: sorted(problems) };
+  if (problems.length > 0 || !result.scenario) return { problems: sorted(problems) };
+  const limits = checkRelations(result.scenario, parsed.data);
+  if (limits.length === 0) limits.push(...checkResources(result.scenario, opts.memoryBudgetBytes));
+  if (limits.length > 0) return { problems: sorted(limits) };
   return { scenario: result.scenario, problems: [] };
 }
 
