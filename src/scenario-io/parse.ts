@@ -3,7 +3,7 @@
  * `<file>:<line>`. No file system access: files the scenario refers to are
  * checked through an injected `fileExists` (load.ts passes the real one).
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ConmigError, type Problem } from '../model/errors.ts';
 import type { Scenario } from '../model/types.ts';
 import { formatPath, problemsFromZod, type PathSegment, type ScenarioProblem } from '../model/scenario/problems.ts';
@@ -42,7 +42,15 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
       }),
     };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const aliasProblem = checkAliases(doc, lineCounter, fileLabel);
+  if (aliasProblem) return { problems: [aliasProblem] };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    // The yaml library throws on alias bombs (excessive alias count) and deep recursion.
+    return { problems: [{ file: `${fileLabel}:${aliasProblem ?? firstAliasLine(doc, lineCounter)}`, path: '(yaml)', message: `expected YAML within the alias and nesting limits (1000 alias expansions), got ${e instanceof Error ? e.message : String(e)}` }] };
+  }
   const locate = (p: ScenarioProblem): Problem => ({
     file: `${fileLabel}:${lineOf(doc, lineCounter, p.path)}`,
     path: formatPath(p.path),
@@ -114,4 +122,30 @@ export function lineOf(doc: Document, lineCounter: LineCounter, path: readonly P
     break;
   }
   return lineCounter.linePos(offset).line;
+}
+
+/** An alias to an anchor the file does not define, as a located problem. */
+function checkAliases(doc: Document, lineCounter: LineCounter, fileLabel: string): Problem | undefined {
+  let found: Problem | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) === undefined) {
+        found = { file: `${fileLabel}:${lineCounter.linePos(node.range?.[0] ?? 0).line}`, path: '(yaml)', message: `expected an alias to a defined anchor, got *${node.source} (no &${node.source} before it)` };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+function firstAliasLine(doc: Document, lineCounter: LineCounter): number {
+  let line = 1;
+  visit(doc, {
+    Alias(_key, node) {
+      line = lineCounter.linePos(node.range?.[0] ?? 0).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
 }

@@ -65,4 +65,13 @@ describe('scenario ranges, relations and resource estimate', () => {
     expect(r.stderr).toContain('/dev/zero:1: expected a regular file as scenario file, got a device');
     expect(r.stderr).not.toContain('internal error');
   });
+
+  it('YAML: an alias to an undefined anchor and a billion-laughs bomb are clear file:line errors', () => {
+    expect(problems('name: x\ndurationS: *nope\n')).toEqual(['s.yaml:2: (yaml): expected an alias to a defined anchor, got *nope (no &nope before it)']);
+    const lines = ['name: x', 'a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+    for (let i = 1; i < 9; i++) lines.push(`${'abcdefghij'[i]}: &${'abcdefghij'[i]} [${Array(9).fill('*' + 'abcdefghij'[i - 1]).join(', ')}]`);
+    const ps = problems(lines.join('\n') + '\n');
+    expect(ps).toHaveLength(1);
+    expect(ps[0]).toMatch(/^s\.yaml:3: \(yaml\): expected YAML within the alias and nesting limits/);
+  });
 });
