@@ -75,3 +75,10 @@ describe('scenario ranges, relations and resource estimate', () => {
     expect(ps[0]).toMatch(/^s\.yaml:3: \(yaml\): expected YAML within the alias and nesting limits/);
   });
 });
+
+describe('trace file limits', () => {
+  it('refuses /dev/zero as a trace file with a clear error instead of reading forever', async () => {
+    const { loadTraceFile } = await import('../../src/mobility/trace-io.ts');
+    expect(() => loadTraceFile('/dev/zero', 'csv')).toThrow('/dev/zero:1: expected a regular file as trace file, got a device or socket');
+  });
+});
