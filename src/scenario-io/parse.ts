@@ -32,7 +32,8 @@ export interface ParseOutcome {
 /** Parse, validate and resolve; returns the problems instead of throwing. */
 export function checkScenarioText(text: string, fileLabel: string, opts: ParseOptions = {}): ParseOutcome {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys is checked in checkCollections: the library's check is quadratic in the keys of a mapping.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     return {
       problems: doc.errors.map((e) => {
@@ -42,6 +43,8 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
       }),
     };
   }
+  const sizeProblem = checkCollections(doc, lineCounter, fileLabel);
+  if (sizeProblem) return { problems: [sizeProblem] };
   const aliasProblem = checkAliases(doc, lineCounter, fileLabel);
   if (aliasProblem) return { problems: [aliasProblem] };
   let data: unknown;
@@ -148,4 +151,37 @@ function firstAliasLine(doc: Document, lineCounter: LineCounter): number {
     },
   });
   return line;
+}
+
+/** Limits on what the file may hold: keys per mapping, items per list, nesting depth. */
+export const YAML_LIMITS = Object.freeze({ mapKeys: 10_000, listItems: 200_000, depth: 64 });
+
+function checkCollections(doc: Document, lineCounter: LineCounter, fileLabel: string): Problem | undefined {
+  let found: Problem | undefined;
+  const at = (node: Node, message: string): Problem => ({ file: `${fileLabel}:${lineCounter.linePos(node.range?.[0] ?? 0).line}`, path: '(yaml)', message });
+  visit(doc, {
+    Map(_k, node, path) {
+      if (path.length > YAML_LIMITS.depth * 2) found = at(node, `expected at most ${YAML_LIMITS.depth} levels of nesting, got more`);
+      else if (node.items.length > YAML_LIMITS.mapKeys) found = at(node, `expected a mapping of at most ${YAML_LIMITS.mapKeys} keys, got ${node.items.length}`);
+      else {
+        const seen = new Set<string>();
+        for (const pair of node.items) {
+          const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+          if (seen.has(key)) {
+            const pos = lineCounter.linePos((pair.key as Node | null)?.range?.[0] ?? 0);
+            found = { file: `${fileLabel}:${pos.line}:${pos.col}`, path: '(yaml)', message: `expected valid YAML, got a syntax error: Map keys must be unique (${JSON.stringify(key)} twice)` };
+            break;
+          }
+          seen.add(key);
+        }
+      }
+      return found ? visit.BREAK : undefined;
+    },
+    Seq(_k, node, path) {
+      if (path.length > YAML_LIMITS.depth * 2) found = at(node, `expected at most ${YAML_LIMITS.depth} levels of nesting, got more`);
+      else if (node.items.length > YAML_LIMITS.listItems) found = at(node, `expected a list of at most ${YAML_LIMITS.listItems} items, got ${node.items.length}`);
+      return found ? visit.BREAK : undefined;
+    },
+  });
+  return found;
 }

@@ -82,3 +82,11 @@ describe('trace file limits', () => {
     expect(() => loadTraceFile('/dev/zero', 'csv')).toThrow('/dev/zero:1: expected a regular file as trace file, got a device or socket');
   });
 });
+
+describe('YAML size and nesting limits', () => {
+  it('refuses a 200k-key mapping by count, quickly, and deep nesting, on a line', () => {
+    const keys = 'name: x\n' + Array.from({ length: 200_000 }, (_, i) => `k${i}: 1\n`).join('');
+    expect(problems(keys)).toEqual(['s.yaml:1: (yaml): expected a mapping of at most 10000 keys, got 200001']);
+    expect(problems('name: x\nd: ' + '['.repeat(500) + ']'.repeat(500) + '\n')).toEqual(['s.yaml:2: (yaml): expected at most 64 levels of nesting, got more']);
+  });
+});
