@@ -2,17 +2,32 @@
  * Trace file I/O: reading trace files from disk and a caching TraceStore.
  * Parsing itself is pure and lives in trace.ts.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { ConmigError } from '../model/errors.ts';
 import { cabName, parseCabspottingFixes, parseCsvTrace, projectCabs, type GeoFix } from './trace.ts';
 import type { TraceData, TraceFormat, TraceStore } from './types.ts';
 
+/** Largest trace file read: a regular file only (not a FIFO or /dev/zero), checked before reading. */
+export const MAX_TRACE_BYTES = 256 * 2 ** 20;
+
 function readText(path: string): string {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (cause) {
     throw new ConmigError('TRACE_INVALID', `${path}: cannot read trace file`, { context: { file: path }, cause });
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw new ConmigError('TRACE_INVALID', `${path}:1: expected a regular file as trace file, got ${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : 'a device or socket'}`, { context: { file: path } });
+    if (st.size > MAX_TRACE_BYTES) throw new ConmigError('TRACE_INVALID', `${path}:1: expected a trace file of at most 256 MiB, got ${Math.round(st.size / 2 ** 20)} MiB`, { context: { file: path } });
+    return readFileSync(fd, 'utf8');
+  } catch (cause) {
+    if (cause instanceof ConmigError) throw cause;
+    throw new ConmigError('TRACE_INVALID', `${path}: cannot read trace file`, { context: { file: path }, cause });
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -2,10 +2,9 @@
  * Loading a scenario file: read it, then parse/validate/resolve it with
  * parse.ts; checks that referenced files (traces, policy modules) exist.
  */
-import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { ConmigError } from '../model/errors.ts';
+import { machineMemoryBudgetBytes, MAX_SCENARIO_BYTES, readLimitedText } from './read-limited.ts';
 import type { Scenario } from '../model/types.ts';
 import type { ScenarioOverrides } from '../model/scenario/resolve.ts';
 import { checkScenarioText, invalidScenario, parseScenarioText, type ParseOutcome } from './parse.ts';
@@ -19,15 +18,8 @@ export interface LoadOptions {
 
 async function readScenarioFile(file: string, cwd = process.cwd()): Promise<{ text: string; abs: string; label: string }> {
   const abs = path.resolve(cwd, file);
-  let text: string;
-  try {
-    if (statSync(abs, { throwIfNoEntry: false })?.isDirectory()) throw new ConmigError('SCENARIO_NOT_FOUND', `scenario ${file} is a directory, not a file`, { context: { path: abs } });
-    text = await readFile(abs, 'utf8');
-  } catch (e) {
-    if (e instanceof ConmigError) throw e;
-    throw new ConmigError('SCENARIO_NOT_FOUND', `scenario file not found: ${file}`, { context: { path: abs }, cause: e });
-  }
   // Label problems with the path as the user typed it (relative paths stay short).
+  const text = readLimitedText(abs, file, 'scenario file', MAX_SCENARIO_BYTES, 'SCENARIO_NOT_FOUND');
   return { text, abs, label: file };
 }
 
@@ -38,6 +30,7 @@ function ioOptions(abs: string, overrides?: ScenarioOverrides) {
     resolvePath: (relative: string) => path.resolve(dir, relative),
     fileExists: (resolved: string) => existsSync(resolved),
     overrides,
+    memoryBudgetBytes: machineMemoryBudgetBytes(),
   };
 }
 

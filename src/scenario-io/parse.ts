@@ -3,12 +3,13 @@
  * `<file>:<line>`. No file system access: files the scenario refers to are
  * checked through an injected `fileExists` (load.ts passes the real one).
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ConmigError, type Problem } from '../model/errors.ts';
 import type { Scenario } from '../model/types.ts';
 import { formatPath, problemsFromZod, type PathSegment, type ScenarioProblem } from '../model/scenario/problems.ts';
 import { resolveScenario, type ScenarioOverrides } from '../model/scenario/resolve.ts';
 import { ScenarioFileSchema } from '../model/scenario/schema.ts';
+import { checkFieldBounds, checkRelations, checkResources } from '../model/scenario/limits.ts';
 
 export interface ParseOptions {
   /** Absolute path recorded in `Scenario.file`. Default: the label. */
@@ -18,6 +19,8 @@ export interface ParseOptions {
   /** Existence check for trace files and policy modules. Default: no check. */
   fileExists?: (resolved: string) => boolean;
   overrides?: ScenarioOverrides;
+  /** Memory a run may use for its per-window series and metrics (default: limits.ts). */
+  memoryBudgetBytes?: number;
 }
 
 export interface ParseOutcome {
@@ -29,7 +32,8 @@ export interface ParseOutcome {
 /** Parse, validate and resolve; returns the problems instead of throwing. */
 export function checkScenarioText(text: string, fileLabel: string, opts: ParseOptions = {}): ParseOutcome {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys is checked in checkCollections: the library's check is quadratic in the keys of a mapping.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   if (doc.errors.length > 0) {
     return {
       problems: doc.errors.map((e) => {
@@ -39,7 +43,17 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
       }),
     };
   }
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 });
+  const sizeProblem = checkCollections(doc, lineCounter, fileLabel);
+  if (sizeProblem) return { problems: [sizeProblem] };
+  const aliasProblem = checkAliases(doc, lineCounter, fileLabel);
+  if (aliasProblem) return { problems: [aliasProblem] };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    // The yaml library throws on alias bombs (excessive alias count) and deep recursion.
+    return { problems: [{ file: `${fileLabel}:${aliasProblem ?? firstAliasLine(doc, lineCounter)}`, path: '(yaml)', message: `expected YAML within the alias and nesting limits (1000 alias expansions), got ${e instanceof Error ? e.message : String(e)}` }] };
+  }
   const locate = (p: ScenarioProblem): Problem => ({
     file: `${fileLabel}:${lineOf(doc, lineCounter, p.path)}`,
     path: formatPath(p.path),
@@ -54,6 +68,9 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
   const parsed = ScenarioFileSchema.safeParse(data ?? {});
   if (!parsed.success) return { problems: sorted(problemsFromZod(parsed.error.issues, data ?? {})) };
 
+  const bounds = checkFieldBounds(parsed.data);
+  if (bounds.length > 0) return { problems: sorted(bounds) };
+
   const result = resolveScenario(parsed.data, { file: opts.file ?? fileLabel, resolvePath: opts.resolvePath, overrides: opts.overrides });
   const problems = [...result.problems];
   if (opts.fileExists) {
@@ -61,7 +78,10 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
       if (!opts.fileExists(ref.file)) problems.push({ path: ref.path, message: `expected an existing ${ref.what}, got ${JSON.stringify(ref.written)} (not found at ${ref.file})` });
     }
   }
-  if (problems.length > 0) return { problems: sorted(problems) };
+  if (problems.length > 0 || !result.scenario) return { problems: sorted(problems) };
+  const limits = checkRelations(result.scenario, parsed.data);
+  if (limits.length === 0) limits.push(...checkResources(result.scenario, opts.memoryBudgetBytes));
+  if (limits.length > 0) return { problems: sorted(limits) };
   return { scenario: result.scenario, problems: [] };
 }
 
@@ -105,4 +125,63 @@ export function lineOf(doc: Document, lineCounter: LineCounter, path: readonly P
     break;
   }
   return lineCounter.linePos(offset).line;
+}
+
+/** An alias to an anchor the file does not define, as a located problem. */
+function checkAliases(doc: Document, lineCounter: LineCounter, fileLabel: string): Problem | undefined {
+  let found: Problem | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      if (node.resolve(doc) === undefined) {
+        found = { file: `${fileLabel}:${lineCounter.linePos(node.range?.[0] ?? 0).line}`, path: '(yaml)', message: `expected an alias to a defined anchor, got *${node.source} (no &${node.source} before it)` };
+        return visit.BREAK;
+      }
+      return undefined;
+    },
+  });
+  return found;
+}
+
+function firstAliasLine(doc: Document, lineCounter: LineCounter): number {
+  let line = 1;
+  visit(doc, {
+    Alias(_key, node) {
+      line = lineCounter.linePos(node.range?.[0] ?? 0).line;
+      return visit.BREAK;
+    },
+  });
+  return line;
+}
+
+/** Limits on what the file may hold: keys per mapping, items per list, nesting depth. */
+export const YAML_LIMITS = Object.freeze({ mapKeys: 10_000, listItems: 200_000, depth: 64 });
+
+function checkCollections(doc: Document, lineCounter: LineCounter, fileLabel: string): Problem | undefined {
+  let found: Problem | undefined;
+  const at = (node: Node, message: string): Problem => ({ file: `${fileLabel}:${lineCounter.linePos(node.range?.[0] ?? 0).line}`, path: '(yaml)', message });
+  visit(doc, {
+    Map(_k, node, path) {
+      if (path.length > YAML_LIMITS.depth * 2) found = at(node, `expected at most ${YAML_LIMITS.depth} levels of nesting, got more`);
+      else if (node.items.length > YAML_LIMITS.mapKeys) found = at(node, `expected a mapping of at most ${YAML_LIMITS.mapKeys} keys, got ${node.items.length}`);
+      else {
+        const seen = new Set<string>();
+        for (const pair of node.items) {
+          const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+          if (seen.has(key)) {
+            const pos = lineCounter.linePos((pair.key as Node | null)?.range?.[0] ?? 0);
+            found = { file: `${fileLabel}:${pos.line}:${pos.col}`, path: '(yaml)', message: `expected valid YAML, got a syntax error: Map keys must be unique (${JSON.stringify(key)} twice)` };
+            break;
+          }
+          seen.add(key);
+        }
+      }
+      return found ? visit.BREAK : undefined;
+    },
+    Seq(_k, node, path) {
+      if (path.length > YAML_LIMITS.depth * 2) found = at(node, `expected at most ${YAML_LIMITS.depth} levels of nesting, got more`);
+      else if (node.items.length > YAML_LIMITS.listItems) found = at(node, `expected a list of at most ${YAML_LIMITS.listItems} items, got ${node.items.length}`);
+      return found ? visit.BREAK : undefined;
+    },
+  });
+  return found;
 }
