@@ -75,11 +75,19 @@ export function exitStatusOf(e: ConmigError): number {
   }
 }
 
+const MAX_PROBLEMS_SHOWN = 50;
+
 export function describeError(e: ConmigError): string {
   const lines = [`conmig: ${e.message}`];
   // Some messages already list their problems (readRun's, for one): do not print them twice.
-  const listed = formatProblems(e.problems);
-  if (e.problems.length > 0 && !e.message.includes(listed)) lines.push(listed);
+  // A file with a hundred thousand bad entries gets its first problems and a count, not a flood.
+  const shown = e.problems.slice(0, MAX_PROBLEMS_SHOWN);
+  const listed = formatProblems(shown);
+  if (shown.length > 0 && !e.message.includes(listed)) {
+    lines.push(listed);
+    const more = e.problems.length - shown.length;
+    if (more > 0) lines.push(`... and ${more.toLocaleString('en-US')} more problem${more === 1 ? '' : 's'} (fix these first)`);
+  }
   // Nor context values the message already says (a live run's placement, its output folder).
   const ctx = Object.entries(e.context).filter(([, v]) => v !== undefined && v !== '' && !(typeof v === 'string' && e.message.includes(v)));
   for (const [k, v] of ctx) lines.push(`  ${k}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);

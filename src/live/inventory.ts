@@ -12,10 +12,13 @@
  * shares the host's filesystem, so they are host paths too), except
  * `controller.*`, which are paths on the machine running conmig.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { parse, stringify } from 'yaml';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { stringify } from 'yaml';
 import { z } from 'zod';
 import { ConmigError, type Problem } from '../model/errors.ts';
+import { yamlData } from '../scenario-io/parse.ts';
+import { MAX_SCENARIO_BYTES, readLimitedText } from '../scenario-io/read-limited.ts';
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_", "-"');
 const absPath = z.string().startsWith('/', 'must be an absolute path');
@@ -152,21 +155,10 @@ export function parseInventory(data: unknown, file?: string): Inventory {
 
 /** Read and validate an inventory file (YAML or JSON). */
 export async function loadInventory(file: string): Promise<Inventory> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    throw new ConmigError('INVENTORY_INVALID', `cannot read inventory ${file}`, { context: { file }, cause: e });
-  }
-  let data: unknown;
-  try {
-    data = parse(text);
-  } catch (e) {
-    throw new ConmigError('INVENTORY_INVALID', `inventory ${file} is not valid YAML: ${(e as Error).message}`, {
-      context: { file },
-      cause: e,
-    });
-  }
+  const text = readLimitedText(path.resolve(file), file, 'inventory', MAX_SCENARIO_BYTES, 'INVENTORY_INVALID');
+  const yaml = yamlData(text, file);
+  if (!yaml.ok) throw new ConmigError('INVENTORY_INVALID', `inventory ${file} is not valid YAML`, { context: { file }, problems: yaml.problems });
+  const data = yaml.data;
   const inv = parseInventory(data, file);
   files.set(inv, file);
   return inv;

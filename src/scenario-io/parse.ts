@@ -31,29 +31,9 @@ export interface ParseOutcome {
 
 /** Parse, validate and resolve; returns the problems instead of throwing. */
 export function checkScenarioText(text: string, fileLabel: string, opts: ParseOptions = {}): ParseOutcome {
-  const lineCounter = new LineCounter();
-  // uniqueKeys is checked in checkCollections: the library's check is quadratic in the keys of a mapping.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
-  if (doc.errors.length > 0) {
-    return {
-      problems: doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-        const message = e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
-        return { file: `${fileLabel}:${pos.line}:${pos.col}`, path: '(yaml)', message: `expected valid YAML, got a syntax error: ${message}` };
-      }),
-    };
-  }
-  const sizeProblem = checkCollections(doc, lineCounter, fileLabel);
-  if (sizeProblem) return { problems: [sizeProblem] };
-  const aliasProblem = checkAliases(doc, lineCounter, fileLabel);
-  if (aliasProblem) return { problems: [aliasProblem] };
-  let data: unknown;
-  try {
-    data = doc.toJS({ maxAliasCount: 1000 });
-  } catch (e) {
-    // The yaml library throws on alias bombs (excessive alias count) and deep recursion.
-    return { problems: [{ file: `${fileLabel}:${aliasProblem ?? firstAliasLine(doc, lineCounter)}`, path: '(yaml)', message: `expected YAML within the alias and nesting limits (1000 alias expansions), got ${e instanceof Error ? e.message : String(e)}` }] };
-  }
+  const yaml = yamlData(text, fileLabel);
+  if (!yaml.ok) return { problems: yaml.problems };
+  const { doc, lineCounter, data } = yaml;
   const locate = (p: ScenarioProblem): Problem => ({
     file: `${fileLabel}:${lineOf(doc, lineCounter, p.path)}`,
     path: formatPath(p.path),
@@ -83,6 +63,41 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
   if (limits.length === 0) limits.push(...checkResources(result.scenario, opts.memoryBudgetBytes));
   if (limits.length > 0) return { problems: sorted(limits) };
   return { scenario: result.scenario, problems: [] };
+}
+
+export type YamlOutcome = { ok: true; doc: Document; lineCounter: LineCounter; data: unknown } | { ok: false; problems: Problem[] };
+
+/**
+ * YAML text to plain data within the limits (size of mappings and lists, nesting, aliases),
+ * or the problems at `<label>:<line>`. Shared by every YAML file conmig reads: scenarios,
+ * sweeps, inventories, testbed topologies.
+ */
+export function yamlData(text: string, label: string): YamlOutcome {
+  const lineCounter = new LineCounter();
+  // uniqueKeys is checked in checkCollections: the library's check is quadratic in the keys of a mapping.
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
+  if (doc.errors.length > 0) {
+    return {
+      ok: false,
+      problems: doc.errors.map((e) => {
+        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
+        const message = e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
+        return { file: `${label}:${pos.line}:${pos.col}`, path: '(yaml)', message: `expected valid YAML, got a syntax error: ${message}` };
+      }),
+    };
+  }
+  const sizeProblem = checkCollections(doc, lineCounter, label);
+  if (sizeProblem) return { ok: false, problems: [sizeProblem] };
+  const aliasProblem = checkAliases(doc, lineCounter, label);
+  if (aliasProblem) return { ok: false, problems: [aliasProblem] };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 1000 });
+  } catch (e) {
+    // The yaml library throws on alias bombs (excessive alias count) and deep recursion.
+    return { ok: false, problems: [{ file: `${label}:${aliasProblem ?? firstAliasLine(doc, lineCounter)}`, path: '(yaml)', message: `expected YAML within the alias and nesting limits (1000 alias expansions), got ${e instanceof Error ? e.message : String(e)}` }] };
+  }
+  return { ok: true, doc, lineCounter, data };
 }
 
 /** Parse, validate and resolve; throws ConmigError('SCENARIO_INVALID') listing every problem. */

@@ -6,29 +6,22 @@
  * Throws SWEEP_INVALID listing every problem, or SCENARIO_NOT_FOUND.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
 import { ConmigError, isConmigError, type Problem } from '../model/errors.ts';
 import { formatPath, problemsFromZod } from '../model/scenario/problems.ts';
 import type { PolicyRef } from '../model/types.ts';
 import { loadPolicy } from '../run/load-policy.ts';
-import { checkScenarioText, lineOf } from '../scenario-io/parse.ts';
+import { checkScenarioText, lineOf, yamlData } from '../scenario-io/parse.ts';
+import { MAX_SCENARIO_BYTES, readLimitedText } from '../scenario-io/read-limited.ts';
 import { scenarioData, type CellIo } from './cell.ts';
 import { expandSweep, type BaseScenario, type SweepProblem } from './expand.ts';
 import type { PolicyIdentity } from './ids.ts';
 import type { SweepPlan } from './plan.ts';
 import { SweepFileSchema } from './schema.ts';
 
-async function readText(file: string, what: string): Promise<string> {
-  const abs = path.resolve(file);
-  if (statSync(abs, { throwIfNoEntry: false })?.isDirectory()) throw new ConmigError('SCENARIO_NOT_FOUND', `${what} ${file} is a directory, not a file`, { context: { path: abs } });
-  try {
-    return await readFile(abs, 'utf8');
-  } catch (cause) {
-    throw new ConmigError('SCENARIO_NOT_FOUND', `${what} not found: ${file}`, { context: { path: abs }, cause });
-  }
+function readText(file: string, what: string): string {
+  return readLimitedText(path.resolve(file), file, what, MAX_SCENARIO_BYTES, 'SCENARIO_NOT_FOUND');
 }
 
 function invalid(label: string, problems: Problem[]): ConmigError {
@@ -50,20 +43,11 @@ function policyIdentity(ref: PolicyRef): PolicyIdentity {
 export async function loadSweep(file: string): Promise<SweepPlan> {
   const abs = path.resolve(file);
   const label = file;
-  const text = await readText(file, 'sweep file');
-  const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw invalid(
-      label,
-      doc.errors.map((e) => {
-        const pos = e.linePos?.[0] ?? lineCounter.linePos(e.pos[0]);
-        const message = e.message.replace(/ at line \d+, column \d+:?[\s\S]*$/, '').trim();
-        return { file: `${label}:${pos.line}:${pos.col}`, path: '(yaml)', message: `expected valid YAML, got a syntax error: ${message}` };
-      }),
-    );
-  }
-  const data: unknown = doc.toJS({ maxAliasCount: 1000 }) ?? {};
+  const text = readText(file, 'sweep file');
+  const yaml = yamlData(text, label);
+  if (!yaml.ok) throw invalid(label, yaml.problems);
+  const { doc, lineCounter } = yaml;
+  const data: unknown = yaml.data ?? {};
   const located = (ps: readonly SweepProblem[]): Problem[] =>
     ps
       .map((p) => ({ line: lineOf(doc, lineCounter, p.path), p }))

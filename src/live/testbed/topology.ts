@@ -25,10 +25,11 @@
  * node j is shaped to the narrowest hop between them (htb class per destination):
  * the bottleneck is emulated, hop-by-hop contention is not.
  */
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
+import path from 'node:path';
 import { z } from 'zod';
 import { ConmigError, type Problem } from '../../model/errors.ts';
+import { yamlData } from '../../scenario-io/parse.ts';
+import { MAX_SCENARIO_BYTES, readLimitedText } from '../../scenario-io/read-limited.ts';
 import { DEFAULT_CPU_PERIOD_US } from './cgroup.ts';
 import { MAX_NODES } from './layout.ts';
 
@@ -199,12 +200,9 @@ function planContainers(list: Topology['containers'], nodes: Map<string, number>
 }
 
 export async function loadTopology(file: string): Promise<Topology> {
-  let data: unknown;
-  try {
-    data = parse(await readFile(file, 'utf8'));
-  } catch (e) {
-    throw new ConmigError('USAGE', `cannot read testbed topology ${file}: ${(e as Error).message}`, { context: { file }, cause: e });
-  }
+  const yaml = yamlData(readLimitedText(path.resolve(file), file, 'testbed topology', MAX_SCENARIO_BYTES, 'USAGE'), file);
+  if (!yaml.ok) throw new ConmigError('USAGE', `testbed topology ${file} is not valid YAML`, { context: { file }, problems: yaml.problems });
+  const data = yaml.data;
   const r = TopologySchema.safeParse(data);
   if (!r.success) {
     throw invalid(
