@@ -124,8 +124,8 @@ interface Summary {
 
 describe('conmig run: work that did not finish is not hidden', () => {
   it('requests that never finish: the table, summary.json and the report say so, and the run exits 1 unless --allow-unfinished', async () => {
-    // A service time of 10,000 s: nothing is answered within the 60 s run.
-    const file = smallWith((t) => t.replace('serviceTime: { kind: exponential, meanMs: 40 }', 'serviceTime: { kind: deterministic, valueMs: 1e7 }').replace('policies: [never, threshold]', 'policies: [never]'));
+    // A service time of 1,000 s (the bound validate allows): nothing is answered within the 60 s run.
+    const file = smallWith((t) => t.replace('serviceTime: { kind: exponential, meanMs: 40 }', 'serviceTime: { kind: deterministic, valueMs: 1e6 }').replace('policies: [never, threshold]', 'policies: [never]'));
     const out = path.join(tmp(), 'out');
     const r = await conmig('run', file, '--out', out, '--no-progress');
     expect(r.stderr).not.toMatch(/^ {4}at /m);
@@ -175,7 +175,7 @@ describe('conmig run: work that did not finish is not hidden', () => {
   });
 
   it('under --seeds the seeds run to the end and the aggregate is written, then the same verdict over every seed', async () => {
-    const file = smallWith((t) => t.replace('serviceTime: { kind: exponential, meanMs: 40 }', 'serviceTime: { kind: deterministic, valueMs: 1e7 }').replace('policies: [never, threshold]', 'policies: [never]').replace('durationS: 60', 'durationS: 20'));
+    const file = smallWith((t) => t.replace('serviceTime: { kind: exponential, meanMs: 40 }', 'serviceTime: { kind: deterministic, valueMs: 1e6 }').replace('policies: [never, threshold]', 'policies: [never]').replace('durationS: 60', 'durationS: 20'));
     const out = tmp();
     const r = await conmig('run', file, '--out', out, '--no-progress', '--seeds', '1,2');
     expect(r.status).toBe(1);
