@@ -18,6 +18,7 @@
  * whole µs equals the previous fix's is dropped (the first one at a time wins).
  */
 import { ConmigError } from '../model/errors.ts';
+import { LIMITS } from '../model/scenario/limits.ts';
 import type { UserSpec } from '../model/types.ts';
 import { LegCursor, US_PER_S } from './legs.ts';
 import type { Leg, LegSource, TraceData, TracePoint } from './types.ts';
@@ -47,6 +48,9 @@ function sortAndDedupe(points: TracePoint[]): TracePoint[] {
 }
 
 /** Parse a csv trace (see file header). `file` is only used in error messages. */
+/** The latest trace time whose integer µs are exact (2^53 µs, about 285 years). */
+const MAX_TRACE_TIME_S = Math.floor(Number.MAX_SAFE_INTEGER / US_PER_S);
+
 export function parseCsvTrace(text: string, file: string): TraceData {
   const lines = text.split('\n');
   const raw = new Map<string, TracePoint[]>();
@@ -68,9 +72,11 @@ export function parseCsvTrace(text: string, file: string): TraceData {
     const xM = finite(fields[2]);
     const yM = finite(fields[3]);
     if (user === '') traceError(file, lineNo, 'a non-empty user in field 1', line);
-    if (!Number.isFinite(timeS) || timeS < 0) traceError(file, lineNo, 'time in seconds >= 0 in field 2', line);
-    if (!Number.isFinite(xM)) traceError(file, lineNo, 'x in metres (a number) in field 3', line);
-    if (!Number.isFinite(yM)) traceError(file, lineNo, 'y in metres (a number) in field 4', line);
+    // Bounded like a scenario's own positions and times: integer µs must stay exact, and
+    // distances finite when squared (a trace at x = 1e308 gave Infinity latencies).
+    if (!Number.isFinite(timeS) || timeS < 0 || timeS > MAX_TRACE_TIME_S) traceError(file, lineNo, `time in seconds in [0, ${MAX_TRACE_TIME_S}] in field 2`, line);
+    if (!Number.isFinite(xM) || Math.abs(xM) > LIMITS.coordinateM) traceError(file, lineNo, `x in metres within ±${LIMITS.coordinateM} in field 3`, line);
+    if (!Number.isFinite(yM) || Math.abs(yM) > LIMITS.coordinateM) traceError(file, lineNo, `y in metres within ±${LIMITS.coordinateM} in field 4`, line);
     let list = raw.get(user);
     if (list === undefined) raw.set(user, (list = []));
     list.push({ timeUs: Math.round(timeS * US_PER_S), xM, yM });

@@ -83,7 +83,12 @@ describe('csv traces', () => {
   it('rejects a wrong header, a wrong field count, a negative time and an empty file', () => {
     expect(caught(() => loadTraceFile(join(FIX, 'bad-header.csv'), 'csv')).message).toMatch(/bad-header\.csv:1: expected the header "user,time,x,y"/);
     expect(caught(() => parseCsvTrace('user,time,x,y\nu,1,2\n', 'f.csv')).message).toMatch(/^f\.csv:2: expected 4 comma-separated fields/);
-    expect(caught(() => parseCsvTrace('user,time,x,y\n\nu,-1,2,3\n', 'f.csv')).message).toMatch(/^f\.csv:3: expected time in seconds >= 0/);
+    expect(caught(() => parseCsvTrace('user,time,x,y\n\nu,-1,2,3\n', 'f.csv')).message).toMatch(/^f\.csv:3: expected time in seconds in \[0, 9007199254\]/);
+    // extreme but finite values: bounded like a scenario's positions, and times kept exact in integer µs
+    expect(caught(() => parseCsvTrace('user,time,x,y\nu,1,1e308,3\n', 'f.csv')).message).toMatch(/^f\.csv:2: expected x in metres within ±10000000/);
+    expect(caught(() => parseCsvTrace('user,time,x,y\nu,1,3,-2e7\n', 'f.csv')).message).toMatch(/^f\.csv:2: expected y in metres within/);
+    expect(caught(() => parseCsvTrace('user,time,x,y\nu,1e12,3,3\n', 'f.csv')).message).toMatch(/^f\.csv:2: expected time in seconds/);
+    expect(parseCsvTrace('user,time,x,y\nu,1700000000,1e7,-1e7\n', 'f.csv').get('u')?.length).toBe(1);
     expect(caught(() => parseCsvTrace('user,time,x,y\nu,1,,3\n', 'f.csv')).message).toMatch(/^f\.csv:2: expected x in metres/);
     expect(caught(() => parseCsvTrace('\n\n', 'f.csv')).code).toBe('TRACE_INVALID');
   });
