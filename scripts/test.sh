@@ -20,7 +20,10 @@ node -e '
     const file = process.argv[1] + "/" + name;
     if (!fs.existsSync(file)) { f++; console.error(`no results from ${name}`); continue; }
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
-    p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + (r.numTodoTests || 0);
+    // A file whose setup (beforeAll) failed has its tests skipped, not failed: count the file.
+    const brokenFiles = (r.testResults || []).filter((t) => t.status === "failed" && (t.assertionResults || []).every((a) => a.status !== "failed")).length;
+    p += r.numPassedTests; f += r.numFailedTests + brokenFiles; s += r.numPendingTests + (r.numTodoTests || 0);
+    if (brokenFiles > 0) console.error(`${name}: ${brokenFiles} test file(s) failed outside their tests (setup, hooks or import)`);
   }
   console.log(`\nTests: ${p} passed, ${f} failed, ${s} skipped`);
 ' "$out"

@@ -47,6 +47,11 @@ describe('scenario ranges, relations and resource estimate', () => {
     expect(ps.join('\n')).toContain(expected);
   });
 
+  it('accepts a node smaller than any container (a full node, as the live contract test uses), down to the smallest container', () => {
+    expect(problems(BASE.replace('cpuCores: 2, memoryMiB: 4096 }\n    - { id: b', 'cpuCores: 2, memoryMiB: 0.5 }\n    - { id: b'))).toEqual([]);
+    expect(problems(BASE.replace('cpuCores: 2, memoryMiB: 4096 }\n    - { id: b', 'cpuCores: 2, memoryMiB: 0.0001 }\n    - { id: b')).join('\n')).toContain('topology.nodes[0].memoryMiB: expected a value');
+  });
+
   it('checks relations: window >= control interval, report windows per run, lognormal tail', () => {
     expect(problems(BASE.replace('metricsWindowS: 5', 'metricsWindowS: 0.5')).join('\n')).toContain('metricsWindowS: expected metricsWindowS >= controlIntervalS (1), got 0.5');
     expect(problems(BASE.replace('durationS: 20', 'durationS: 2592000')).join('\n')).toContain('reportIntervalS: expected at most 100000 report windows per run');
