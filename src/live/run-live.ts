@@ -24,7 +24,7 @@ import { ConmigError } from '../model/errors.ts';
 import type { Policy } from '../model/policy.ts';
 import type { Scenario } from '../model/types.ts';
 import { writeReport } from '../report/index.ts';
-import { createRequestTraceWriter, writeFileAtomic, writeRun } from '../results/index.ts';
+import { createRequestTraceWriter, writeFileAtomic, writeRun, writeRunIdentity } from '../results/index.ts';
 import { loadPolicy } from '../run/load-policy.ts';
 import { policyDirName, type ScenarioRun } from '../run/run-scenario.ts';
 import { InClientAccess, RelayAccess, type AccessPath } from './backend/access.ts';
@@ -151,6 +151,13 @@ export async function runLive(scenario: Scenario, opts: LiveRunOptions): Promise
       await writeRun(dir, r.data);
       await writeFileAtomic(path.join(dir, 'live-migrations.json'), JSON.stringify(r.migrations, null, 2) + '\n');
       runs.push({ policy: label, dir, data: r.data, live: r });
+      // Which run wrote this folder, as a simulated run records it (results/output-dir.ts).
+      await writeRunIdentity(opts.outDir, {
+        mode: 'live',
+        scenario: r.data.summary.scenario,
+        seed,
+        policies: runs.map((x) => ({ name: x.policy, dir: path.basename(x.dir) })),
+      });
       log(`${label}: ${r.ended}, ${r.data.summary.requests.served} served, ${r.data.migrations.length} migrations -> ${dir}`);
       if (r.ended !== 'completed') {
         stop = r;

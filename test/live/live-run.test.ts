@@ -169,6 +169,12 @@ describe.skipIf(skip)('live mode on a 3-node local testbed', () => {
     const s = run.data.summary;
     expect(s.mode).toBe('live');
     expect(s.environment?.ended).toBe('completed');
+    // the folder says which run wrote it, as a simulated run's does
+    const id = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { mode: string; seed: number; scenario: { hash: string }; policies: { name: string; dir: string }[] };
+    expect(id.mode).toBe('live');
+    expect(id.seed).toBe(s.seed);
+    expect(id.scenario.hash).toBe(s.scenario.hash);
+    expect(id.policies).toEqual([{ name: 'threshold', dir: 'threshold' }]);
     // ShareOn's rule: OCR alone takes longer than 100 ms, so the container follows the nearest node,
     // at the first poll after each midpoint (x = 2 m/s * t passes 35 m at 17.5 s and 85 m at 42.5 s),
     // and never moves otherwise (no second move on the held requests of a migration). It does not
