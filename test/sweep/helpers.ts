@@ -52,6 +52,29 @@ export function conmigDetached(...args: string[]) {
   return spawn(process.execPath, [path.join(ROOT, 'bin/conmig.js'), ...args], { cwd: ROOT, env: ENV, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+/** 12 runs of about half a second each (more on a loaded machine): long enough to stop mid-way. */
+export function interruptibleSweep(name: string): string {
+  return `name: ${name}
+scenarios: [FIXTURES/small.yaml]
+policies: [never, threshold]
+seeds: 1..2
+grid:
+  durationS: [150, 200, 250]
+`;
+}
+
+/** Several conmig processes per test; on a loaded 2-core machine a test takes a minute or two. */
+export const SLOW_SWEEP_TEST_MS = 300_000;
+
+/** `conmig sweep FILE --jobs 2 --out OUT` in its own process group, its stderr collected as it comes. */
+export function startDetachedSweep(file: string, out: string) {
+  const child = conmigDetached('sweep', file, '--jobs', '2', '--out', out);
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, stderr: (): string => stderr, exited };
+}
+
 /** Relative path -> bytes of every file under `dir`. */
 export function tree(dir: string): Map<string, Buffer> {
   const out = new Map<string, Buffer>();

@@ -7,37 +7,25 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { lockSweep } from '../../src/sweep/lock.ts';
-import { conmig, conmigDetached, readCsv, sweepDir } from './helpers.ts';
+import { conmig, interruptibleSweep, readCsv, SLOW_SWEEP_TEST_MS, startDetachedSweep, sweepDir } from './helpers.ts';
 
-// 12 runs of about half a second each (more on a loaded machine): long enough to stop mid-way.
-const SWEEP = `name: intr
-scenarios: [FIXTURES/small.yaml]
-policies: [never, threshold]
-seeds: 1..2
-grid:
-  durationS: [150, 200, 250]
-`;
-
-// Several conmig processes per test; on a loaded 2-core machine a test takes a minute or two.
-const SLOW = 300_000;
+const SWEEP = interruptibleSweep('intr');
+const SLOW = SLOW_SWEEP_TEST_MS;
 
 describe('conmig sweep (local)', () => {
   it('Ctrl-C: exit 130, what finished is kept and said so; the next sweep completes it', async () => {
     const { dir, file } = sweepDir(SWEEP);
     const out = path.join(dir, 'out');
-    const child = conmigDetached('sweep', file, '--jobs', '2', '--out', out);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const { child, stderr: output, exited } = startDetachedSweep(file, out);
     const t0 = Date.now();
-    while (!/done \(2\/12\)/.test(stderr) && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 25));
+    while (!/done \(2\/12\)/.test(output()) && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 25));
     // As a terminal does: SIGINT to the whole foreground group, workers included.
     process.kill(-child.pid!, 'SIGINT');
     expect(await exited).toBe(130);
-    expect(stderr).not.toMatch(/^\s+at /m);
-    const m = /conmig: interrupted: (\d+) of 12 run\(s\) finished and kept in .*; run the same command again to resume/.exec(stderr);
-    expect(m, stderr).not.toBeNull();
-    expect(stderr).not.toContain('FAILED');
+    expect(output()).not.toMatch(/^\s+at /m);
+    const m = /conmig: interrupted: (\d+) of 12 run\(s\) finished and kept in .*; run the same command again to resume/.exec(output());
+    expect(m, output()).not.toBeNull();
+    expect(output()).not.toContain('FAILED');
     const kept = readdirSync(path.join(out, 'runs')).filter((id) => existsSync(path.join(out, 'runs', id, 'run.json')));
     expect(kept.length).toBe(Number(m![1]));
     const again = await conmig('sweep', file, '--jobs', '2', '--out', out);

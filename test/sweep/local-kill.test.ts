@@ -7,28 +7,16 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { conmig, conmigDetached, MERGED, stamps, sweepDir, tree } from './helpers.ts';
+import { conmig, interruptibleSweep, MERGED, SLOW_SWEEP_TEST_MS, stamps, startDetachedSweep, sweepDir, tree } from './helpers.ts';
 
-// 12 runs of about half a second each (more on a loaded machine): long enough to stop mid-way.
-const SWEEP = `name: resume
-scenarios: [FIXTURES/small.yaml]
-policies: [never, threshold]
-seeds: 1..2
-grid:
-  durationS: [150, 200, 250]
-`;
-
-// Several conmig processes per test; on a loaded 2-core machine a test takes a minute or two.
-const SLOW = 300_000;
+const SWEEP = interruptibleSweep('resume');
+const SLOW = SLOW_SWEEP_TEST_MS;
 
 describe('conmig sweep (local)', () => {
   it('killed with -9 mid-way: the rerun redoes nothing finished and ends identical to an uninterrupted sweep', async () => {
     const { dir, file } = sweepDir(SWEEP);
     const out = path.join(dir, 'out');
-    const child = conmigDetached('sweep', file, '--jobs', '2', '--out', out);
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<void>((resolve) => child.on('exit', async () => resolve()));
+    const { child, stderr: output, exited } = startDetachedSweep(file, out);
     const finished = (): string[] => (existsSync(path.join(out, 'runs')) ? readdirSync(path.join(out, 'runs')).filter((id) => existsSync(path.join(out, 'runs', id, 'run.json'))) : []);
     const t0 = Date.now();
     while (finished().length < 3 && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 25));
@@ -36,7 +24,7 @@ describe('conmig sweep (local)', () => {
     process.kill(-child.pid!, 'SIGKILL');
     await exited;
     const kept = finished();
-    expect(kept.length, stderr).toBeGreaterThanOrEqual(3);
+    expect(kept.length, output()).toBeGreaterThanOrEqual(3);
     expect(kept.length).toBeLessThan(12);
     expect(existsSync(path.join(out, 'results.csv'))).toBe(false);
     const before = new Map(kept.map((id) => [id, stamps(path.join(out, 'runs', id))]));
