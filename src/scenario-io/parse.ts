@@ -95,7 +95,7 @@ export function yamlData(text: string, label: string): YamlOutcome {
     data = doc.toJS({ maxAliasCount: 1000 });
   } catch (e) {
     // The yaml library throws on alias bombs (excessive alias count) and deep recursion.
-    return { ok: false, problems: [{ file: `${label}:${aliasProblem ?? firstAliasLine(doc, lineCounter)}`, path: '(yaml)', message: `expected YAML within the alias and nesting limits (1000 alias expansions), got ${e instanceof Error ? e.message : String(e)}` }] };
+    return { ok: false, problems: [{ file: `${label}:${firstAliasLine(doc, lineCounter)}`, path: '(yaml)', message: `expected YAML within the alias and nesting limits (1000 alias expansions), got ${e instanceof Error ? e.message : String(e)}` }] };
   }
   return { ok: true, doc, lineCounter, data };
 }
