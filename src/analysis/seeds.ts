@@ -5,6 +5,7 @@
  */
 import { ConmigError } from '../model/errors.ts';
 import type { RunData } from '../model/results.ts';
+import { runHealth } from './health.ts';
 import { meanWithTCi, type MeanEstimate } from './stats.ts';
 
 export const SEED_METRICS = ['meanMs', 'p50Ms', 'p95Ms', 'p99Ms', 'qosViolationFraction', 'migrations', 'bytesTotal'] as const;
@@ -16,6 +17,12 @@ export interface SeedAggregate {
   n: number;
   seeds: number[];
   metrics: Record<SeedMetric, MeanEstimate>;
+  /**
+   * `seed N: sentence` for every seed whose figures leave out many requests or
+   * migrations (analysis/health.ts): the means above then average over served
+   * requests only, and a reader of seeds.html must see that as in report.html.
+   */
+  warnings: string[];
 }
 
 function metricOf(run: RunData, m: SeedMetric): number {
@@ -73,5 +80,6 @@ export function aggregateSeeds(runs: readonly RunData[], level = 0.95): SeedAggr
       SeedMetric,
       MeanEstimate
     >,
+    warnings: list.flatMap((r) => runHealth(r.summary).warnings.map((w) => `seed ${r.summary.seed}: ${w}`)),
   }));
 }

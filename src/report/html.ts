@@ -16,7 +16,7 @@ import { dirname, join } from 'node:path';
 import { healthWarnings } from '../analysis/health.ts';
 import { ConmigError } from '../model/errors.ts';
 import type { LabelledRun } from './charts.ts';
-import { escapeHtml, renderPage, scriptJson } from './page.ts';
+import { escapeHtml, renderPage, scriptJson, unfinishedWarningHtml } from './page.ts';
 import { SUMMARY_COLUMNS, summaryTableRows } from './table.ts';
 import type { Chart } from './vega.ts';
 
@@ -121,9 +121,7 @@ ${sections}
 
 /** Runs whose figures leave out many requests or migrations (analysis/health.ts), above the table. */
 function warningsHtml(runs: readonly LabelledRun[]): string {
-  const lines = healthWarnings(runs);
-  if (lines.length === 0) return '';
-  return `<div class="warning" role="alert" id="unfinished-warning"><b>Not everything finished: the latencies describe only the served requests</b><ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul></div>\n`;
+  return unfinishedWarningHtml(healthWarnings(runs));
 }
 
 /** The run report: warnings about unanswered requests and unfinished migrations, the summary table, then the charts. */

@@ -57,3 +57,9 @@ ${sub}${o.bodyHtml}
 </html>
 `;
 }
+
+/** The warning box above a report's table when some figures leave out unanswered requests or unfinished migrations; '' for no lines. */
+export function unfinishedWarningHtml(lines: readonly string[]): string {
+  if (lines.length === 0) return '';
+  return `<div class="warning" role="alert" id="unfinished-warning"><b>Not everything finished: the latencies describe only the served requests</b><ul>${lines.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul></div>\n`;
+}

@@ -4,7 +4,7 @@
  * a chart and a page.
  */
 import type { SeedAggregate } from '../analysis/seeds.ts';
-import { escapeHtml, renderPage } from './page.ts';
+import { escapeHtml, renderPage, unfinishedWarningHtml } from './page.ts';
 import { chart, type Chart } from './vega.ts';
 
 /** Terminal table: mean ± CI half-width per policy. */
@@ -25,7 +25,14 @@ export function formatSeedsTable(agg: readonly SeedAggregate[]): string {
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n(mean over seeds ± half-width of the 95% Student-t interval)';
+  const table = [line(head), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)].join('\n') + '\n(mean over seeds ± half-width of the 95% Student-t interval)';
+  const warnings = seedWarnings(agg);
+  return warnings.length === 0 ? table : `${table}\nNot everything finished (the latencies describe only the served requests):\n${warnings.map((w) => `  ${w}`).join('\n')}`;
+}
+
+/** `policy, seed N: sentence` for every seed with unanswered requests or unfinished migrations. */
+function seedWarnings(agg: readonly SeedAggregate[]): string[] {
+  return agg.flatMap((a) => a.warnings.map((w) => `${a.policy}, ${w}`));
 }
 
 /** p50/p95/p99 per policy: the mean over the seeds and its interval. */
@@ -67,8 +74,9 @@ export function seedsHtml(agg: readonly SeedAggregate[], scenarioName: string, s
   return renderPage({
     title: seedsChart(agg, scenarioName).title,
     heading: `${scenarioName}: ${agg[0]?.n ?? 0} seeds`,
-    bodyHtml: `<pre>${escapeHtml(formatSeedsTable(agg))}</pre>
+    bodyHtml: `${unfinishedWarningHtml(seedWarnings(agg))}<pre>${escapeHtml(formatSeedsTable(agg))}</pre>
 <section class="chart">${svg}</section>
 <p>Each seed is an independent replication; intervals are Student-t on the per-seed values. Runs are in the seed-&lt;n&gt; folders.</p>`,
   });
 }
+

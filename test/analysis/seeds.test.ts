@@ -33,3 +33,21 @@ describe('aggregateSeeds', () => {
     expect(() => aggregateSeeds([run('a', 1, 1, 0), run('a', 1, 1, 0)])).toThrow(/seed 1 appears twice/);
   });
 });
+
+describe('unfinished seeds in the multi-seed summary', () => {
+  it('names each seed whose requests went unanswered, in the table and above it in seeds.html', async () => {
+    const { formatSeedsTable, seedsHtml } = await import('../../src/report/seeds.ts');
+    const bad = run('nearest', 2, 12, 5);
+    bad.summary.requests = { generated: 1000, served: 900, failed: 40, unfinished: 60 };
+    const agg = aggregateSeeds([run('nearest', 1, 10, 3), bad]);
+    expect(agg[0].warnings).toHaveLength(1);
+    expect(agg[0].warnings[0]).toMatch(/^seed 2: 100 of 1,000 requests \(10\.0%\) got no answer \(40 failed, 60 never finished\)/);
+    expect(formatSeedsTable(agg)).toContain('nearest, seed 2: 100 of 1,000 requests');
+    const html = seedsHtml(agg, 'x', '<svg/>');
+    expect(html).toContain('id="unfinished-warning"');
+    expect(html.indexOf('unfinished-warning')).toBeLessThan(html.indexOf('<pre>'));
+    const clean = aggregateSeeds([run('nearest', 1, 10, 3)]);
+    expect(clean[0].warnings).toEqual([]);
+    expect(seedsHtml(clean, 'x', '<svg/>')).not.toContain('unfinished-warning');
+  });
+});
