@@ -22,6 +22,7 @@ interface RunFlags {
   report?: boolean;
   allowUnfinished?: boolean;
   policyTimeout?: string;
+  maxEvents?: string;
   force?: boolean;
 }
 
@@ -30,6 +31,15 @@ export function parsePolicyTimeout(text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || !(n > 0) || n > 3600) {
     throw new ConmigError('USAGE', `--policy-timeout: expected seconds in (0, 3600], got "${text}"`);
+  }
+  return n;
+}
+
+/** --max-events: a positive whole number of events (1e10 and 10000000000 both read). */
+export function parseMaxEvents(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new ConmigError('USAGE', `--max-events: expected a positive whole number of events (e.g. 5e9), got "${text}"`);
   }
   return n;
 }
@@ -83,13 +93,15 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--allow-unfinished', 'exit 0 even when most requests of a run got no answer (failed or unfinished)')
     .option('--force', "remove an earlier run's results from the output folder even where this run would not rewrite them")
     .option('--policy-timeout <s>', `wall-clock seconds one decide call of a custom policy may take before the run stops it (default ${DEFAULT_POLICY_TIMEOUT_S})`)
+    .option('--max-events <n>', 'refuse a run whose estimated events exceed this (default 2e9, about half an hour on a loaded 2-core machine)')
     .action(async (file: string, flags: RunFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
       const seed = flags.seed === undefined ? undefined : parseSeed(flags.seed);
       const policyTimeoutS = flags.policyTimeout === undefined ? undefined : parsePolicyTimeout(flags.policyTimeout);
+      const maxEvents = flags.maxEvents === undefined ? undefined : parseMaxEvents(flags.maxEvents);
       // Loaded when the command runs, so `conmig --help` stays fast.
       const { loadScenario } = await import('../scenario-io/load.ts');
-      const scenario = await loadScenario(file, { seed, policy: flags.policy }, { cwd: ctx.io.cwd });
+      const scenario = await loadScenario(file, { seed, policy: flags.policy }, { cwd: ctx.io.cwd, maxEvents });
       const live = Boolean(flags.live) || scenario.mode === 'live';
       const outDir = ctx.abs(flags.out ?? path.join('results', live ? `${scenario.name}-live` : scenario.name));
       const [{ claimOutputDir }, { policyDirName }] = await Promise.all([import('../results/output-dir.ts'), import('../run/run-scenario.ts')]);
@@ -108,6 +120,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
           outDir,
           policy: flags.policy,
           policyTimeoutS,
+          maxEvents,
           onSeedDone: (s, outcome, done, total) =>
             ctx.err(outcome.status === 'done' ? `seed ${s} done (${done}/${total})` : `seed ${s} FAILED (${done}/${total}): ${outcome.error}`),
         });

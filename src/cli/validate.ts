@@ -11,9 +11,10 @@ export function summariseScenario(s: Scenario): string {
   return `ok: ${s.name}: ${s.topology.nodes.length} nodes, ${s.users.length} users, ${s.containers.length} containers, policies: ${s.policies.map((p) => p.name).join(', ')}`;
 }
 
-export async function validateCommand(ctx: CliContext, file: string, opts: { json?: boolean }): Promise<void> {
-  const { checkScenarioFile, invalidScenario } = await import('../scenario-io/load.ts');
-  const outcome = await checkScenarioFile(file, undefined, { cwd: ctx.io.cwd });
+export async function validateCommand(ctx: CliContext, file: string, opts: { json?: boolean; maxEvents?: string }): Promise<void> {
+  const [{ checkScenarioFile, invalidScenario }, { parseMaxEvents }] = await Promise.all([import('../scenario-io/load.ts'), import('./run.ts')]);
+  const maxEvents = opts.maxEvents === undefined ? undefined : parseMaxEvents(opts.maxEvents);
+  const outcome = await checkScenarioFile(file, undefined, { cwd: ctx.io.cwd, maxEvents });
   const s = outcome.scenario;
   if (opts.json) {
     const report = s
@@ -41,7 +42,8 @@ export function registerValidate(program: Command, ctx: CliContext): void {
     .description('check a scenario file and show what it contains, or list its problems with file and line')
     .argument('<scenario>', 'scenario YAML file')
     .option('--json', 'print the result as JSON on stdout')
-    .action(async (file: string, opts: { json?: boolean }) => {
+    .option('--max-events <n>', "the estimated-events limit to check against (as conmig run's)")
+    .action(async (file: string, opts: { json?: boolean; maxEvents?: string }) => {
       await validateCommand(ctx, file, opts);
     });
 }

@@ -49,6 +49,8 @@ export interface MultiSeedOptions {
   onSeedDone?: (seed: number, outcome: SeedOutcome, done: number, total: number) => void;
   /** Passed to each seed's run as --policy-timeout. */
   policyTimeoutS?: number;
+  /** Passed to each seed's run as --max-events. */
+  maxEvents?: number;
 }
 
 /** How one seed's run ended: `error` is what the child said about it, whole (its `conmig: ...` lines). */
@@ -73,13 +75,14 @@ export function errorLines(stderr: string): string {
 /** The child's stderr kept at most (the end of it: that is where its error is). */
 const STDERR_KEPT = 256 * 1024;
 
-function runOneSeed(scenarioFile: string, seed: number, dir: string, policy: string | undefined, policyTimeoutS?: number): Promise<SeedOutcome> {
+function runOneSeed(scenarioFile: string, seed: number, dir: string, opts: Pick<MultiSeedOptions, 'policy' | 'policyTimeoutS' | 'maxEvents'>): Promise<SeedOutcome> {
   // The child runs what this process runs: dist/ when compiled, the sources through tsx otherwise.
   const self = selfCommand();
   // Whether most requests went unanswered is judged here, over every seed (the child would exit 1).
   const args = [...self.args, 'run', scenarioFile, '--seed', String(seed), '--out', dir, '--no-progress', '--no-report', '--allow-unfinished', '--force'];
-  if (policy) args.push('--policy', policy);
-  if (policyTimeoutS !== undefined) args.push('--policy-timeout', String(policyTimeoutS));
+  if (opts.policy) args.push('--policy', opts.policy);
+  if (opts.policyTimeoutS !== undefined) args.push('--policy-timeout', String(opts.policyTimeoutS));
+  if (opts.maxEvents !== undefined) args.push('--max-events', String(opts.maxEvents));
   return new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...self.env } });
     let stderr = '';
@@ -118,7 +121,7 @@ export async function runSeeds(
   const worker = async (): Promise<void> => {
     while (next < seeds.length) {
       const seed = seeds[next++];
-      const outcome = await runOneSeed(scenarioFile, seed, path.join(opts.outDir, `seed-${seed}`), opts.policy, opts.policyTimeoutS);
+      const outcome = await runOneSeed(scenarioFile, seed, path.join(opts.outDir, `seed-${seed}`), opts);
       outcomes.set(seed, outcome);
       opts.onSeedDone?.(seed, outcome, ++done, seeds.length);
     }

@@ -14,6 +14,8 @@ export { parseScenarioText, checkScenarioText } from './parse.ts';
 /** `cwd`: the folder a relative `file` is relative to (the CLI's; default the process's). */
 export interface LoadOptions {
   cwd?: string;
+  /** Raise (or lower) the estimated-events limit of a run (limits.ts). */
+  maxEvents?: number;
 }
 
 async function readScenarioFile(file: string, cwd = process.cwd()): Promise<{ text: string; abs: string; label: string }> {
@@ -23,7 +25,7 @@ async function readScenarioFile(file: string, cwd = process.cwd()): Promise<{ te
   return { text, abs, label: file };
 }
 
-function ioOptions(abs: string, overrides?: ScenarioOverrides) {
+function ioOptions(abs: string, overrides?: ScenarioOverrides, maxEvents?: number) {
   const dir = path.dirname(abs);
   return {
     file: abs,
@@ -31,19 +33,20 @@ function ioOptions(abs: string, overrides?: ScenarioOverrides) {
     fileExists: (resolved: string) => existsSync(resolved),
     overrides,
     memoryBudgetBytes: machineMemoryBudgetBytes(),
+    maxEvents,
   };
 }
 
 /** Load, validate and resolve a scenario file. Throws SCENARIO_NOT_FOUND or SCENARIO_INVALID. */
 export async function loadScenario(file: string, overrides?: ScenarioOverrides, opts: LoadOptions = {}): Promise<Scenario> {
   const { text, abs, label } = await readScenarioFile(file, opts.cwd);
-  return parseScenarioText(text, label, ioOptions(abs, overrides));
+  return parseScenarioText(text, label, ioOptions(abs, overrides, opts.maxEvents));
 }
 
 /** Like loadScenario, but returns the problems instead of throwing SCENARIO_INVALID. */
 export async function checkScenarioFile(file: string, overrides?: ScenarioOverrides, opts: LoadOptions = {}): Promise<ParseOutcome> {
   const { text, abs, label } = await readScenarioFile(file, opts.cwd);
-  return checkScenarioText(text, label, ioOptions(abs, overrides));
+  return checkScenarioText(text, label, ioOptions(abs, overrides, opts.maxEvents));
 }
 
 export { invalidScenario };

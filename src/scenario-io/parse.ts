@@ -21,6 +21,8 @@ export interface ParseOptions {
   overrides?: ScenarioOverrides;
   /** Memory a run may use for its per-window series and metrics (default: limits.ts). */
   memoryBudgetBytes?: number;
+  /** Events a run may be expected to fire (default: limits.ts, about half an hour here). */
+  maxEvents?: number;
 }
 
 export interface ParseOutcome {
@@ -60,7 +62,7 @@ export function checkScenarioText(text: string, fileLabel: string, opts: ParseOp
   }
   if (problems.length > 0 || !result.scenario) return { problems: sorted(problems) };
   const limits = checkRelations(result.scenario, parsed.data);
-  if (limits.length === 0) limits.push(...checkResources(result.scenario, opts.memoryBudgetBytes));
+  if (limits.length === 0) limits.push(...checkResources(result.scenario, opts.memoryBudgetBytes, opts.maxEvents));
   if (limits.length > 0) return { problems: sorted(limits) };
   return { scenario: result.scenario, problems: [] };
 }

@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { checkScenarioText } from '../../src/scenario-io/parse.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { conmig } from '../helpers/cli.ts';
 
 const BASE = `name: tiny
@@ -62,6 +65,32 @@ describe('scenario ranges, relations and resource estimate', () => {
     const busy = BASE.replace('ratePerS: 2', 'ratePerS: 1000').replace('durationS: 20', 'durationS: 1000000').replace('reportIntervalS: 5', 'reportIntervalS: 100');
     expect(problems(busy).join('\n')).toMatch(/users: expected a run of at most 2\.00e9 events, got an estimated 6\.0\de9 .*ratePerS/);
     expect(problems(BASE, 1000).join('\n')).toContain('reportIntervalS: expected a run that fits in memory');
+  });
+
+  it('--max-events raises the event limit for a run meant to be that long, in validate and run alike', async () => {
+    const busy = BASE.replace('ratePerS: 2', 'ratePerS: 1000').replace('durationS: 20', 'durationS: 1000000').replace('reportIntervalS: 5', 'reportIntervalS: 100');
+    expect(checkScenarioText(busy, 's.yaml', { maxEvents: 1e10 }).problems).toEqual([]);
+    expect(checkScenarioText(busy, 's.yaml', { maxEvents: 1e9 }).problems.map((p) => p.message).join('\n')).toMatch(/at most 1\.00e9 events.*raise the limit \(--max-events\)/);
+    const dir = await mkdtemp(path.join(tmpdir(), 'conmig-max-events-'));
+    try {
+      const file = path.join(dir, 'busy.yaml');
+      await writeFile(file, busy);
+      const refused = await conmig(['validate', file]);
+      expect(refused.status).toBe(2);
+      expect(refused.stderr).toMatch(/busy\.yaml:\d+: users: expected a run of at most 2\.00e9 events/);
+      const allowed = await conmig(['validate', file, '--max-events', '1e10']);
+      expect(allowed.stderr).toBe('');
+      expect(allowed.stdout).toContain('ok: tiny');
+      const bad = await conmig(['validate', file, '--max-events', 'lots']);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toContain('--max-events: expected a positive whole number of events (e.g. 5e9), got "lots"');
+      // run refuses the same file before it starts (and so writes nothing)
+      const run = await conmig(['run', file, '--out', path.join(dir, 'out'), '--no-progress']);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain('expected a run of at most 2.00e9 events');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('validate refuses a FIFO-like device as scenario with a clear error, no hang', async () => {

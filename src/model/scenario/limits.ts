@@ -271,10 +271,10 @@ function mib(bytes: number): string {
 }
 
 /** The estimate as problems: over the event limit or the memory budget, naming the field to change. */
-export function checkResources(s: Scenario, memoryBudgetBytes = DEFAULT_MEMORY_BUDGET_BYTES): ScenarioProblem[] {
+export function checkResources(s: Scenario, memoryBudgetBytes = DEFAULT_MEMORY_BUDGET_BYTES, maxEvents: number = S.events): ScenarioProblem[] {
   const e = estimateResources(s);
   const out: ScenarioProblem[] = [];
-  if (!(e.events <= S.events)) {
+  if (!(e.events <= maxEvents)) {
     const [part] = Object.entries(e.parts).sort((a, b) => b[1] - a[1]);
     const fields: Record<string, { path: PathSegment[]; change: string }> = {
       requests: { path: ['users'], change: 'lower users[*].requests.ratePerS, the user count or durationS' },
@@ -284,7 +284,7 @@ export function checkResources(s: Scenario, memoryBudgetBytes = DEFAULT_MEMORY_B
       sampling: { path: ['reportIntervalS'], change: 'raise reportIntervalS or set output.perUserSeries: false' },
     };
     const f = fields[part[0]];
-    out.push({ path: f.path, message: `expected a run of at most ${fmt(S.events)} events, got an estimated ${fmt(e.events)} (${part[0]}: ${fmt(part[1])}); ${f.change}` });
+    out.push({ path: f.path, message: `expected a run of at most ${fmt(maxEvents)} events, got an estimated ${fmt(e.events)} (${part[0]}: ${fmt(part[1])}); ${f.change}, or raise the limit (--max-events) if the run is meant to be this long` });
   }
   if (!(e.memoryBytes <= memoryBudgetBytes)) {
     out.push({ path: ['reportIntervalS'], message: `expected a run that fits in memory (${mib(memoryBudgetBytes)} here), got an estimated ${mib(e.memoryBytes)} for per-window series and metrics; raise reportIntervalS${s.output.perUserSeries ? ', set output.perUserSeries: false' : ''} or lower durationS` });
