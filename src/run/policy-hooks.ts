@@ -12,6 +12,7 @@
  *   transpiled here with esbuild (a dependency already; tsx runs on it too).
  *   Relative imports between such files may be written as TypeScript does
  *   (`./util.js` for util.ts, or without an extension).
+ * - `require('conmig')` in a CommonJS module resolves to that same conmig (mapConmigForRequire).
  * - A .js module written as an ES module (import/export) loads as one where
  *   its folder's package.json does not say "type": "module" (or there is
  *   none): Node 20.19 detects that itself, but not where tsx is registered.
@@ -20,8 +21,8 @@
  * its own in every way conmig runs (dist/, sources under tsx, vitest, the
  * bundled sweep worker), so they are registered as JavaScript text.
  */
-import { createRequire, register } from 'node:module';
-import { pathToFileURL } from 'node:url';
+import Module, { createRequire, register } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { selfPackage } from './self.ts';
 
 const HOOKS = String.raw`
@@ -112,4 +113,23 @@ export function registerPolicyHooks(): void {
   const { entryUrl, rootUrl } = selfPackage();
   const esbuild = pathToFileURL(createRequire(new URL('package.json', rootUrl)).resolve('esbuild')).href;
   register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, { data: { entry: entryUrl, esbuild } });
+  mapConmigForRequire(fileURLToPath(entryUrl));
+}
+
+type ResolveFilename = (request: string, ...rest: unknown[]) => string;
+
+/**
+ * `require('conmig')` in a CommonJS policy (.cjs, or .js that uses require): the hooks above
+ * see only ES-module resolution on Node 20 (module.registerHooks, which covers require, is
+ * Node 22.15+), so CommonJS resolution is mapped here, to the same entry. Node 20.19+ loads
+ * that ES module through require() into the same module instance as import() does, so the
+ * policy's definePolicy is the run's own. Module._resolveFilename is internal but stable; it
+ * is what module-alias and tsconfig-paths patch.
+ */
+function mapConmigForRequire(entryFile: string): void {
+  const M = Module as unknown as { _resolveFilename: ResolveFilename };
+  const original = M._resolveFilename;
+  M._resolveFilename = function (this: unknown, request: string, ...rest: unknown[]): string {
+    return request === 'conmig' ? entryFile : original.call(this, request, ...rest);
+  };
 }
