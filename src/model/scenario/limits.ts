@@ -116,6 +116,7 @@ const RULES: readonly Rule[] = [
   { path: 'migration.cost.checkpointMsPerMiB', max: S.costMsPerMiB },
   { path: 'migration.cost.restoreMsPerMiB', max: S.costMsPerMiB },
   { path: 'migration.cost.transferEfficiency', min: S.transferEfficiencyMin, max: 1 },
+  { path: 'migration.cost.lazyPagesEfficiency', min: S.transferEfficiencyMin, max: 1 },
   { path: 'migration.cost.precopyStopMiB', max: S.containerMiB[1] },
   { path: 'migration.cost.precopyMaxRounds', max: S.precopyMaxRounds },
   { path: 'migration.cost.postcopyStateMiB', max: S.containerMiB[1] },
