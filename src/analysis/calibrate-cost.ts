@@ -7,7 +7,7 @@ import { BYTES_PER_MIB, mibToMegabits } from '../model/units.ts';
 import type { MigrationRecord, RequestRecord, RunData } from '../model/results.ts';
 import type { MigrationCostParams, MigrationMode, Scenario } from '../model/types.ts';
 
-import type { CalibrationResult, FitRecord } from './calibrate-types.ts';
+import type { CalibrationResult, FitRecord, LazyServiceSamples } from './calibrate-types.ts';
 import { DISTANCE_AXIS, fitBasePerMiB, fitEfficiency, fitTransfer, residualSummary, rmseOf } from './calibrate-fits.ts';
 
 // ---------------------------------------------------------------------------
@@ -335,6 +335,78 @@ function fitPostcopy(all: readonly Observation[], prior: MigrationCostParams, co
       note: 'no record has a lazy-pages phase longer than its start-up: lazyPagesEfficiency stays at its prior (transferEfficiency unless set)',
     });
   }
+}
+
+// ---------------------------------------------------------------------------
+// Post-copy fault penalty (from request records served during lazy-pages)
+// ---------------------------------------------------------------------------
+
+/**
+ * Sorts a run's request records for the fault-penalty fit. A request reached the
+ * node at sentS + (migrationWaitMs + networkMs / 2) / 1000 (the simulator adds the
+ * penalty to requests that arrive while pages are still fetched); a post-copy
+ * migration's lazy-pages phase is [startS + (totalMs - lazyPagesMs) / 1000,
+ * startS + totalMs / 1000). Only containers with such a phase count; their
+ * requests that arrived during any other part of a migration are left out.
+ */
+export function lazyServiceCollector(
+  migrations: readonly MigrationRecord[],
+  scenario: Scenario,
+  into: LazyServiceSamples = { lazy: [], otherRefMs: [] },
+): { add(r: RequestRecord): void; samples: LazyServiceSamples } {
+  const speed = new Map(scenario.topology.nodes.map((n) => [n.id, n.speedFactor]));
+  const lazy = new Map<string, Array<[number, number]>>();
+  const busy = new Map<string, Array<[number, number]>>();
+  for (const m of migrations) {
+    if (!Number.isFinite(m.totalMs) || m.totalMs <= 0) continue;
+    const end = m.startS + m.totalMs / 1000;
+    busy.set(m.containerId, [...(busy.get(m.containerId) ?? []), [m.startS, end]]);
+    if (m.mode === 'postcopy' && m.status === 'ok' && m.lazyPagesMs > 0) {
+      lazy.set(m.containerId, [...(lazy.get(m.containerId) ?? []), [end - m.lazyPagesMs / 1000, end]]);
+    }
+  }
+  const inAny = (ws: ReadonlyArray<[number, number]> | undefined, t: number): boolean => (ws ?? []).some(([a, b]) => t >= a && t < b);
+  return {
+    samples: into,
+    add(r) {
+      const ws = lazy.get(r.containerId);
+      if (!ws || r.status !== 'served') return;
+      const f = speed.get(r.nodeId) ?? 1;
+      const arrivalS = r.sentS + (r.migrationWaitMs + r.networkMs / 2) / 1000;
+      if (inAny(ws, arrivalS)) into.lazy.push({ serviceMs: r.serviceMs, speedFactor: f });
+      else if (!inAny(busy.get(r.containerId), arrivalS)) into.otherRefMs.push(r.serviceMs * f);
+    },
+  };
+}
+
+/**
+ * postcopyFaultPenaltyMs = mean over the lazy requests of serviceMs - m / speedFactor,
+ * m the mean reference service time of the same containers' other requests (the
+ * simulator adds the penalty after dividing by the node's speed). Null with fewer than
+ * 2 requests on either side. A negative estimate is not a penalty: 0, and the note says so.
+ */
+export function fitFaultPenalty(s: LazyServiceSamples): { penaltyMs: number; record: FitRecord } | null {
+  if (s.lazy.length < 2 || s.otherRefMs.length < 2) return null;
+  const ref = mean(s.otherRefMs);
+  const d = s.lazy.map((x) => x.serviceMs - ref / x.speedFactor);
+  const est = mean(d);
+  const sd = (xs: readonly number[]): number => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs as number[])) ** 2, 0) / (xs.length - 1));
+  const se = Math.sqrt(sd(d) ** 2 / d.length + sd(s.otherRefMs) ** 2 / s.otherRefMs.length);
+  const penaltyMs = Math.max(0, est);
+  const res = d.map((x) => x - penaltyMs);
+  return {
+    penaltyMs,
+    record: {
+      group: 'postcopy fault penalty',
+      method: 'mean over requests that arrived during lazy-pages of serviceMs - (mean reference service time of the same containers outside migrations) / speedFactor',
+      n: d.length,
+      r2: NaN,
+      rmse: rmseOf(res),
+      residuals: residualSummary(res),
+      note: `${d.length} requests during lazy-pages against ${s.otherRefMs.length} outside migrations; estimate ${est.toPrecision(3)} ms, standard error ${se.toPrecision(2)} ms` +
+        (est < 0 ? ': negative, so postcopyFaultPenaltyMs = 0' : ''),
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------

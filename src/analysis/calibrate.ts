@@ -43,12 +43,12 @@ import { pairMigrations } from './compare.ts';
 import { pairedRelativeErrors, relativeError } from './stats.ts';
 import type { CalibrateOptions, CalibrationResult, HeldOutError } from './calibrate-types.ts';
 import { fitServiceTime, rescaleServiceTime } from './calibrate-fits.ts';
-import { accessObservation, fitAccess, fitMigrationCost, observations } from './calibrate-cost.ts';
+import { accessObservation, fitAccess, fitFaultPenalty, fitMigrationCost, observations } from './calibrate-cost.ts';
 
 export { BYTES_PER_MIB } from '../model/units.ts';
 export * from './calibrate-types.ts';
 export * from './calibrate-fits.ts';
-export { accessObservation } from './calibrate-cost.ts';
+export { accessObservation, lazyServiceCollector } from './calibrate-cost.ts';
 
 // ---------------------------------------------------------------------------
 // Putting it together
@@ -84,6 +84,11 @@ function fitOn(runs: readonly RunData[], scenario: Scenario, opts: CalibrateOpti
   const prior = opts.prior ?? scenario.migration.cost;
   const obs = observations(runs, scenario);
   const { params, fit } = fitMigrationCost(obs, prior);
+  const penalty = opts.lazyService ? fitFaultPenalty(opts.lazyService) : null;
+  if (penalty) {
+    params.postcopy = { ...params.postcopy, postcopyFaultPenaltyMs: penalty.penaltyMs };
+    fit.push(penalty.record);
+  }
   let serviceTime: ServiceTimeSpec | undefined;
   if (opts.serviceSamplesMs && opts.serviceSamplesMs.length >= 2) {
     const s = fitServiceTime(opts.serviceSamplesMs);

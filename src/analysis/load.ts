@@ -5,7 +5,8 @@
 import { basename, dirname } from 'node:path';
 import { hasRequestTrace, readRequestTrace, readRun } from '../results/read.ts';
 import type { Scenario } from '../model/types.ts';
-import { accessObservation } from './calibrate.ts';
+import type { MigrationRecord } from '../model/results.ts';
+import { accessObservation, lazyServiceCollector, type LazyServiceSamples } from './calibrate.ts';
 import type { ComparableRun } from './compare.ts';
 
 /** Above this many requests the samples are not kept (histograms are used instead). */
@@ -57,23 +58,35 @@ export interface RequestSamples {
   serviceMs: number[];
   /** Static users' one-way access latency vs distance to their AP (see accessObservation). */
   access: Array<{ distanceKm: number; accessMs: number }>;
+  /** Service times during post-copy's lazy pages and outside migrations (when migrations were given). */
+  lazyService?: LazyServiceSamples;
 }
 
 /**
  * One pass over the runs' requests.csv: served requests' service times on the
  * reference CPU and access-latency observations; at most `max` of each.
  */
-export async function loadRequestSamples(dirs: readonly string[], scenario: Scenario, max = 1_000_000): Promise<RequestSamples> {
+export async function loadRequestSamples(
+  dirs: readonly string[],
+  scenario: Scenario,
+  max = 1_000_000,
+  migrations?: ReadonlyArray<readonly MigrationRecord[]>,
+): Promise<RequestSamples> {
   const speed = new Map(scenario.topology.nodes.map((n) => [n.id, n.speedFactor]));
   const toAccess = accessObservation(scenario);
   const out: RequestSamples = { serviceMs: [], access: [] };
-  for (const dir of dirs) {
+  const lazyService: LazyServiceSamples = { lazy: [], otherRefMs: [] };
+  const lazyRuns = migrations?.map((m) => m.some((x) => x.mode === 'postcopy' && x.lazyPagesMs > 0)) ?? [];
+  if (lazyRuns.some(Boolean)) out.lazyService = lazyService;
+  for (const [i, dir] of dirs.entries()) {
+    const lazy = lazyRuns[i] && migrations ? lazyServiceCollector(migrations[i], scenario, lazyService) : null;
     for await (const r of readRequestTrace(dir)) {
+      if (lazy && lazyService.lazy.length + lazyService.otherRefMs.length < max) lazy.add(r);
       if (r.status !== 'served') continue;
       if (out.serviceMs.length < max) out.serviceMs.push(r.serviceMs * (speed.get(r.nodeId) ?? 1));
       const a = out.access.length < max ? toAccess(r) : null;
       if (a) out.access.push(a);
-      if (out.serviceMs.length >= max && out.access.length >= max) return out;
+      if (out.serviceMs.length >= max && out.access.length >= max && !lazy) return out;
     }
   }
   return out;

@@ -124,10 +124,12 @@ export async function runCalibrate(dirs: string[], flags: CalibrateFlags, ctx: C
   const trainDirs = runs.slice(0, runs.length - holdout).map((r) => r.dir);
   const withTrace = [];
   for (const d of trainDirs) if (await hasRequestTrace(d)) withTrace.push(d);
-  const samples = withTrace.length > 0 ? await loadRequestSamples(withTrace, scenario) : undefined;
+  const migrationsOf = withTrace.map((d) => runs.find((r) => r.dir === d)?.migrations ?? []);
+  const samples = withTrace.length > 0 ? await loadRequestSamples(withTrace, scenario, undefined, migrationsOf) : undefined;
   const result = await calibrate(runs, scenario, {
     ...(samples ? { serviceSamplesMs: samples.serviceMs } : {}),
     ...(samples && samples.access.length > 0 ? { accessObservations: samples.access } : {}),
+    ...(samples?.lazyService ? { lazyService: samples.lazyService } : {}),
     holdout,
     dirs: runs.map((r) => r.dir),
     ...(holdout > 0 ? { simulate: await simulatorFor(runs) } : {}),
