@@ -6,11 +6,15 @@
  * the migrated container's memory M (from the scenario); sizes follow the cost
  * model in src/model/migration-cost.ts:
  *   cold:      checkpointMs ~ base + perMiB * M      restoreMs ~ base + perMiB * M
- *              transferMs - 2 l = megabits(bytes) / (eta W) * 1000  -> eta
+ *              transferMs - 2 l = B + megabits(M [+ image]) / (eta W) * 1000  -> B, eta
+ *              streamed records (transport: stream): the same line from those whose
+ *              transfer ends after the dump; coldTransport and the overlap check (calibrate-cost.ts)
  *   precopy:   restoreMs ~ base + perMiB * M (CRIU restores all pages);
  *              checkpoint and transfer act on the unobserved final dirty set: not fitted
- *   postcopy:  checkpoint/restore act on postcopyStateMiB (one size: base only);
- *              lazyPagesMs - 2 l = megabits(M) / (eta W) * 1000    -> eta
+ *   postcopy:  postcopyStateMiB from the stop transfer (eta, B from cold) or B alone;
+ *              checkpoint/restore act on postcopyStateMiB (one size: base only);
+ *              lazyPagesMs - 2 l - B = megabits(M) / (eta_lazy W) * 1000  -> lazyPagesEfficiency;
+ *              postcopyFaultPenaltyMs from requests served during lazy pages (opts.lazyService)
  * l and W: one-way latency and bottleneck bandwidth of the backhaul path
  * from -> to (BackhaulGraph of the scenario's topology).
  *
