@@ -344,37 +344,65 @@ function fitPostcopy(all: readonly Observation[], prior: MigrationCostParams, co
 /**
  * Sorts a run's request records for the fault-penalty fit. A request reached the
  * node at sentS + (migrationWaitMs + networkMs / 2) / 1000 (the simulator adds the
- * penalty to requests that arrive while pages are still fetched); a post-copy
- * migration's lazy-pages phase is [startS + (totalMs - lazyPagesMs) / 1000,
- * startS + totalMs / 1000). Only containers with such a phase count; their
- * requests that arrived during any other part of a migration are left out.
+ * penalty to requests that arrive while pages are still fetched). A post-copy
+ * migration's lazy-pages phase lasts lazyPagesMs from the earlier of
+ *   - startS + (totalMs - lazyPagesMs) / 1000 (exact in a simulated run; late in a live
+ *     one by the verify and cleanup after the last page), and
+ *   - the first arrival of a served request at the destination after startS (the
+ *     service is back; late by at most the gap between requests).
+ * Only containers with such a phase count; their requests that arrived during any
+ * other part of a migration [startS, startS + totalMs / 1000) are left out. Call
+ * finish() after the last add(): it classifies the requests held for the windows.
  */
 export function lazyServiceCollector(
   migrations: readonly MigrationRecord[],
   scenario: Scenario,
   into: LazyServiceSamples = { lazy: [], otherRefMs: [] },
-): { add(r: RequestRecord): void; samples: LazyServiceSamples } {
+): { add(r: RequestRecord): void; finish(): LazyServiceSamples; samples: LazyServiceSamples } {
   const speed = new Map(scenario.topology.nodes.map((n) => [n.id, n.speedFactor]));
-  const lazy = new Map<string, Array<[number, number]>>();
+  interface LazyWindow { to: string; startS: number; endS: number; lazyS: number; firstAtDestS: number }
+  const lazy = new Map<string, LazyWindow[]>();
   const busy = new Map<string, Array<[number, number]>>();
   for (const m of migrations) {
     if (!Number.isFinite(m.totalMs) || m.totalMs <= 0) continue;
-    const end = m.startS + m.totalMs / 1000;
-    busy.set(m.containerId, [...(busy.get(m.containerId) ?? []), [m.startS, end]]);
+    const endS = m.startS + m.totalMs / 1000;
+    busy.set(m.containerId, [...(busy.get(m.containerId) ?? []), [m.startS, endS]]);
     if (m.mode === 'postcopy' && m.status === 'ok' && m.lazyPagesMs > 0) {
-      lazy.set(m.containerId, [...(lazy.get(m.containerId) ?? []), [end - m.lazyPagesMs / 1000, end]]);
+      const w = { to: m.to, startS: m.startS, endS, lazyS: m.lazyPagesMs / 1000, firstAtDestS: Number.POSITIVE_INFINITY };
+      lazy.set(m.containerId, [...(lazy.get(m.containerId) ?? []), w]);
     }
   }
   const inAny = (ws: ReadonlyArray<[number, number]> | undefined, t: number): boolean => (ws ?? []).some(([a, b]) => t >= a && t < b);
+  const held: Array<{ c: string; arrivalS: number; serviceMs: number; speedFactor: number }> = [];
+  let finished = false;
   return {
     samples: into,
     add(r) {
       const ws = lazy.get(r.containerId);
-      if (!ws || r.status !== 'served') return;
+      if (!ws || r.status !== 'served' || finished) return;
       const f = speed.get(r.nodeId) ?? 1;
       const arrivalS = r.sentS + (r.migrationWaitMs + r.networkMs / 2) / 1000;
-      if (inAny(ws, arrivalS)) into.lazy.push({ serviceMs: r.serviceMs, speedFactor: f });
+      let inWindow = false;
+      for (const w of ws) {
+        if (arrivalS < w.startS || arrivalS >= w.endS + w.lazyS) continue;
+        inWindow = true;
+        if (r.nodeId === w.to && arrivalS < w.firstAtDestS) w.firstAtDestS = arrivalS;
+      }
+      if (inWindow) held.push({ c: r.containerId, arrivalS, serviceMs: r.serviceMs, speedFactor: f });
       else if (!inAny(busy.get(r.containerId), arrivalS)) into.otherRefMs.push(r.serviceMs * f);
+    },
+    finish() {
+      if (finished) return into;
+      finished = true;
+      for (const h of held) {
+        const w = (lazy.get(h.c) ?? []).find((x) => {
+          const from = Math.min(x.endS - x.lazyS, x.firstAtDestS);
+          return h.arrivalS >= from && h.arrivalS < from + x.lazyS;
+        });
+        if (w) into.lazy.push({ serviceMs: h.serviceMs, speedFactor: h.speedFactor });
+        else if (!inAny(busy.get(h.c), h.arrivalS)) into.otherRefMs.push(h.serviceMs * h.speedFactor);
+      }
+      return into;
     },
   };
 }

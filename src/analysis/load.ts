@@ -88,6 +88,7 @@ export async function loadRequestSamples(
       if (a) out.access.push(a);
       if (out.serviceMs.length >= max && out.access.length >= max && !lazy) return out;
     }
+    lazy?.finish();
   }
   return out;
 }

@@ -121,6 +121,7 @@ describe('calibrating streamed (disk-less) cold and post-copy: round trip', () =
   const lazyService = { lazy: [], otherRefMs: [] };
   const collector = lazyServiceCollector(postcopy.slice(0, 5), scenario('postcopy'), lazyService);
   for (const q of requests) collector.add(q);
+  collector.finish();
 
   it('recovers the dump, restore, start-up, eta, state size, lazy efficiency and fault penalty', async () => {
     const r = await calibrate([liveRun('a', [...streamed.slice(0, 60), ...postcopy.slice(0, 15)]), liveRun('b', [...streamed.slice(60), ...postcopy.slice(15)])], scenario('cold'), { lazyService });
@@ -235,5 +236,29 @@ describe('what streamed records cannot identify', () => {
     expect(overlap?.n).toBe(20);
     const span = stream.reduce((a, x) => a + x.transferMs, 0) / stream.length;
     expect(overlap?.rmse).toBeLessThan(0.1 * span);
+  });
+});
+
+describe('fault penalty from requests served during lazy pages', () => {
+  it('a live record whose totalMs also counts verify and cleanup after the last page: the window starts at the first service at the destination', () => {
+    // lazy pages 2 s from resume at 10.4 s, then 0.5 s of verify + cleanup: totalMs = 400 + 2000 + 500.
+    const m = migration({ id: 1, containerId: 'c0', from: 'n1', to: 'n3', mode: 'postcopy', startS: 10, downtimeMs: 400, lazyPagesMs: 2000, totalMs: 2900 });
+    const resumeS = 10.4;
+    const reqs: RequestRecord[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const t = i / 100;
+      if (t >= 10 && t < resumeS) continue;
+      const dest = t >= 10;
+      const lazy = t >= resumeS && t < resumeS + 2;
+      const serviceMs = 10 / (dest ? 2 : 1) + (lazy ? 8 : 0);
+      reqs.push({ userId: 'u', containerId: 'c0', nodeId: dest ? 'n3' : 'n1', sentS: t, status: 'served', responseMs: serviceMs, networkMs: 0, queueMs: 0, serviceMs, migrationWaitMs: 0 });
+    }
+    const col = lazyServiceCollector([m], scenario('postcopy'));
+    for (const q of reqs) col.add(q);
+    const s = col.finish();
+    expect(s.lazy).toHaveLength(200);
+    expect(s.lazy.every((x) => x.serviceMs === 13)).toBe(true);
+    // by the end-based window alone (10.9 s to 12.9 s) a quarter would be penalty-free: the estimate would be 6 ms, not 8
+    expect(s.otherRefMs.every((x) => x === 10)).toBe(true);
   });
 });
