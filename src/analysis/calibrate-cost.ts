@@ -58,18 +58,19 @@ export function fitMigrationCost(
   const params: CalibrationResult['params'] = {};
   const fit: FitRecord[] = [];
   const modes: MigrationMode[] = ['cold', 'precopy', 'postcopy'];
+  let coldLink = false; // eta and transferBaseMs both identified by cold transfers
   for (const mode of modes) {
     const o = obs.filter((x) => x.rec.mode === mode);
     if (o.length === 0) continue;
     const p: Partial<MigrationCostParams> = {};
     if (mode === 'cold') {
-      fitCold(o, prior, p, fit);
+      coldLink = fitCold(o, prior, p, fit);
     } else if (mode === 'precopy') {
       const rs = fitBasePerMiB('precopy restore', o.map((x) => x.memoryMiB), o.map((x) => x.rec.restoreMs), prior.restoreMsPerMiB);
       Object.assign(p, { restoreBaseMs: rs.base, restoreMsPerMiB: rs.perMiB });
       fit.push({ ...rs.record, note: [rs.record.note, 'checkpoint and transfer act on the unobserved final dirty set: not fitted'].filter(Boolean).join('; ') });
     } else {
-      fitPostcopy(o, prior, params.cold ?? {}, p, fit);
+      fitPostcopy(o, prior, params.cold ?? {}, coldLink, p, fit);
     }
     params[mode] = p;
   }
@@ -141,7 +142,7 @@ function capEfficiency(fitted: number, what: string, notes: string[]): number {
  *   coldTransport: stream when at least half of the cold records were streamed;
  *   the overlap: the model's stream(M) against each streamed record's max(checkpoint, transfer).
  */
-function fitCold(all: readonly Observation[], prior: MigrationCostParams, p: Partial<MigrationCostParams>, fit: FitRecord[]): void {
+function fitCold(all: readonly Observation[], prior: MigrationCostParams, p: Partial<MigrationCostParams>, fit: FitRecord[]): boolean {
   const o = scaleByDowntimeShare(all, 'cold downtime share of the phases', fit);
   const disk = o.filter((x) => !isStreamed(x));
   const stream = o.filter(isStreamed);
@@ -156,6 +157,7 @@ function fitCold(all: readonly Observation[], prior: MigrationCostParams, p: Par
       'disk records, or streamed ones at the bandwidth to be simulated, pin the dump itself';
   fit.push({ ...cp.record, ...(cpNote ? { note: [cp.record.note, cpNote].filter(Boolean).join('; ') } : {}) }, rs.record);
 
+  let linkIdentified = false;
   const t = disk.filter((x) => transferable(x) && x.rec.bytes > 0 && x.rec.transferMs > 2 * x.pathLatencyMs);
   const tails = stream.filter((x) => transferable(x) && hasTail(x) && x.rec.transferMs > 2 * x.pathLatencyMs);
   if (t.length > 0) {
@@ -172,6 +174,7 @@ function fitCold(all: readonly Observation[], prior: MigrationCostParams, p: Par
       prior.transferEfficiency,
     );
     p.transferBaseMs = e.baseMs;
+    linkIdentified = !e.record.method.startsWith('transferBaseMs only');
     const measuredMiB = mean(t.map((x) => x.rec.bytes / BYTES_PER_MIB));
     const modelMiB = mean(t.map((x) => modelBytes(x) / BYTES_PER_MIB));
     const notes = [e.record.note ?? ''];
@@ -201,10 +204,11 @@ function fitCold(all: readonly Observation[], prior: MigrationCostParams, p: Par
     const notes = [e.record.note ?? '', `from the ${tails.length} streamed records whose transfer ended after the dump (link-limited); its base is max(transferBaseMs, checkpointBaseMs - 2 l)`];
     p.transferBaseMs = e.baseMs;
     p.transferEfficiency = capEfficiency(e.efficiency, 'eta', notes);
+    linkIdentified = !e.record.method.startsWith('transferBaseMs only');
     fit.push({ ...e.record, note: notes.filter(Boolean).join('; ') });
   }
 
-  if (stream.length === 0) return;
+  if (stream.length === 0) return linkIdentified;
   const cost: MigrationCostParams = { ...prior, ...p };
   const noTail = stream.filter((x) => transferable(x) && !hasTail(x));
   if (noTail.length > 0 && tails.length === 0 && t.length === 0) {
@@ -255,19 +259,27 @@ function fitCold(all: readonly Observation[], prior: MigrationCostParams, p: Par
       note: `${stream.length} of ${all.length} cold migrations were streamed (disk-less): coldTransport: stream`,
     });
   }
+  return linkIdentified;
 }
 
 /**
  * Post-copy: the stop moves postcopyStateMiB S (checkpoint(S), transfer(S), restore(S)), then
  * the lazy pages stream M: lazyPagesMs - 2l - B = megabits(M) / (eta_lazy W) -> lazyPagesEfficiency.
- * S: with eta and B fitted from cold transfers in the same runs, S = (transferMs - 2l - B) eta W / megabits(1)
+ * S: with eta and B both fitted from cold transfers in the same runs (several sizes), S = (transferMs - 2l - B) eta W / megabits(1)
  * (mean over the records); without them S and B are not separable and S stays at its prior, B
  * taking the measured stop transfer. Checkpoint and restore act on the one size S: base only.
  */
-function fitPostcopy(all: readonly Observation[], prior: MigrationCostParams, cold: Partial<MigrationCostParams>, p: Partial<MigrationCostParams>, fit: FitRecord[]): void {
+function fitPostcopy(
+  all: readonly Observation[],
+  prior: MigrationCostParams,
+  cold: Partial<MigrationCostParams>,
+  coldLink: boolean,
+  p: Partial<MigrationCostParams>,
+  fit: FitRecord[],
+): void {
   const o = scaleByDowntimeShare(all, 'postcopy downtime share of the phases', fit);
   const known: MigrationCostParams = { ...prior, ...cold };
-  const linkFitted = cold.transferEfficiency !== undefined && cold.transferBaseMs !== undefined;
+  const linkFitted = coldLink;
   let state = prior.postcopyStateMiB;
   const t = o.filter((x) => transferable(x) && x.rec.transferMs > 0);
   if (t.length > 0) {
@@ -303,7 +315,7 @@ function fitPostcopy(all: readonly Observation[], prior: MigrationCostParams, co
         rmse: rmseOf(res),
         residuals: residualSummary(res),
         note:
-          `postcopyStateMiB stays at its prior (${state} MiB) and eta at ${known.transferEfficiency}: without cold transfers in the runs to fix eta and the start-up, ` +
+          `postcopyStateMiB stays at its prior (${state} MiB) and eta at ${known.transferEfficiency}: without cold transfers of several sizes in the runs to fix eta and the start-up, ` +
           'the state size and the start-up are not separable; the start-up takes the measured stop transfer' + (b < 0 ? ` (came out ${b.toPrecision(3)} ms: 0)` : ''),
       });
     }

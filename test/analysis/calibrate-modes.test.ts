@@ -217,6 +217,19 @@ describe('what streamed records cannot identify', () => {
     expect(rel(sim.downtimeMs, mine.reduce((a, x) => a + x.downtimeMs, 0) / mine.length)).toBeLessThan(0.05);
   });
 
+  it('post-copy with cold transfers of one size only: eta and the start-up are not both known, so S stays at its prior', async () => {
+    const rng = createRng(8, 'one-size');
+    const cold = Array.from({ length: 10 }, (_, i) => {
+      const transferMs = TRUE.baseMs + 12 + noisy(rng, wireMs(256, 1000, TRUE.eta));
+      return migration({ id: i, containerId: 'c3', from: 'n1', to: 'n3', checkpointMs: 632, transferMs, restoreMs: 295, downtimeMs: 927 + transferMs, bytes: 256 * 1048576 });
+    });
+    const pc = Array.from({ length: 10 }, (_, i) => postcopyRecord(rng, 100 + i));
+    const r = await calibrate([liveRun('o', [...cold, ...pc])], scenario('postcopy'));
+    expect(r.fit.find((f) => f.group === 'cold transfer efficiency')?.method).toMatch(/^transferBaseMs only/);
+    expect(r.params.postcopy?.postcopyStateMiB).toBeUndefined();
+    expect(r.fit.find((f) => f.group === 'postcopy stop transfer')?.note).toContain('postcopyStateMiB stays at its prior');
+  });
+
   it('disk and streamed records together: the dump from the disk ones, the streamed ones checked against the overlap model', async () => {
     const rng = createRng(7, 'mixed');
     const stream = Array.from({ length: 20 }, (_, id) => streamedRecord(rng, id));
