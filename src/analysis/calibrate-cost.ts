@@ -350,6 +350,40 @@ function fitPostcopy(
 }
 
 // ---------------------------------------------------------------------------
+// Live wall-clock phases (live-migrations.json): the dump/transfer overlap
+// ---------------------------------------------------------------------------
+
+/** One timed phase of a live migration (src/live/migrate/result.ts PhaseTiming). */
+export interface PhaseWall {
+  phase: string;
+  wallMs: number;
+  /** Start, relative to the start of the migration. */
+  startWallMs: number;
+}
+
+/**
+ * A cold record seen through its wall-clock phases. When the transfer started before the
+ * dump ended (CRIU's page server: disk-less), the record is streamed whatever its
+ * `transport` column says, and its transferMs becomes the model's: from the start of the
+ * checkpoint phase to the end of the last transfer (the agreed meaning of a streamed
+ * record's transferMs, whatever the live side timed as its transfer phase). Other records,
+ * and records without both phases, are returned unchanged.
+ */
+export function withLivePhases(rec: MigrationRecord, phases: readonly PhaseWall[] | undefined): MigrationRecord {
+  if (rec.mode !== 'cold' || !phases) return rec;
+  const cps = phases.filter((x) => x.phase === 'checkpoint');
+  const trs = phases.filter((x) => x.phase === 'transfer');
+  if (cps.length === 0 || trs.length === 0) return rec;
+  const cpStart = Math.min(...cps.map((x) => x.startWallMs));
+  const cpEnd = Math.max(...cps.map((x) => x.startWallMs + x.wallMs));
+  const trStart = Math.min(...trs.map((x) => x.startWallMs));
+  const trEnd = Math.max(...trs.map((x) => x.startWallMs + x.wallMs));
+  const overlapped = trStart < cpEnd - 1; // more than a millisecond of clock noise
+  if (!overlapped && rec.transport !== 'stream') return rec;
+  return { ...rec, transport: 'stream', transferMs: trEnd - cpStart };
+}
+
+// ---------------------------------------------------------------------------
 // Post-copy fault penalty (from request records served during lazy-pages)
 // ---------------------------------------------------------------------------
 

@@ -52,7 +52,7 @@ import { accessObservation, fitAccess, fitFaultPenalty, fitMigrationCost, observ
 export { BYTES_PER_MIB } from '../model/units.ts';
 export * from './calibrate-types.ts';
 export * from './calibrate-fits.ts';
-export { accessObservation, lazyServiceCollector } from './calibrate-cost.ts';
+export { accessObservation, lazyServiceCollector, withLivePhases, type PhaseWall } from './calibrate-cost.ts';
 
 // ---------------------------------------------------------------------------
 // Putting it together

@@ -101,7 +101,7 @@ async function simulatorFor(runs: readonly RunData[]): Promise<(s: Scenario) => 
 export async function runCalibrate(dirs: string[], flags: CalibrateFlags, ctx: CliContext = cliContext(processIo())): Promise<CalibrationResult> {
   if (dirs.length === 0) throw new ConmigError('USAGE', 'calibrate needs at least one live result folder', {});
   const holdout = nonNegativeInt('--holdout', flags.holdout);
-  const [{ calibrate }, { calibratedYaml, calibrationComment }, { loadRequestSamples }, { hasRequestTrace, readRun }, { writeFileAtomic }, { loadScenario }] =
+  const [{ calibrate, withLivePhases }, { calibratedYaml, calibrationComment }, { loadRequestSamples, readLivePhases }, { hasRequestTrace, readRun }, { writeFileAtomic }, { loadScenario }] =
     await Promise.all([
       import('../analysis/calibrate.ts'),
       import('../analysis/calibrated-yaml.ts'),
@@ -112,7 +112,12 @@ export async function runCalibrate(dirs: string[], flags: CalibrateFlags, ctx: C
     ]);
   const scenario = await loadScenario(flags.scenario, undefined, { cwd: ctx.io.cwd });
   const runs: Array<RunData & { dir: string }> = [];
-  for (const d of dirs) runs.push(await readRun(ctx.abs(d)));
+  for (const d of dirs) {
+    const run = await readRun(ctx.abs(d));
+    // A live run's wall-clock phases show a disk-less dump/transfer overlap (calibrate-cost.ts withLivePhases).
+    const phases = await readLivePhases(run.dir);
+    runs.push(phases ? { ...run, migrations: run.migrations.map((m) => withLivePhases(m, phases.get(m.id))) } : run);
+  }
   const foreign = runs.filter((r) => r.summary.scenario.name !== scenario.name);
   if (foreign.length > 0 && !flags.allowMismatch) {
     throw new ConmigError(

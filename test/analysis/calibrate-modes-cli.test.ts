@@ -98,3 +98,63 @@ policies: [never]
     expect(v.status).toBe(0);
   });
 });
+
+describe('conmig calibrate reads a live run\'s wall-clock phases', () => {
+  it('records without a transport column whose phases overlap are fitted as streamed; a broken live-migrations.json is named', async () => {
+    const file = join(tmp, 'phases.yaml');
+    writeFileSync(file, `name: phases
+durationS: 600
+topology:
+  areaM: { width: 1000, height: 1000 }
+  nodes:
+    - { id: n1, x: 100, y: 500, cpuCores: 4, memoryMiB: 16384 }
+    - { id: n2, x: 900, y: 500, cpuCores: 4, memoryMiB: 16384 }
+  links:
+    - { a: n1, b: n2, latencyMs: 2, bandwidthMbps: 1000 }
+users:
+  - id: u
+    count: 1
+    requests: { ratePerS: 1 }
+containers:
+  - { id: big, node: n1, users: [u], memoryMiB: 512, serviceTime: { kind: exponential, meanMs: 10 } }
+policies: [never]
+`);
+    const rng = createRng(5, 'phases-cli');
+    const recs: MigrationRecord[] = [];
+    const details: unknown[] = [];
+    for (let id = 1; id <= 6; id++) {
+      const cp = 600 * uniform(rng, 0.97, 1.03);
+      const end = 104 + wireMs(512, 1000, 0.8) * uniform(rng, 0.97, 1.03); // from the freeze
+      const rs = 500;
+      // the live side timed its transfer phase from the page server's first page (20 ms after the freeze)
+      recs.push(migration({ id, containerId: 'big', checkpointMs: cp, transferMs: end - 20, restoreMs: rs, downtimeMs: end + rs, totalMs: 300 + end + rs, bytes: 512 * 1048576 }));
+      details.push({ id, containerId: 'big', from: 'n1', to: 'n2', status: 'ok', startS: id * 10, endS: id * 10 + 8, result: { phases: [
+        { phase: 'preflight', wallMs: 300, startWallMs: 0 },
+        { phase: 'checkpoint', wallMs: cp, startWallMs: 300 },
+        { phase: 'transfer', wallMs: end - 20, startWallMs: 320 },
+        { phase: 'restore', wallMs: rs, startWallMs: 300 + end },
+      ] } });
+    }
+    const dir = join(tmp, 'live-phases');
+    await writeRun(dir, syntheticRun({ label: 'live-phases', samplesMs: [10, 20, 30], migrations: recs, mode: 'live', name: 'phases' }));
+    expect(readFileSync(join(dir, 'migrations.csv'), 'utf8')).not.toContain('transport');
+    writeFileSync(join(dir, 'live-migrations.json'), JSON.stringify(details));
+    const out = join(tmp, 'phases.calibrated.yaml');
+    const r = await runCli(['calibrate', dir, '--scenario', file, '--out', out], { cwd: tmp });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const cost = (parse(readFileSync(out, 'utf8')) as { migration: { cost: Record<string, number | string> } }).migration.cost;
+    expect(cost.coldTransport).toBe('stream');
+    // one size: eta stays at the prior (0.9) and the start-up takes the rest of the span from the freeze:
+    // mean(end) - 2 l - megabits(512) / (0.9 * 1000), not 20 ms less
+    const want = (details as Array<{ result: { phases: Array<{ phase: string; wallMs: number }> } }>)
+      .reduce((a, d) => a + (d.result.phases[2].wallMs + 20), 0) / 6 - 4 - wireMs(512, 1000, 0.9);
+    // (within 0.1 ms: migrations.csv rounds downtimeMs to 6 digits, a share of the phases just under 1)
+    expect(Math.abs((cost.transferBaseMs as number) - want)).toBeLessThan(0.1);
+
+    writeFileSync(join(dir, 'live-migrations.json'), JSON.stringify([{ id: 'one', result: { phases: [] } }]));
+    const bad = await runCli(['calibrate', dir, '--scenario', file, '--out', out], { cwd: tmp });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain(`${join(dir, 'live-migrations.json')}: 0.id:`);
+  });
+});

@@ -5,7 +5,7 @@
  * scenario is simulated and its downtimes checked against the records'.
  */
 import { describe, expect, it } from 'vitest';
-import { calibrate, calibratedScenario, lazyServiceCollector } from '../../src/analysis/calibrate.ts';
+import { calibrate, calibratedScenario, lazyServiceCollector, withLivePhases } from '../../src/analysis/calibrate.ts';
 import { DEFAULT_MIGRATION_COST } from '../../src/model/migration-cost.ts';
 import { createRng, uniform, type Rng } from '../../src/model/random.ts';
 import type { MigrationRecord, RequestRecord, RunData } from '../../src/model/results.ts';
@@ -273,5 +273,39 @@ describe('fault penalty from requests served during lazy pages', () => {
     expect(s.lazy.every((x) => x.serviceMs === 13)).toBe(true);
     // by the end-based window alone (10.9 s to 12.9 s) a quarter would be penalty-free: the estimate would be 6 ms, not 8
     expect(s.otherRefMs.every((x) => x === 10)).toBe(true);
+  });
+});
+
+describe('live wall-clock phases (live-migrations.json)', () => {
+  const rec = migration({ id: 1, containerId: 'c0', checkpointMs: 400, transferMs: 500, restoreMs: 100, downtimeMs: 900 });
+  it('a transfer that started before the dump ended marks the record streamed, transferMs from the checkpoint start to the last transfer end', () => {
+    // checkpoint 100..500, transfer 120..700 (page server streaming alongside the dump)
+    const phases = [
+      { phase: 'preflight', wallMs: 100, startWallMs: 0 },
+      { phase: 'checkpoint', wallMs: 400, startWallMs: 100 },
+      { phase: 'transfer', wallMs: 580, startWallMs: 120 },
+      { phase: 'restore', wallMs: 100, startWallMs: 700 },
+    ];
+    const r = withLivePhases(rec, phases);
+    expect(r.transport).toBe('stream');
+    expect(r.transferMs).toBe(700 - 100);
+    expect(r.checkpointMs).toBe(400);
+  });
+  it('sequential phases (disk) and other modes are left alone', () => {
+    const seq = [
+      { phase: 'checkpoint', wallMs: 400, startWallMs: 100 },
+      { phase: 'transfer', wallMs: 500, startWallMs: 500 },
+    ];
+    expect(withLivePhases(rec, seq)).toBe(rec);
+    const pc = { ...rec, mode: 'postcopy' as const };
+    expect(withLivePhases(pc, [{ phase: 'checkpoint', wallMs: 400, startWallMs: 100 }, { phase: 'transfer', wallMs: 500, startWallMs: 120 }])).toBe(pc);
+    expect(withLivePhases(rec, undefined)).toBe(rec);
+  });
+  it('a record already marked streamed gets the agreed transferMs even if its transfer phase started at the dump end', () => {
+    const r = withLivePhases({ ...rec, transport: 'stream' }, [
+      { phase: 'checkpoint', wallMs: 400, startWallMs: 100 },
+      { phase: 'transfer', wallMs: 200, startWallMs: 500 },
+    ]);
+    expect(r.transferMs).toBe(600);
   });
 });
