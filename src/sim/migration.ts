@@ -22,7 +22,8 @@
  * draining keeps every request's accounting exact). The drain counts as downtime.
  *
  * Memory at the destination is reserved from the decision on, so two
- * decisions cannot overfill a node; the source's memory is released at restore.
+ * decisions cannot overfill a node; the source's memory is released at restore
+ * (post-copy: when the last page has arrived, the source serving them until then).
  */
 import type { AcceptedMigration } from '../model/decisions.ts';
 import { checkpointMs, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
@@ -223,7 +224,9 @@ export class MigrationRunner {
 
     // Switch over.
     sim.containerNode[c] = to;
-    sim.memUsedMiB[from] -= mem;
+    // Post-copy: the frozen source keeps the pages the destination still fetches (CRIU's page
+    // server reads them from it) until the last page has arrived.
+    if (mode !== 'postcopy') sim.memUsedMiB[from] -= mem;
     sim.containersOn[from]--;
     sim.memReservedMiB[to] -= mem;
     sim.memUsedMiB[to] += mem;
@@ -247,6 +250,7 @@ export class MigrationRunner {
       }
       lazyUs = engine.now - l0;
       sim.lazyUntilUs[c] = 0;
+      sim.memUsedMiB[from] -= mem;
     }
 
     sim.containerMigrating[c] = 0;

@@ -49,3 +49,25 @@ describe('streamed (disk-less) cold migration in the simulator', () => {
     for (const m of r.migrations) expect(m.transferMs).toBeCloseTo(40 + 3 * wire, 0);
   });
 });
+
+describe('post-copy memory', () => {
+  it('the source keeps the container\'s memory until the last page has arrived, then frees it', () => {
+    // 512 MiB over 100 Mbit/s: ~48 s of lazy pages after a ~0.2 s stop at 5 s.
+    const s = makeScenario({ nodes: 2, ratePerS: 0, durationS: 100, metricsWindowS: 5, reportIntervalS: 5, linkMbps: 100, containerMemoryMiB: 512, migrationMode: 'postcopy' });
+    const r = simulate(s, moveOncePolicy('c0', 'n1', 5), 1);
+    const m = r.migrations[0];
+    const lazyFromS = m.startS + (m.totalMs - m.lazyPagesMs) / 1000;
+    const endS = m.startS + m.totalMs / 1000;
+    expect(m.lazyPagesMs).toBeGreaterThan(40_000);
+    const rows = (node: string, from: number, to: number) =>
+      r.nodeLoad.filter((x) => x.nodeId === node && x.windowStartS >= from && x.windowStartS + 5 <= to);
+    const during = rows('n0', Math.ceil(lazyFromS), endS);
+    expect(during.length).toBeGreaterThan(5);
+    // no container serves at n0 any more, but its memory is still there
+    expect(during.every((x) => x.containers === 0 && x.memoryUsedMiB === 512)).toBe(true);
+    const after = rows('n0', Math.ceil(endS) + 5, 100);
+    expect(after.length).toBeGreaterThan(3);
+    expect(after.every((x) => x.memoryUsedMiB === 0)).toBe(true);
+    expect(rows('n1', Math.ceil(lazyFromS), 100).every((x) => x.memoryUsedMiB === 512 && x.containers === 1)).toBe(true);
+  });
+});
