@@ -220,11 +220,14 @@ function fitCold(all: readonly Observation[], prior: MigrationCostParams, p: Par
       const ideal = idealTransferMs(x.memoryMiB * BYTES_PER_MIB, x.bandwidthMbps);
       etaMin = Math.max(etaMin, room > 0 ? ideal / room : Number.POSITIVE_INFINITY);
     }
-    const notes = [`no streamed record shows a transfer tail after the dump: eta and transferBaseMs are not identified (the link kept pace with the dump), only eta >= ${etaMin.toPrecision(3)}`];
+    const notes = [
+      `no streamed record shows a transfer tail after the dump: eta and transferBaseMs are not identified (the link kept pace with the dump), only ` +
+        (Number.isFinite(etaMin) ? `eta >= ${etaMin.toPrecision(3)}` : 'a bound none can meet: some dumps are not longer than the stream start, max(transferBaseMs + 2 l, checkpointBaseMs)'),
+    ];
     if (cost.transferEfficiency < etaMin) {
       p.transferEfficiency = Math.min(1, etaMin);
-      notes.push(`eta raised from ${cost.transferEfficiency} to ${p.transferEfficiency.toPrecision(3)} so that the simulated stream ends with the dump` +
-        (etaMin > 1 ? ' (capped at 1: the model cannot hide the transfer inside these dumps)' : ''));
+      notes.push(`eta raised from ${cost.transferEfficiency} to ${Math.min(1, etaMin).toPrecision(3)} so that the simulated stream ends with the dump` +
+        (etaMin > 1 ? ' (capped at 1: the model cannot hide the whole transfer inside these dumps; see the overlap check)' : ''));
     } else {
       notes.push(`eta stays at ${cost.transferEfficiency} (${p.transferEfficiency === undefined ? 'the prior' : 'fitted'}), transferBaseMs at ${cost.transferBaseMs ?? 0}`);
     }
