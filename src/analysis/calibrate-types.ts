@@ -42,6 +42,14 @@ export interface CalibrationResult {
   heldOut?: HeldOutError[];
 }
 
+/** Service times of the served requests of containers moved by post-copy (calibrate-cost.ts lazyServiceCollector). */
+export interface LazyServiceSamples {
+  /** Requests that reached the node during a lazy-pages phase: their service time and the node's speed factor. */
+  lazy: Array<{ serviceMs: number; speedFactor: number }>;
+  /** The same containers' requests outside any of their migrations, on the reference CPU (serviceMs x speedFactor). */
+  otherRefMs: number[];
+}
+
 export interface CalibrateOptions {
   /** Prior cost constants (fixed slopes, defaults for what cannot be fitted). Default: the scenario's. */
   prior?: MigrationCostParams;
@@ -49,6 +57,8 @@ export interface CalibrateOptions {
   serviceSamplesMs?: readonly number[];
   /** One-way access latency of static users' requests vs their distance to the AP (see accessObservation). */
   accessObservations?: ReadonlyArray<{ distanceKm: number; accessMs: number }>;
+  /** Service times of requests served during post-copy's lazy pages and outside migrations (lazyServiceCollector): fits postcopyFaultPenaltyMs. */
+  lazyService?: LazyServiceSamples;
   /** Hold out the last K runs: fit on the others, simulate and report the error on these. */
   holdout?: number;
   /** The simulator, injected (the scenario's seed is set to the held-out run's). */

@@ -6,11 +6,15 @@
  * the migrated container's memory M (from the scenario); sizes follow the cost
  * model in src/model/migration-cost.ts:
  *   cold:      checkpointMs ~ base + perMiB * M      restoreMs ~ base + perMiB * M
- *              transferMs - 2 l = megabits(bytes) / (eta W) * 1000  -> eta
+ *              transferMs - 2 l = B + megabits(M [+ image]) / (eta W) * 1000  -> B, eta
+ *              streamed records (transport: stream): the same line from those whose
+ *              transfer ends after the dump; coldTransport and the overlap check (calibrate-cost.ts)
  *   precopy:   restoreMs ~ base + perMiB * M (CRIU restores all pages);
  *              checkpoint and transfer act on the unobserved final dirty set: not fitted
- *   postcopy:  checkpoint/restore act on postcopyStateMiB (one size: base only);
- *              lazyPagesMs - 2 l = megabits(M) / (eta W) * 1000    -> eta
+ *   postcopy:  postcopyStateMiB from the stop transfer (eta, B from cold) or B alone;
+ *              checkpoint/restore act on postcopyStateMiB (one size: base only);
+ *              lazyPagesMs - 2 l - B = megabits(M) / (eta_lazy W) * 1000  -> lazyPagesEfficiency;
+ *              postcopyFaultPenaltyMs from requests served during lazy pages (opts.lazyService)
  * l and W: one-way latency and bottleneck bandwidth of the backhaul path
  * from -> to (BackhaulGraph of the scenario's topology).
  *
@@ -43,12 +47,12 @@ import { pairMigrations } from './compare.ts';
 import { pairedRelativeErrors, relativeError } from './stats.ts';
 import type { CalibrateOptions, CalibrationResult, HeldOutError } from './calibrate-types.ts';
 import { fitServiceTime, rescaleServiceTime } from './calibrate-fits.ts';
-import { accessObservation, fitAccess, fitMigrationCost, observations } from './calibrate-cost.ts';
+import { accessObservation, fitAccess, fitFaultPenalty, fitMigrationCost, observations } from './calibrate-cost.ts';
 
 export { BYTES_PER_MIB } from '../model/units.ts';
 export * from './calibrate-types.ts';
 export * from './calibrate-fits.ts';
-export { accessObservation } from './calibrate-cost.ts';
+export { accessObservation, lazyServiceCollector, withLivePhases, type PhaseWall } from './calibrate-cost.ts';
 
 // ---------------------------------------------------------------------------
 // Putting it together
@@ -84,6 +88,11 @@ function fitOn(runs: readonly RunData[], scenario: Scenario, opts: CalibrateOpti
   const prior = opts.prior ?? scenario.migration.cost;
   const obs = observations(runs, scenario);
   const { params, fit } = fitMigrationCost(obs, prior);
+  const penalty = opts.lazyService ? fitFaultPenalty(opts.lazyService) : null;
+  if (penalty) {
+    params.postcopy = { ...params.postcopy, postcopyFaultPenaltyMs: penalty.penaltyMs };
+    fit.push(penalty.record);
+  }
   let serviceTime: ServiceTimeSpec | undefined;
   if (opts.serviceSamplesMs && opts.serviceSamplesMs.length >= 2) {
     const s = fitServiceTime(opts.serviceSamplesMs);

@@ -101,7 +101,7 @@ async function simulatorFor(runs: readonly RunData[]): Promise<(s: Scenario) => 
 export async function runCalibrate(dirs: string[], flags: CalibrateFlags, ctx: CliContext = cliContext(processIo())): Promise<CalibrationResult> {
   if (dirs.length === 0) throw new ConmigError('USAGE', 'calibrate needs at least one live result folder', {});
   const holdout = nonNegativeInt('--holdout', flags.holdout);
-  const [{ calibrate }, { calibratedYaml, calibrationComment }, { loadRequestSamples }, { hasRequestTrace, readRun }, { writeFileAtomic }, { loadScenario }] =
+  const [{ calibrate, withLivePhases }, { calibratedYaml, calibrationComment }, { loadRequestSamples, readLivePhases }, { hasRequestTrace, readRun }, { writeFileAtomic }, { loadScenario }] =
     await Promise.all([
       import('../analysis/calibrate.ts'),
       import('../analysis/calibrated-yaml.ts'),
@@ -112,7 +112,12 @@ export async function runCalibrate(dirs: string[], flags: CalibrateFlags, ctx: C
     ]);
   const scenario = await loadScenario(flags.scenario, undefined, { cwd: ctx.io.cwd });
   const runs: Array<RunData & { dir: string }> = [];
-  for (const d of dirs) runs.push(await readRun(ctx.abs(d)));
+  for (const d of dirs) {
+    const run = await readRun(ctx.abs(d));
+    // A live run's wall-clock phases show a disk-less dump/transfer overlap (calibrate-cost.ts withLivePhases).
+    const phases = await readLivePhases(run.dir);
+    runs.push(phases ? { ...run, migrations: run.migrations.map((m) => withLivePhases(m, phases.get(m.id))) } : run);
+  }
   const foreign = runs.filter((r) => r.summary.scenario.name !== scenario.name);
   if (foreign.length > 0 && !flags.allowMismatch) {
     throw new ConmigError(
@@ -124,10 +129,12 @@ export async function runCalibrate(dirs: string[], flags: CalibrateFlags, ctx: C
   const trainDirs = runs.slice(0, runs.length - holdout).map((r) => r.dir);
   const withTrace = [];
   for (const d of trainDirs) if (await hasRequestTrace(d)) withTrace.push(d);
-  const samples = withTrace.length > 0 ? await loadRequestSamples(withTrace, scenario) : undefined;
+  const migrationsOf = withTrace.map((d) => runs.find((r) => r.dir === d)?.migrations ?? []);
+  const samples = withTrace.length > 0 ? await loadRequestSamples(withTrace, scenario, undefined, migrationsOf) : undefined;
   const result = await calibrate(runs, scenario, {
     ...(samples ? { serviceSamplesMs: samples.serviceMs } : {}),
     ...(samples && samples.access.length > 0 ? { accessObservations: samples.access } : {}),
+    ...(samples?.lazyService ? { lazyService: samples.lazyService } : {}),
     holdout,
     dirs: runs.map((r) => r.dir),
     ...(holdout > 0 ? { simulate: await simulatorFor(runs) } : {}),

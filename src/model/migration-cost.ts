@@ -11,9 +11,23 @@
  *   restore(x)      = restoreBaseMs + restoreMsPerMiB * x
  *   image           = imageCached ? 0 : I
  *
- * cold (stop, dump, copy, restore):
+ * cold (stop, dump, copy, restore), coldTransport disk (the default):
  *   downtime = checkpoint(M) + transfer(M + image) + restore(M);  total = downtime
  *   bytes    = M + image
+ *
+ * cold, coldTransport stream (disk-less: CRIU's page server at the destination
+ * receives pages as the dump writes them; the bundle is prepared before the freeze):
+ *   the image is copied first, while running: t_img = transfer(image)
+ *   pages flow from max(B + 2ℓ, checkpointBaseMs) after the freeze (the stream is
+ *   set up and CRIU has collected the tasks and starts writing pages), at η W, and
+ *   cannot overtake the dump; the last page lands at
+ *   stream(M) = max(checkpoint(M), max(B + 2ℓ, checkpointBaseMs) + megabits(M) / (η W) * 1000)
+ *   downtime = stream(M) + restore(M)   (restore starts when the last image lands)
+ *            = checkpoint(M) + tail + restore(M),  tail = stream(M) - checkpoint(M) >= 0
+ *   total = t_img + downtime;  bytes = image + M
+ *   phases: checkpointMs = checkpoint(M), transferMs = stream(M) (both from the freeze)
+ *   Assumes the dump writes pages at a constant rate (checkpointMsPerMiB) and the
+ *   non-page images (a few KiB) follow the last page on the same stream.
  *
  * pre-copy (iterative, the container keeps running until the last round):
  *   the image is copied first, while running: t_img = transfer(image)
@@ -32,7 +46,8 @@
  * post-copy (lazy pages):
  *   the image is copied first, while running: t_img = transfer(image)
  *   downtime = checkpoint(S) + transfer(S) + restore(S),  S = postcopyStateMiB
- *   then memory streams on demand: lazyPagesMs = transfer(M)
+ *   then memory streams on demand: lazyPagesMs = transfer(M) at lazyPagesEfficiency
+ *   (default transferEfficiency) instead of η
  *   total = t_img + downtime + lazyPagesMs;  bytes = image + S + M
  *   Requests served while pages stream pay postcopyFaultPenaltyMs (applied by the simulator).
  *
@@ -44,7 +59,7 @@
  * busybox-sized container even with imageCached=false, because it has no Docker
  * daemon checkpoint/commit/pull overhead. It models runc+CRIU, not Docker.
  */
-import type { MigrationCostParams, MigrationMode } from './types.ts';
+import type { ColdTransport, MigrationCostParams, MigrationMode } from './types.ts';
 import { BYTES_PER_MIB, mibToMegabits } from './units.ts';
 
 export interface MigrationEstimate {
@@ -55,16 +70,18 @@ export interface MigrationEstimate {
   totalMs: number;
   /** Bytes sent over the backhaul. */
   bytes: number;
+  /** 'stream' for a streamed (disk-less) cold migration; undefined otherwise (disk cold, other modes). */
+  transport?: ColdTransport;
   phases: {
     precopyRounds: number;
     /** Sum of the pre-copy rounds (container running). */
     precopyMs: number;
     checkpointMs: number;
-    /** Transfer during the stop (cold: memory and, if not cached, image). */
+    /** Transfer during the stop (cold: memory and, if not cached, image; streamed cold: from the freeze, overlapping the checkpoint). */
     transferMs: number;
     restoreMs: number;
     lazyPagesMs: number;
-    /** Image copy while running (pre-copy, post-copy); cold includes it in transferMs. */
+    /** Image copy while running (pre-copy, post-copy, streamed cold); disk cold includes it in transferMs. */
     imageMs: number;
   };
   converged: boolean;
@@ -124,10 +141,44 @@ export function transferMs(mib: number, bandwidthMbps: number, pathLatencyMs: nu
   return transferSetupMs(pathLatencyMs, cost) + (mibToMegabits(mib) / effectiveBandwidthMbps(bandwidthMbps, cost)) * 1000;
 }
 
+/**
+ * Streamed (disk-less) cold: when the last page lands, measured from the freeze,
+ * for `mib` of memory: max(checkpoint(mib), max(B + 2ℓ, checkpointBaseMs) + megabits(mib) / (η W) * 1000).
+ * Pages cannot cross before the stream is set up, nor before CRIU writes them.
+ */
+export function streamMs(mib: number, bandwidthMbps: number, pathLatencyMs: number, cost: MigrationCostParams): number {
+  const cp = checkpointMs(mib, cost);
+  if (mib <= 0) return cp;
+  const start = Math.max(transferSetupMs(pathLatencyMs, cost), cost.checkpointBaseMs);
+  return Math.max(cp, start + (mibToMegabits(mib) / effectiveBandwidthMbps(bandwidthMbps, cost)) * 1000);
+}
+
+/** The post-copy background fetch's cost constants: lazyPagesEfficiency (if set) as the efficiency. */
+export function lazyPagesCost(cost: MigrationCostParams): MigrationCostParams {
+  return cost.lazyPagesEfficiency === undefined ? cost : { ...cost, transferEfficiency: cost.lazyPagesEfficiency };
+}
+
 export function estimateMigration(input: MigrationInput): MigrationEstimate {
   const { memoryMiB: mem, cost } = input;
   const tr = (mib: number): number => transferMs(mib, input.bandwidthMbps, input.pathLatencyMs, cost);
   const imageMiB = cost.imageCached ? 0 : input.imageMiB;
+
+  if (input.mode === 'cold' && cost.coldTransport === 'stream') {
+    const imageMs = tr(imageMiB);
+    const cp = checkpointMs(mem, cost);
+    const t = streamMs(mem, input.bandwidthMbps, input.pathLatencyMs, cost);
+    const rs = restoreMs(mem, cost);
+    const downtimeMs = t + rs;
+    return {
+      mode: 'cold',
+      downtimeMs,
+      totalMs: imageMs + downtimeMs,
+      bytes: (mem + imageMiB) * BYTES_PER_MIB,
+      transport: 'stream',
+      phases: { precopyRounds: 0, precopyMs: 0, checkpointMs: cp, transferMs: t, restoreMs: rs, lazyPagesMs: 0, imageMs },
+      converged: true,
+    };
+  }
 
   if (input.mode === 'cold') {
     const cp = checkpointMs(mem, cost);
@@ -151,7 +202,7 @@ export function estimateMigration(input: MigrationInput): MigrationEstimate {
     const cp = checkpointMs(state, cost);
     const t = tr(state);
     const rs = restoreMs(state, cost);
-    const lazy = tr(mem);
+    const lazy = transferMs(mem, input.bandwidthMbps, input.pathLatencyMs, lazyPagesCost(cost));
     const downtimeMs = cp + t + rs;
     return {
       mode: 'postcopy',

@@ -14,7 +14,7 @@
  * time, host name) is written into a simulated run's files, so the same
  * scenario and seed give byte-identical files.
  */
-import type { MigrationMode, NodeId } from './types.ts';
+import type { ColdTransport, MigrationMode, NodeId } from './types.ts';
 
 export const RESULT_SCHEMA = 'conmig-result/1';
 
@@ -132,6 +132,13 @@ export interface MigrationRecord {
   totalMs: number;
   bytes: number;
   status: MigrationStatus;
+  /**
+   * Cold only: `stream` when memory went disk-less over CRIU's page server (the
+   * dump and the transfer overlap; transferMs then runs from the start of the
+   * checkpoint phase to the last image landing), `disk` or absent otherwise.
+   * An optional migrations.csv column, written only when a row sets it.
+   */
+  transport?: ColdTransport;
 }
 
 export interface NodeLoadRow {

@@ -205,7 +205,22 @@ export interface MigrationCostParams {
   postcopyStateMiB: number;
   /** Post-copy: extra delay per request while pages are still being fetched. */
   postcopyFaultPenaltyMs: number;
+  /**
+   * How a cold migration moves memory: `disk` dumps the checkpoint to disk, then
+   * copies it; `stream` (disk-less: CRIU's page server) sends pages as the dump
+   * writes them, so the dump and the transfer overlap. Absent: disk (optional so
+   * that scenarios without it resolve, and hash, as before).
+   */
+  coldTransport?: ColdTransport;
+  /**
+   * Post-copy: goodput of the background page fetch (lazy pages) as a fraction
+   * of link bandwidth. Absent: transferEfficiency.
+   */
+  lazyPagesEfficiency?: number;
 }
+
+/** How a cold migration's memory reaches the destination (MigrationCostParams.coldTransport). */
+export type ColdTransport = 'disk' | 'stream';
 
 export interface MigrationSpec {
   mode: MigrationMode;

@@ -20,6 +20,11 @@ export interface ColumnSpec<T> {
   kind: ColumnKind;
   /** Allowed values for kind 'enum'. */
   values?: readonly string[];
+  /**
+   * A column added later: readers accept files without it (the field is then
+   * undefined; an empty cell too), and formatTable writes it only when a row sets it.
+   */
+  optional?: boolean;
 }
 
 export const SIGNIFICANT_DIGITS = 6;
@@ -60,7 +65,8 @@ export function formatHeader<T>(columns: readonly ColumnSpec<T>[]): string {
 }
 
 /** Whole table: header, one line per row, each line ended by `\n`. */
-export function formatTable<T>(rows: readonly T[], columns: readonly ColumnSpec<T>[]): string {
+export function formatTable<T>(rows: readonly T[], allColumns: readonly ColumnSpec<T>[]): string {
+  const columns = allColumns.filter((c) => !c.optional || rows.some((r) => r[c.key] !== undefined));
   const parts: string[] = [formatHeader(columns)];
   for (const r of rows) parts.push(formatRow(r, columns));
   return parts.join('\n') + '\n';

@@ -58,7 +58,7 @@ function headerIndex<T>(file: string, header: CsvRecord | undefined, columns: re
     return null;
   }
   const index = columns.map((c) => header.fields.indexOf(c.key));
-  const missing = columns.filter((_, i) => index[i] < 0).map((c) => c.key);
+  const missing = columns.filter((c, i) => index[i] < 0 && !c.optional).map((c) => c.key);
   if (missing.length > 0) {
     problems.push({ file, path: 'line 1', message: `missing column(s) ${missing.join(', ')} (header: ${header.fields.join(',')})` });
     return null;
@@ -83,6 +83,7 @@ function decodeRecord<T>(
   let ok = true;
   for (let i = 0; i < columns.length; i++) {
     const c = columns[i];
+    if (c.optional && (index[i] < 0 || rec.fields[index[i]] === '')) continue; // absent: undefined
     const cell = rec.fields[index[i]];
     const bad = (expected: string): void => {
       problems.push({ file, path: `line ${rec.line}, column ${c.key}`, message: `expected ${expected}, got ${JSON.stringify(cell)}` });

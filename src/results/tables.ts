@@ -65,6 +65,7 @@ export const MIGRATION_COLUMNS: readonly ColumnSpec<MigrationRecord>[] = [
   { key: 'totalMs', kind: 'num' },
   { key: 'bytes', kind: 'int' },
   { key: 'status', kind: 'enum', values: ['ok', 'failed', 'rolled-back', 'unfinished'] },
+  { key: 'transport', kind: 'enum', values: ['disk', 'stream'], optional: true },
 ];
 
 export const NODE_LOAD_COLUMNS: readonly ColumnSpec<NodeLoadRow>[] = [

@@ -6,6 +6,10 @@
  * are src/model/phases.ts's, as in the live migrator and the records:
  *
  *   cold:     stop -> drain -> checkpoint(mem) -> transfer(mem [+ image]) -> restore(mem)
+ *   cold, coldTransport stream (disk-less): [image] -> stop -> drain -> checkpoint(mem)
+ *             with transfer(mem) alongside: the flow starts max(setup, checkpointBaseMs)
+ *             after the dump starts and the transfer phase ends when the flow and the
+ *             dump have both ended (pages cannot land before CRIU writes them) -> restore(mem)
  *   precopy:  [image] -> predump rounds (transfer(dirty) while running) -> stop -> drain
  *             -> checkpoint(dirty) -> transfer(dirty) -> restore(mem)
  *   postcopy: [image] -> stop -> drain -> checkpoint(state) -> transfer(state)
@@ -18,7 +22,8 @@
  * draining keeps every request's accounting exact). The drain counts as downtime.
  *
  * Memory at the destination is reserved from the decision on, so two
- * decisions cannot overfill a node; the source's memory is released at restore.
+ * decisions cannot overfill a node; the source's memory is released at restore
+ * (post-copy: when the last page has arrived, the source serving them until then).
  */
 import type { AcceptedMigration } from '../model/decisions.ts';
 import { checkpointMs, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
@@ -158,9 +163,11 @@ export class MigrationRunner {
       rec.bytes = Math.round(sentMiB * BYTES_PER_MIB);
     };
 
-    // Phases while the container still runs.
-    if (mode !== 'cold' && imageMiB > 0) yield* transfer(imageMiB);
-    let stopMiB = mem + imageMiB; // what moves during the stop (cold)
+    // Phases while the container still runs (a streamed cold migration prepares the bundle first too).
+    const streamed = mode === 'cold' && cost.coldTransport === 'stream';
+    if (streamed) rec.transport = 'stream';
+    if ((mode !== 'cold' || streamed) && imageMiB > 0) yield* transfer(imageMiB);
+    let stopMiB = streamed ? mem : mem + imageMiB; // what moves during the stop (cold)
     if (mode === 'precopy') {
       let dirty = mem;
       while (precopyRounds < cost.precopyMaxRounds && (precopyRounds === 0 || dirty >= cost.precopyStopMiB)) {
@@ -189,19 +196,37 @@ export class MigrationRunner {
     const drainUs = engine.now - downStartUs;
     const cpMiB = mode === 'cold' ? mem : stopMiB;
     const cpUs = msToUs(checkpointMs(cpMiB, cost));
-    yield cpUs;
-    setPhaseMs(rec, 'checkpoint', (drainUs + cpUs) / 1000);
-    const t0 = engine.now;
-    yield* transfer(stopMiB);
-    const trUs = engine.now - t0;
-    setPhaseMs(rec, 'transfer', trUs / 1000);
+    if (streamed) {
+      // Pages stream as the dump writes them: the transfer runs alongside the checkpoint
+      // (both phases counted from the start of the checkpoint phase, drain included).
+      const dumpStartUs = engine.now;
+      if (stopMiB > 0) {
+        yield Math.max(setupUs, msToUs(cost.checkpointBaseMs));
+        yield sim.flows.start(links, stopMiB * bitsPerMiB);
+        sentMiB += stopMiB;
+        rec.bytes = Math.round(sentMiB * BYTES_PER_MIB);
+      }
+      const dumpEndUs = dumpStartUs + cpUs;
+      if (engine.now < dumpEndUs) yield dumpEndUs - engine.now;
+      setPhaseMs(rec, 'checkpoint', (drainUs + cpUs) / 1000);
+      setPhaseMs(rec, 'transfer', (drainUs + engine.now - dumpStartUs) / 1000);
+    } else {
+      yield cpUs;
+      setPhaseMs(rec, 'checkpoint', (drainUs + cpUs) / 1000);
+      const t0 = engine.now;
+      yield* transfer(stopMiB);
+      const trUs = engine.now - t0;
+      setPhaseMs(rec, 'transfer', trUs / 1000);
+    }
     const rsUs = msToUs(restoreMs(mode === 'postcopy' ? cost.postcopyStateMiB : mem, cost));
     yield rsUs;
     setPhaseMs(rec, 'restore', rsUs / 1000);
 
     // Switch over.
     sim.containerNode[c] = to;
-    sim.memUsedMiB[from] -= mem;
+    // Post-copy: the frozen source keeps the pages the destination still fetches (CRIU's page
+    // server reads them from it) until the last page has arrived.
+    if (mode !== 'postcopy') sim.memUsedMiB[from] -= mem;
     sim.containersOn[from]--;
     sim.memReservedMiB[to] -= mem;
     sim.memUsedMiB[to] += mem;
@@ -216,9 +241,16 @@ export class MigrationRunner {
     if (mode === 'postcopy') {
       sim.lazyUntilUs[c] = Number.POSITIVE_INFINITY;
       const l0 = engine.now;
-      yield* transfer(mem);
+      if (mem > 0) {
+        // The background page fetch, at lazyPagesEfficiency (default transferEfficiency).
+        yield setupUs;
+        const lazyBitsPerMiB = cost.lazyPagesEfficiency === undefined ? bitsPerMiB : (mibToMegabits(1) * 1e6) / cost.lazyPagesEfficiency;
+        yield sim.flows.start(links, mem * lazyBitsPerMiB);
+        sentMiB += mem;
+      }
       lazyUs = engine.now - l0;
       sim.lazyUntilUs[c] = 0;
+      sim.memUsedMiB[from] -= mem;
     }
 
     sim.containerMigrating[c] = 0;

@@ -116,6 +116,7 @@ const RULES: readonly Rule[] = [
   { path: 'migration.cost.checkpointMsPerMiB', max: S.costMsPerMiB },
   { path: 'migration.cost.restoreMsPerMiB', max: S.costMsPerMiB },
   { path: 'migration.cost.transferEfficiency', min: S.transferEfficiencyMin, max: 1 },
+  { path: 'migration.cost.lazyPagesEfficiency', min: S.transferEfficiencyMin, max: 1 },
   { path: 'migration.cost.precopyStopMiB', max: S.containerMiB[1] },
   { path: 'migration.cost.precopyMaxRounds', max: S.precopyMaxRounds },
   { path: 'migration.cost.postcopyStateMiB', max: S.containerMiB[1] },
@@ -205,7 +206,8 @@ export function checkRelations(s: Scenario, raw: ScenarioFile): ScenarioProblem[
     }
     if (Number.isFinite(minBw)) {
       const mib = entry.memoryMiB + (entry.imageMiB ?? 0) + c.postcopyStateMiB;
-      const transferMs = 2 * maxPathMs + ((mib * 8 * 1.048576) / (c.transferEfficiency * minBw)) * 1000;
+      const eta = Math.min(c.transferEfficiency, c.lazyPagesEfficiency ?? c.transferEfficiency); // post-copy's lazy fetch may be the slower one
+      const transferMs = 2 * maxPathMs + ((mib * 8 * 1.048576) / (eta * minBw)) * 1000;
       const worstMs = c.checkpointBaseMs + c.restoreBaseMs + (c.checkpointMsPerMiB + c.restoreMsPerMiB) * entry.memoryMiB + (c.precopyMaxRounds + 2) * transferMs;
       if (!(worstMs * 1000 <= S.maxDelayUs))
         out.push({ path: [...path, 'memoryMiB'], message: `expected a migration that can end: at most ${fmt(S.maxDelayUs / 1e6)} s over the slowest link (${fmt(minBw)} Mbit/s), got up to ${fmt(worstMs / 1000)} s for ${fmt(mib)} MiB; lower memoryMiB/imageMiB or raise the link bandwidthMbps` });

@@ -360,6 +360,8 @@ const MigrationCostSchema = obj(
     precopyMaxRounds: num('Pre-copy: maximum iterative rounds.', 'positive', true).optional(),
     postcopyStateMiB: num('Post-copy: state moved during the stop.', 'nonnegative').optional(),
     postcopyFaultPenaltyMs: num('Post-copy: extra delay per request while pages are fetched.', 'nonnegative').optional(),
+    coldTransport: oneOf(['disk', 'stream'], 'Cold: disk (dump, then copy) or stream (disk-less: pages sent while the dump runs). Default disk.').optional(),
+    lazyPagesEfficiency: num('Post-copy: goodput of the background page fetch as a fraction of link bandwidth (0..1]. Default transferEfficiency.', 'fraction').optional(),
   },
   'Partial override of the migration cost model constants.',
 );
