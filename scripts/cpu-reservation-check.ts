@@ -8,7 +8,7 @@
  * job container on node1, and measures the wall time of --jobs fixed CPU-bound jobs
  * (GET /work?cpuMs=J; J / cpu ms is the limit's service time) three ways: the host as
  * it is, then with --hogs spinning shells outside the testbed (in the root cgroup, like
- * every other process on the machine) with the testbed's top group at the kernel's
+ * every other process on the machine, each in its own session) with the testbed's top group at the kernel's
  * default weight (cpu.shares 1024 / cpu.weight 100) and at the reserved weight the
  * testbed sets (src/live/testbed/cgroup.ts), alternating --rounds times. Prints the
  * medians and the machine's load average; tears everything down.
@@ -67,7 +67,9 @@ try {
     writeFileSync(weightFile, String(weights.reserved));
     await measure(r, 'host as it is, reserved weight');
   }
-  for (let i = 0; i < hogs; i++) spinners.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' }));
+  // each hog in its own session (detached: setsid), so each is its own autogroup as another
+  // user's session would be (with sched_autogroup on, the hogs of one session share one weight)
+  for (let i = 0; i < hogs; i++) spinners.push(spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true }));
   for (let r = 1; r <= rounds; r++) {
     writeFileSync(weightFile, String(weights.dflt));
     await measure(r, `${hogs} host hogs, default weight ${weights.dflt}`);
