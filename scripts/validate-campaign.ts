@@ -5,8 +5,11 @@
  *   npx tsx scripts/validate-campaign.ts [--runs 6] [--calibrate 2] [--out results/validate-campaign]
  *       [--scenario scenarios/validate-live.yaml] [--testbed scenarios/validate-live.testbed.yaml]
  *       [--state /var/lib/conmig/testbed] [--images /var/lib/conmig/images] [--analyse-only]
+ *       [--duration S]
  *
- * (--analyse-only: steps 3-5 on the live-k folders already in <out>.)
+ * (--analyse-only: steps 3-5 on the live-k folders already in <out>. --duration: the
+ * scenario with durationS set to S, written to <out>/scenario.yaml and used throughout:
+ * the short campaign of test/live/campaign.test.ts.)
  * 1. `conmig testbed up --config <testbed>` (CPU-limited nodes and their containers);
  * 2. N live runs of the scenario with seeds 1..N (`conmig run --live --seed k`; each run
  *    puts the containers back on their start nodes first), then `conmig testbed down`;
@@ -17,13 +20,21 @@
  *    simulated, and the verdicts at the compare tolerances: 10%, 15%, 0.1) as
  *    <out>/agreement.md and <out>/agreement.json.
  *
+ * During the live runs this process (and so every `conmig run` it starts: the emulated
+ * users and the controller) is in the testbed's unlimited host cgroup, which has the
+ * testbed's reserved CPU weight (src/live/testbed/cgroup.ts), so other work on the
+ * machine does not slow the measurement down; it leaves before `testbed down`. The
+ * machine's load average before and after each live run is kept in agreement.json.
+ *
  * Every command is printed before it runs; a failing one stops the campaign (the
  * testbed is torn down first). Run it under the machine's live lock:
  *   flock /tmp/conmig-live.lock npx tsx scripts/validate-campaign.ts
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { createHostGroup, detectCgroupsAt, rootProcsFile } from '../src/live/testbed/cgroup.ts';
 
 const argv = process.argv.slice(2);
 function opt(name: string, dflt: string): string {
@@ -33,12 +44,17 @@ function opt(name: string, dflt: string): string {
 const runs = Number(opt('runs', '6'));
 const calibrateOn = Number(opt('calibrate', '2'));
 const out = resolve(opt('out', 'results/validate-campaign'));
-const scenario = resolve(opt('scenario', 'scenarios/validate-live.yaml'));
+const baseScenario = resolve(opt('scenario', 'scenarios/validate-live.yaml'));
+const durationS = argv.includes('--duration') ? Number(opt('duration', '')) : undefined;
 const testbedFile = resolve(opt('testbed', 'scenarios/validate-live.testbed.yaml'));
 const state = resolve(opt('state', '/var/lib/conmig/testbed'));
 const images = resolve(opt('images', '/var/lib/conmig/images'));
 if (!(Number.isInteger(runs) && Number.isInteger(calibrateOn) && calibrateOn >= 1 && runs > calibrateOn)) {
   console.error('validate-campaign: need integers --runs > --calibrate >= 1');
+  process.exit(2);
+}
+if (durationS !== undefined && !(Number.isInteger(durationS) && durationS >= 10)) {
+  console.error('validate-campaign: --duration must be an integer number of seconds >= 10');
   process.exit(2);
 }
 
@@ -124,16 +140,52 @@ function table(rows: Row[]): string {
 }
 
 mkdirSync(out, { recursive: true });
+/** The scenario used throughout: the given one, or its copy with durationS replaced. */
+function scenarioFile(): string {
+  if (durationS === undefined) return baseScenario;
+  const text = readFileSync(baseScenario, 'utf8');
+  if (!/^durationS:\s*\S+\s*$/m.test(text)) throw new Error(`${baseScenario}: no top-level durationS line to replace`);
+  const file = join(out, 'scenario.yaml');
+  writeFileSync(file, `# ${baseScenario} with durationS: ${durationS} (validate-campaign --duration)\n` + text.replace(/^durationS:\s*\S+\s*$/m, `durationS: ${durationS}`));
+  return file;
+}
+const scenario = scenarioFile();
+
+interface LiveRunLoad { seed: number; wallS: number; loadBefore: number[]; loadAfter: number[] }
+const loadFile = join(out, 'live-load.json');
+const round2 = (xs: number[]): number[] => xs.map((x) => Number(x.toFixed(2)));
+
+/** Move this process into the testbed's host cgroup (or back to the root): its children inherit it. */
+function joinHostGroup(hostProcs: string | null): void {
+  const d = detectCgroupsAt('/');
+  if (d.version === 0) return;
+  try {
+    writeFileSync(hostProcs ?? rootProcsFile(d), `${process.pid}\n`);
+  } catch (e) {
+    console.log(`(cgroup: could not move the campaign ${hostProcs ? 'into' : 'out of'} the host group: ${(e as Error).message})`);
+  }
+}
+
 if (!argv.includes('--analyse-only')) {
   conmig('testbed', 'up', '--config', testbedFile, '--state', state, '--images', images);
+  const loads: LiveRunLoad[] = [];
   try {
+    const d = detectCgroupsAt('/');
+    if (d.version !== 0) joinHostGroup(await createHostGroup(d));
     for (let k = 1; k <= runs; k++) {
+      const loadBefore = round2(loadavg());
+      const t0 = Date.now();
       conmig('run', scenario, '--live', '--inventory', join(state, 'inventory.yaml'), '--seed', String(k), '--out', join(out, `live-${k}`), '--no-progress', '--no-report');
+      loads.push({ seed: k, wallS: Number(((Date.now() - t0) / 1000).toFixed(1)), loadBefore, loadAfter: round2(loadavg()) });
+      console.log(`live run ${k}: load average (1, 5, 15 min) before ${loadBefore.join(', ')}, after ${loads.at(-1)?.loadAfter.join(', ')}`);
     }
   } finally {
+    joinHostGroup(null);
+    writeFileSync(loadFile, JSON.stringify(loads, null, 2) + '\n');
     conmig('testbed', 'down', '--state', state);
   }
 }
+const liveLoad = existsSync(loadFile) ? (JSON.parse(readFileSync(loadFile, 'utf8')) as LiveRunLoad[]) : [];
 const calibrated = join(out, 'calibrated.yaml');
 conmig('calibrate', ...Array.from({ length: calibrateOn }, (_, i) => policyDir(join(out, `live-${i + 1}`))), '--scenario', scenario, '--out', calibrated);
 const rows: Row[] = [];
@@ -144,7 +196,7 @@ for (let k = calibrateOn + 1; k <= runs; k++) {
   conmig('compare', live, policyDir(join(out, `sim-${k}`)), '--out', cmp, '--allow-mismatch');
   rows.push(row(k, cmp, live));
 }
-writeFileSync(join(out, 'agreement.json'), JSON.stringify({ scenario, calibratedOn: calibrateOn, rows }, null, 2) + '\n');
+writeFileSync(join(out, 'agreement.json'), JSON.stringify({ scenario, calibratedOn: calibrateOn, rows, liveLoad }, null, 2) + '\n');
 writeFileSync(join(out, 'agreement.md'), table(rows));
 process.stdout.write(table(rows));
 console.log(`wrote ${join(out, 'agreement.md')} and agreement.json`);

@@ -8,6 +8,7 @@
  * printed reason; under CI=true it never skips.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Inventory } from '../../src/live/inventory.ts';
 import { migrateContainer } from '../../src/live/migrate/migrator.ts';
@@ -52,7 +53,7 @@ describe.skipIf(skip)('CPU-limited testbed nodes (live)', () => {
     expect(conmigCgroups()).toEqual([]);
   });
 
-  it('records each node limit in the inventory, the kernel and the status; the node sshd stays outside it by default', async () => {
+  it('records each node limit in the inventory, the kernel and the status; the node sshd and the relay stay outside it by default, at the testbed\'s weight', async () => {
     const [n1, , n3] = inv.nodes;
     expect(n1.cpu).toMatchObject({ cgroupParent: '/conmig/node1', cores: 0.5, periodUs: 10_000, cgroupVersion: cg.version });
     expect(n3.cpu?.cores).toBe(64);
@@ -60,7 +61,13 @@ describe.skipIf(skip)('CPU-limited testbed nodes (live)', () => {
     const st = await testbedStatus(STATE);
     expect(st.nodes.map((n) => n.cpu?.cores)).toEqual([0.5, 0.5, 64]);
     const sshd = Number(readFileSync(`${STATE}/nodes/node1/sshd/sshd.pid`, 'utf8'));
-    expect(cpuCgroupOf(cg, readFileSync(`/proc/${sshd}/cgroup`, 'utf8'))).not.toMatch(/^\/conmig\//);
+    // unlimited, at the testbed's reserved weight (the host leaf), not under a node's limit
+    expect(cpuCgroupOf(cg, readFileSync(`/proc/${sshd}/cgroup`, 'utf8'))).toBe('/conmig/host');
+    // the testbed's top group has the kernel's largest weight: other work on the host cannot take a node's quota
+    const weight = readFileSync(join(cpuGroupDir(cg, '/conmig'), cg.version === 1 ? 'cpu.shares' : 'cpu.weight'), 'utf8').trim();
+    expect(weight).toBe(cg.version === 1 ? '262144' : '10000');
+    const relay = Number(readFileSync(`${STATE}/relay.pid`, 'utf8'));
+    expect(cpuCgroupOf(cg, readFileSync(`/proc/${relay}/cgroup`, 'utf8'))).toBe('/conmig/host');
   });
 
   it('a limited node serves a fixed CPU-bound job measurably slower than an unlimited one, and hogs on a neighbour do not slow it', async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isConmigError } from '../../src/model/errors.ts';
 import {
-  containerCgroupsPath, cpuCgroupOf, cpuDisagreement, createNodeCgroup, scenarioCpuForLimit, detectCgroups, detectCgroupsAt, effectivePeriodUs, nodeCgroupParent,
+  containerCgroupsPath, cpuCgroupOf, cpuDisagreement, createHostGroup, createNodeCgroup, hostGroupPlan, RESERVED_CPU_SHARES_V1, RESERVED_CPU_WEIGHT_V2, rootProcsFile, scenarioCpuForLimit, detectCgroups, detectCgroupsAt, effectivePeriodUs, nodeCgroupParent,
   nodeCgroupPlan, parseCpuLimit, parseMounts, readCpuLimit, removeCgroupTree, servicesProcsFile, type CgroupDriver,
 } from '../../src/live/testbed/cgroup.ts';
 import { bundleConfigForNode } from '../../src/live/testbed/bundle.ts';
@@ -88,6 +88,7 @@ describe('a node cgroup parent', () => {
   it('v1: quota lifted, then period and quota of half a core, in that order', () => {
     const writes = nodeCgroupPlan(v1, 'node1', 0.5, 10_000).filter((s) => s.op === 'write').map((s) => `${s.path}=${s.value}`);
     expect(writes).toEqual([
+      '/sys/fs/cgroup/cpu/conmig/cpu.shares=262144',
       '/sys/fs/cgroup/cpu/conmig/node1/cpu.cfs_quota_us=-1',
       '/sys/fs/cgroup/cpu/conmig/node1/cpu.cfs_period_us=10000',
       '/sys/fs/cgroup/cpu/conmig/node1/cpu.cfs_quota_us=5000',
@@ -96,10 +97,41 @@ describe('a node cgroup parent', () => {
       .toEqual(['/sys/fs/cgroup/cpu/conmig', '/sys/fs/cgroup/cpu/conmig/node1', '/sys/fs/cgroup/cpu/conmig/node1/sshd']);
   });
 
+  it('the top group takes the largest weight the kernel allows, so host work cannot take a node\'s quota; the host leaf is unlimited under it', () => {
+    // the kernel's maxima: v1 cpu.shares 2^18, v2 cpu.weight 10000 (defaults 1024 and 100)
+    expect(RESERVED_CPU_SHARES_V1).toBe(2 ** 18);
+    expect(RESERVED_CPU_WEIGHT_V2).toBe(10_000);
+    expect(hostGroupPlan(v1).map((s) => `${s.op} ${s.path}${s.value === undefined ? '' : `=${s.value}`}`)).toEqual([
+      'mkdir /sys/fs/cgroup/cpu/conmig',
+      'write /sys/fs/cgroup/cpu/conmig/cpu.shares=262144',
+      'mkdir /sys/fs/cgroup/cpu/conmig/host',
+      'write /sys/fs/cgroup/cpu/conmig/host/cpu.cfs_quota_us=-1',
+    ]);
+    expect(hostGroupPlan(v2).filter((s) => s.op === 'write').map((s) => `${s.path}=${s.value}`)).toEqual([
+      '/sys/fs/cgroup/cgroup.subtree_control=+cpu',
+      '/sys/fs/cgroup/conmig/cpu.weight=10000',
+      '/sys/fs/cgroup/conmig/cgroup.subtree_control=+cpu',
+      '/sys/fs/cgroup/conmig/host/cpu.max=max',
+    ]);
+    expect(rootProcsFile(v1)).toBe('/sys/fs/cgroup/cpu/cgroup.procs');
+    expect(rootProcsFile(v2)).toBe('/sys/fs/cgroup/cgroup.procs');
+  });
+
+  it('makes the host leaf in a fake v1 tree and returns its cgroup.procs', async () => {
+    const root = fakeRoot();
+    const d: CgroupDriver = { version: 1, cpuMount: join(root, 'cpu'), hierarchies: [join(root, 'cpu')] };
+    mkdirSync(d.cpuMount, { recursive: true });
+    const procs = await createHostGroup(d);
+    expect(procs).toBe(join(root, 'cpu', 'conmig', 'host', 'cgroup.procs'));
+    expect(readFileSync(join(root, 'cpu', 'conmig', 'cpu.shares'), 'utf8')).toBe('262144');
+    expect(readFileSync(join(root, 'cpu', 'conmig', 'host', 'cpu.cfs_quota_us'), 'utf8')).toBe('-1');
+  });
+
   it('v2: the cpu controller enabled down to the node, cpu.max; unlimited is written as max', () => {
     const writes = nodeCgroupPlan(v2, 'node1', 1.5, 10_000).filter((s) => s.op === 'write').map((s) => `${s.path}=${s.value}`);
     expect(writes).toEqual([
       '/sys/fs/cgroup/cgroup.subtree_control=+cpu',
+      '/sys/fs/cgroup/conmig/cpu.weight=10000',
       '/sys/fs/cgroup/conmig/cgroup.subtree_control=+cpu',
       '/sys/fs/cgroup/conmig/node1/cpu.max=15000 10000',
     ]);
@@ -110,7 +142,7 @@ describe('a node cgroup parent', () => {
     expect(effectivePeriodUs(0.05, 10_000)).toBe(20_000);
     expect(effectivePeriodUs(0.5, 10_000)).toBe(10_000);
     const q = nodeCgroupPlan(v1, 'x', 0.05, 10_000).filter((s) => s.op === 'write').map((s) => s.value);
-    expect(q).toEqual(['-1', '20000', '1000']);
+    expect(q).toEqual([String(RESERVED_CPU_SHARES_V1), '-1', '20000', '1000']);
     expect(() => nodeCgroupPlan(v1, 'x', 0, 10_000)).toThrow(/positive number of cores/);
   });
 

@@ -11,7 +11,13 @@
  * counted as failed at once (`fail`). Per request:
  *   response   = first send -> answer accepted (wall ms)
  *   network    = emulated RTT of the successful attempt + measured base RTT of the path
- *   service    = processingMs reported by the plate service (0 if absent)
+ *   service    = the service's own report: a job's CPU time at the node's speed,
+ *                cpuMs / speedFactor, when it reports cpuMs (the synthetic service:
+ *                what the simulator's service component is, the job alone on its
+ *                node's CPU share), else its processingMs (the plate service's
+ *                wall time), 0 if neither. Wall time a job spent waiting for the
+ *                node's CPU while its neighbours ran is then queueing, as in the
+ *                simulator, whose node serves one job per core at a time.
  *   wait       = first send -> start of the successful attempt (time spent retrying)
  *   queue      = max(0, response - network - service - wait)
  */
@@ -150,7 +156,7 @@ export class EmulatedUsers {
         const r = await o.access.request(u, o.endpointOf(c, n), rttMs, o.path, cap, ctl.signal);
         emulatedMs = r.emulatedMs;
         ok = r.status === 200;
-        if (ok) serviceMs = parseProcessingMs(r.body);
+        if (ok) serviceMs = parseServiceMs(r.body, o.scenario.topology.nodes[n]?.speedFactor ?? 1);
       } catch {
         ok = false;
       } finally {
@@ -194,9 +200,11 @@ export class EmulatedUsers {
   }
 }
 
-function parseProcessingMs(body: string): number {
+/** The service component of an answer (see the header): cpuMs / speedFactor, else processingMs, else 0. */
+export function parseServiceMs(body: string, speedFactor: number): number {
   try {
-    const j = JSON.parse(body) as { processingMs?: unknown };
+    const j = JSON.parse(body) as { processingMs?: unknown; cpuMs?: unknown };
+    if (typeof j.cpuMs === 'number' && Number.isFinite(j.cpuMs) && j.cpuMs >= 0 && speedFactor > 0) return j.cpuMs / speedFactor;
     return typeof j.processingMs === 'number' && Number.isFinite(j.processingMs) ? j.processingMs : 0;
   } catch {
     return 0;

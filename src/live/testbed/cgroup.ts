@@ -36,6 +36,20 @@ export const SERVICES_LEAF = 'sshd';
 export const DEFAULT_CPU_PERIOD_US = 10_000;
 /** The kernel's smallest CFS quota. */
 export const MIN_QUOTA_US = 1000;
+/**
+ * Weight of the testbed's top group against the host's other work: the
+ * largest the kernel takes (v1 `cpu.shares`, default 1024; v2 `cpu.weight`,
+ * default 100). A node's bandwidth limit is a ceiling only; with this weight
+ * the testbed is served first whenever it is runnable, so a node gets its C
+ * cores even when other work keeps every core busy (a reservation as far as
+ * the host allows: the limits add up to less than the machine). A nice-0 task
+ * outside any group weighs 1024, so on v1 the top group wins against up to 256
+ * busy tasks.
+ */
+export const RESERVED_CPU_SHARES_V1 = 262_144;
+export const RESERVED_CPU_WEIGHT_V2 = 10_000;
+/** Leaf of the testbed's top group for work that serves every node, unlimited (the relay, the controller of a run, a node's sshd when it is not limited). */
+export const HOST_LEAF = 'host';
 
 export interface MountEntry {
   mountpoint: string;
@@ -161,6 +175,52 @@ export interface CgroupPlanStep {
   value?: string;
 }
 
+/** The top group with its reserved weight (and, on v2, the cpu controller enabled for its children). */
+export function topGroupPlan(d: CgroupDriver): CgroupPlanStep[] {
+  const top = cpuGroupDir(d, `/${CGROUP_TOP}`);
+  const steps: CgroupPlanStep[] = [{ op: 'mkdir', path: top }];
+  if (d.version === 2) {
+    steps.push({ op: 'write', path: join(d.root, 'cgroup.subtree_control'), value: '+cpu' });
+    steps.push({ op: 'write', path: join(top, 'cpu.weight'), value: String(RESERVED_CPU_WEIGHT_V2) });
+    steps.push({ op: 'write', path: join(top, 'cgroup.subtree_control'), value: '+cpu' });
+  } else {
+    steps.push({ op: 'write', path: join(top, 'cpu.shares'), value: String(RESERVED_CPU_SHARES_V1) });
+  }
+  return steps;
+}
+
+/** The unlimited host leaf `/conmig/host` under the top group (made after the top group). */
+export function hostGroupPlan(d: CgroupDriver): CgroupPlanStep[] {
+  const dir = cpuGroupDir(d, `/${CGROUP_TOP}/${HOST_LEAF}`);
+  const steps: CgroupPlanStep[] = [...topGroupPlan(d), { op: 'mkdir', path: dir }];
+  steps.push(d.version === 1 ? { op: 'write', path: join(dir, 'cpu.cfs_quota_us'), value: '-1' } : { op: 'write', path: join(dir, 'cpu.max'), value: 'max' });
+  return steps;
+}
+
+async function applyPlan(d: CgroupDriver, what: string, plan: readonly CgroupPlanStep[]): Promise<void> {
+  for (const s of plan) {
+    try {
+      if (s.op === 'mkdir') await mkdir(s.path, { recursive: true });
+      else await writeFile(s.path, s.value ?? '');
+    } catch (e) {
+      throw new ConmigError('TESTBED_FAILED', `cannot set up the CPU cgroup of ${what}: ${s.op} ${s.path}${s.value ? ` = ${s.value}` : ''}: ${(e as Error).message}`, {
+        context: { group: what, path: s.path, cgroupVersion: d.version }, cause: e,
+      });
+    }
+  }
+}
+
+/** Make `/conmig/host` and return its `cgroup.procs` (a process written there, and what it forks later, runs at the testbed's weight, unlimited). */
+export async function createHostGroup(d: CgroupDriver): Promise<string> {
+  await applyPlan(d, HOST_LEAF, hostGroupPlan(d));
+  return join(cpuGroupDir(d, `/${CGROUP_TOP}/${HOST_LEAF}`), 'cgroup.procs');
+}
+
+/** `cgroup.procs` of the hierarchy's root (to move a process out of the testbed's groups). */
+export function rootProcsFile(d: CgroupDriver): string {
+  return join(d.version === 1 ? d.cpuMount : d.root, 'cgroup.procs');
+}
+
 /**
  * What making a node's parent does, in order: the folders (top, node, services
  * leaf) and the limit files. `cores` undefined: a parent without a limit (the
@@ -168,13 +228,8 @@ export interface CgroupPlanStep {
  */
 export function nodeCgroupPlan(d: CgroupDriver, node: string, cores: number | undefined, periodUs = DEFAULT_CPU_PERIOD_US): CgroupPlanStep[] {
   const parent = nodeCgroupParent(node);
-  const top = cpuGroupDir(d, `/${CGROUP_TOP}`);
   const dir = cpuGroupDir(d, parent);
-  const steps: CgroupPlanStep[] = [{ op: 'mkdir', path: top }];
-  if (d.version === 2) {
-    steps.push({ op: 'write', path: join(d.root, 'cgroup.subtree_control'), value: '+cpu' });
-    steps.push({ op: 'write', path: join(top, 'cgroup.subtree_control'), value: '+cpu' });
-  }
+  const steps: CgroupPlanStep[] = topGroupPlan(d);
   steps.push({ op: 'mkdir', path: dir });
   // unlimited is written too (-1 / max): a group left by a crashed run may still carry an old limit
   const period = effectivePeriodUs(cores, periodUs);
@@ -193,16 +248,7 @@ export function nodeCgroupPlan(d: CgroupDriver, node: string, cores: number | un
 
 /** Make a node's parent (and its services leaf) with its limit; returns the parent (`/conmig/<node>`). */
 export async function createNodeCgroup(d: CgroupDriver, node: string, cores: number | undefined, periodUs = DEFAULT_CPU_PERIOD_US): Promise<string> {
-  for (const s of nodeCgroupPlan(d, node, cores, periodUs)) {
-    try {
-      if (s.op === 'mkdir') await mkdir(s.path, { recursive: true });
-      else await writeFile(s.path, s.value ?? '');
-    } catch (e) {
-      throw new ConmigError('TESTBED_FAILED', `cannot set up the CPU cgroup of ${node}: ${s.op} ${s.path}${s.value ? ` = ${s.value}` : ''}: ${(e as Error).message}`, {
-        context: { node, path: s.path, cgroupVersion: d.version }, cause: e,
-      });
-    }
-  }
+  await applyPlan(d, node, nodeCgroupPlan(d, node, cores, periodUs));
   return nodeCgroupParent(node);
 }
 

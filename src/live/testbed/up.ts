@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConmigError } from '../../model/errors.ts';
 import { writeInventory, type Inventory, type InventoryInput } from '../inventory.ts';
-import { CGROUP_TOP, createNodeCgroup, detectCgroupsAt, effectivePeriodUs, servicesProcsFile, type CgroupDriver } from './cgroup.ts';
+import { CGROUP_TOP, createHostGroup, createNodeCgroup, detectCgroupsAt, effectivePeriodUs, servicesProcsFile, type CgroupDriver } from './cgroup.ts';
 import { cleanTestbed, STATE_MARKER } from './clean.ts';
 import { haveTool, tryRun } from './exec.ts';
 import { waitHttp } from './http.ts';
@@ -73,7 +73,7 @@ export async function precheck(): Promise<void> {
   }
 }
 
-async function startRelay(stateDir: string, routes: RelayRoute[]): Promise<number> {
+async function startRelay(stateDir: string, routes: RelayRoute[], cgroupProcs?: string): Promise<number> {
   const sp = statePaths(stateDir);
   await writeFile(sp.relayJson, JSON.stringify({ listenHost: USERS_ADDR, routes }, null, 2) + '\n');
   const out = openSync(sp.relayLog, 'a');
@@ -87,6 +87,8 @@ async function startRelay(stateDir: string, routes: RelayRoute[]): Promise<numbe
   const pid = child.pid;
   if (!pid) throw new ConmigError('TESTBED_FAILED', 'could not start the latency relay', { context: { log: sp.relayLog } });
   await writeFile(sp.relayPid, `${pid}\n`);
+  // nsenter execs node (no fork for a network namespace): the pid is the relay's
+  if (cgroupProcs) await writeFile(cgroupProcs, `${pid}\n`);
   const deadline = Date.now() + 15_000;
   for (;;) {
     try {
@@ -154,10 +156,13 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, cg
 
   // every node gets a cgroup parent (limited or not) where cgroups allow, so its containers are always found there
   const parents = new Map<string, string>();
+  let hostProcs: string | undefined;
   if (cgroups) {
     const limits = plan.nodes.map((n) => `${n.name} ${n.cpus === undefined ? 'unlimited' : `${n.cpus} CPU`}`).join(', ');
     log(`cpu: cgroup v${cgroups.version} parents /${CGROUP_TOP}/<node>, period ${plan.cpuPeriodUs} us: ${limits}`);
     for (const n of plan.nodes) parents.set(n.name, await createNodeCgroup(cgroups, n.name, n.cpus, plan.cpuPeriodUs));
+    // the relay and the nodes' sshd (when not limited) serve every node: unlimited, but at the testbed's reserved weight
+    hostProcs = await createHostGroup(cgroups);
     const promised = plan.nodes.reduce((a, n) => a + (n.cpus ?? 0), 0);
     if (promised > availableParallelism() - 0.5) {
       log(`cpu: WARNING: the limits add up to ${promised} cores on a ${availableParallelism()}-core machine that also runs the relay, ` +
@@ -186,8 +191,8 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, cg
     await writeFile(p.transferKnownHosts, known.join('\n') + '\n');
     await writeFile(p.sshdConfig, sshdConfig(p, sp.authorizedKeys));
     const parent = parents.get(n.name);
-    const inLimit = plan.limitNodeServices && cgroups && parent ? servicesProcsFile(cgroups, parent) : undefined;
-    await startSshd(p, nodeNetns(n.name), nodeAddr(n.index), n.name, inLimit);
+    const procs = plan.limitNodeServices && cgroups && parent ? servicesProcsFile(cgroups, parent) : hostProcs;
+    await startSshd(p, nodeNetns(n.name), nodeAddr(n.index), n.name, procs);
   }
   for (const n of plan.nodes) await waitTcp(nodeAddr(n.index), 22, 10_000, n.name);
 
@@ -202,7 +207,7 @@ async function build(stateDir: string, imagesDir: string, plan: TopologyPlan, cg
     listenPort: relayPort(n.index), node: n.name, targetHost: nodeAddr(n.index), targetPort: 8080, delayMs: plan.latencyMs,
   }));
   log(`relay: ${USERS_NETNS} ${USERS_ADDR}:${routes[0].listenPort}.. (+${plan.latencyMs} ms RTT)`);
-  await startRelay(stateDir, routes);
+  await startRelay(stateDir, routes, hostProcs);
 
   const containers: InventoryInput['containers'] = [];
   if (plan.containers) {
