@@ -70,6 +70,8 @@ export interface AgentExecOptions {
   /** The script to install (default: scripts/conmig-agent.sh) and the hash its hello must say (default: its sha256). */
   script?: Buffer;
   expectHash?: string;
+  /** Open the node's connection now (without starting anything). */
+  connect?: () => Promise<void>;
 }
 
 interface Pending {
@@ -256,6 +258,8 @@ export class AgentExec implements NodeExec {
   private starting: Promise<AgentSession | null> | null = null;
   /** Why the agent is not used (auto mode, after a failed start). */
   private fallbackReason: string | null = null;
+  /** Commands run (best effort) before the agent is closed. */
+  private readonly closing = new Set<string>();
 
   constructor(o: AgentExecOptions) {
     this.node = o.node;
@@ -364,8 +368,22 @@ export class AgentExec implements NodeExec {
     return performance.now() - t0;
   }
 
+  /** Connect now; throws NODE_UNREACHABLE / HOSTKEY_MISMATCH. */
+  async ensureConnected(): Promise<void> {
+    await (this.o.connect ? this.o.connect() : this.agent());
+  }
+
+  /** Run `cmd` on the node when this exec closes (e.g. stop an SSH master kept warm). */
+  atClose(cmd: string): void {
+    this.closing.add(cmd);
+  }
+
   async close(): Promise<void> {
     const s = this.session;
+    if (s && !s.closed && this.closing.size) {
+      await Promise.all([...this.closing].map((c) => s.start(c, { timeoutMs: 5000 }).done.catch(() => undefined)));
+    }
+    this.closing.clear();
     this.session = null;
     s?.close();
     await this.o.fallback?.close();
