@@ -25,8 +25,7 @@
 PROTO=1
 set -u
 export LC_ALL=C
-D=${CONMIG_AGENT_TMP:-/tmp}/conmig-agent.$$
-mkdir -p "$D/jobs" "$D/facts" || exit 70
+D=$(mktemp -d "${CONMIG_AGENT_TMP:-/tmp}/conmig-agent.XXXXXX") && mkdir "$D/jobs" "$D/facts" || exit 70
 REFRESH_S=${CONMIG_AGENT_REFRESH_S:-2}
 exec 3>&1 1>/dev/null
 
