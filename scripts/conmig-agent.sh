@@ -150,7 +150,14 @@ fact() {
   fi
   # one consistent answer: res is replaced whole ("RC OUTLEN ERRLEN" line, stdout, stderr) and read
   # through one open descriptor
-  exec {r}<"$f/res"
+  if ! exec {r}<"$f/res"; then
+    printf 'conmig-agent: fact %s has no result\n' "$key" >"$D/jobs/$id.e"
+    : >"$D/jobs/$id.o"
+    now_us
+    emit_done "$id" 125 "$((REPLY - t0))" fresh "$D/jobs/$id.o" "$D/jobs/$id.e"
+    rm -f "$D/jobs/$id".*
+    return
+  fi
   IFS=' ' read -r rc no ne <&"$r"
   now_us
   lock
@@ -161,10 +168,12 @@ fact() {
 
 refresher() {
   local f u
-  while sleep "$REFRESH_S"; do
+  # ends with the agent (also when it was killed and could not say so)
+  while sleep "$REFRESH_S" && kill -0 "$AGENT" 2>/dev/null; do
     for f in "$D"/facts/*; do
       [ -f "$f/cmd" ] || continue
-      IFS= read -r u <"$f/used" || u=0
+      u=0
+      IFS= read -r u <"$f/used" # (no newline at the end: read says 1, u is set)
       now_us
       if [ $((REPLY - u)) -gt 600000000 ]; then
         rm -rf "$f"
@@ -175,6 +184,7 @@ refresher() {
   done
 }
 
+AGENT=$$
 refresher 3>&- &
 RPID=$!
 

@@ -59,6 +59,8 @@ describe('agent frames', () => {
 });
 
 describe('AgentExec over a local agent', () => {
+  // the agents started here re-check their facts every 0.2 s (inherited environment)
+  process.env.CONMIG_AGENT_REFRESH_S = '0.2';
   let dir: string;
   const execs: AgentExec[] = [];
   beforeEach(() => {
@@ -160,7 +162,7 @@ describe('AgentExec over a local agent', () => {
     await a.ping();
     const pid = a.agentPid!;
     expect(pid).toBeGreaterThan(0);
-    const running = a.run('sleep 30').then(
+    const running = a.run('sleep 5').then(
       () => null,
       (e: unknown) => e,
     );
@@ -230,6 +232,13 @@ describe('AgentExec over a local agent', () => {
     writeFileSync(src, 'v2');
     const f4 = await a.fact(cmd, { maxAgeMs: 0, validator });
     expect(f4.stdout.startsWith('v2')).toBe(true);
+    // the refresher keeps it (and fresh): after a few of its rounds the fact is still cached, and a
+    // changed validator output was picked up in the background
+    writeFileSync(src, 'v3');
+    await new Promise((r) => setTimeout(r, 1500));
+    const f5 = await a.fact(cmd, { maxAgeMs: 60_000, validator });
+    expect(f5.cached).toBe(true);
+    expect(f5.stdout.startsWith('v3')).toBe(true);
     // a failing fact reports its exit code and stderr
     const bad = await a.fact('echo nope >&2; exit 4', { maxAgeMs: 60_000 });
     expect([bad.code, bad.stderr]).toEqual([4, 'nope\n']);
