@@ -249,6 +249,12 @@ class AgentSession {
   }
 }
 
+/** CONMIG_AGENT_TRACE=1: one stderr line per command (for finding where time goes). */
+const TRACE = process.env.CONMIG_AGENT_TRACE === '1';
+function trace(node: string, cmd: string, r: ExecResult, flags: string): void {
+  process.stderr.write(`[agent ${node}] ${r.wallMs.toFixed(1)} ms (node ${r.nodeWallMs?.toFixed(1) ?? '?'} ms, ${flags}) ${cmd.replace(/\s+/g, ' ').slice(0, 110)}\n`);
+}
+
 export class AgentExec implements NodeExec {
   readonly node: string;
   private readonly o: AgentExecOptions;
@@ -334,6 +340,7 @@ export class AgentExec implements NodeExec {
       kill = () => s.kill(started.id);
       if (killed) s.kill(started.id);
       const { flags: _flags, ...r } = await started.done;
+      if (TRACE) trace(this.node, cmd, r, _flags);
       return r;
     })();
     return {
@@ -356,6 +363,7 @@ export class AgentExec implements NodeExec {
     const validator = o.validator ?? '';
     const key = sha256(`${validator}\0${cmd}`).slice(0, 32);
     const { flags, ...r } = await s.start(cmd, { timeoutMs: o.timeoutMs }, { key, maxAgeMs: o.maxAgeMs, validator }).done;
+    if (TRACE) trace(this.node, `(fact) ${cmd}`, r, flags);
     return { ...r, cached: flags === 'cached' };
   }
 
