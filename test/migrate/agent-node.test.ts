@@ -13,6 +13,8 @@ import { LocalExec } from '../../src/live/exec/local.ts';
 import { AgentNode, migrationNode } from '../../src/live/migrate/agent-node.ts';
 import { ShellNode } from '../../src/live/migrate/shell-node.ts';
 
+// the agents started here re-check their facts every 0.2 s (inherited environment)
+process.env.CONMIG_AGENT_REFRESH_S = '0.2';
 let dir: string;
 let agent: AgentExec;
 let node: InventoryNode;
@@ -59,13 +61,23 @@ it('answers pre-flight facts as the per-command steps do, and notices a changed 
   expect(await viaAgent.treeHash(rootfs)).toBe(h);
   expect(await viaAgent.treeHash(join(dir, 'nothing'))).toBe('none');
 
-  // changed content (size and mtime): a destination-style query (no measure before it) re-checks at once
-  await new Promise((r) => setTimeout(r, 2100)); // past the measure memo
+  // changed content (size and mtime): the agent's refresher notices it within its round and re-hashes
   writeFileSync(join(rootfs, 'etc-file'), 'hello, changed');
   utimesSync(join(rootfs, 'etc-file'), new Date(), new Date(Date.now() + 5000));
   const h2 = await plain.treeHash(rootfs);
   expect(h2).not.toBe(h);
+  await new Promise((r) => setTimeout(r, 2100)); // past the measure memo and a few refresher rounds
   expect(await viaAgent.treeHash(rootfs)).toBe(h2);
+  // and the fingerprint measure hands on is the one that hash was taken with
+  expect((await viaAgent.measure('none', rootfs)).manifest).toBe((await plain.measure('none', rootfs)).manifest);
+
+  // a rollback's clear removes a bundle: its rootfs fact is re-taken at once (no stale "identical")
+  const bundle = join(dir, 'bundles', 'c1');
+  mkdirSync(join(bundle, 'rootfs'), { recursive: true });
+  writeFileSync(join(bundle, 'rootfs', 'f'), 'x');
+  expect(await viaAgent.treeHash(join(bundle, 'rootfs'))).toMatch(/^[0-9a-f]{64}$/);
+  expect(await viaAgent.clear('c1', join(dir, 'ckpt'), bundle)).toBe(true);
+  expect(await viaAgent.treeHash(join(bundle, 'rootfs'))).toBe('none');
 
   expect(await viaAgent.containerState('ghost')).toBeNull();
   const [free1, free2] = await Promise.all([viaAgent.checkpointSpace(), plain.checkpointSpace()]);

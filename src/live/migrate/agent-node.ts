@@ -8,13 +8,15 @@
  *    pre-flight hands to the transfer is the one the hash was taken with: if the rootfs changed
  *    since, the post-freeze fingerprint differs and the rootfs is sent). The agent re-takes the
  *    fingerprint (commands.ts manifestCmd) every few seconds and re-hashes only when it changed;
- *    the source's answer may be up to 3 s old (safe, as said), a destination candidate's is
- *    re-fingerprinted at the query.
+ *    an answer may be up to 3 s old: safe at the source, as said; at the destination no worse
+ *    than before (its hash was never re-taken between pre-flight and restore), and a rollback's
+ *    clear re-takes the fact of the bundle it removed.
  *  - free space where checkpoints go: at most 3 s old (the need has an 8 MiB margin; a full disk
  *    during the transfer is rolled back).
  *  - the node-to-node SSH channel: the source keeps its ControlMaster to each destination open
- *    (`ssh -O check` before each use) instead of a handshake per migration; the channel's socket
- *    is a link to it; the masters stop when the controller closes its connections.
+ *    (its socket and process checked before each use) instead of a handshake per migration; the
+ *    channel's socket is a link to it; the masters stop when the controller closes its connections.
+ *  - the container's processes for its memory size: from its init's cgroup, not `runc ps`.
  */
 import { ConmigError } from '../../model/errors.ts';
 import { probeCriu, type CriuProbe } from '../criu-probe.ts';
@@ -26,7 +28,7 @@ import type { ContainerSize, MigrationNode, TransferChannel } from './node.ts';
 import { ShellNode } from './shell-node.ts';
 
 /** How old a cached fact may be when pre-flight reads it. */
-const SOURCE_ROOTFS_MAX_AGE_MS = 3000;
+const ROOTFS_MAX_AGE_MS = 3000;
 const SPACE_MAX_AGE_MS = 3000;
 const CRIU_MAX_AGE_MS = 10 * 60_000;
 
@@ -51,6 +53,8 @@ export class AgentNode extends ShellNode {
   private readonly agent: AgentExec;
   /** The source's rootfs fact, asked for by measure and read by treeHash of the same pre-flight. */
   private memo: { dir: string; at: number; fact: Promise<RootfsFact> } | null = null;
+  /** Init pids seen by containerState (measure reads the container's cgroup with it). */
+  private readonly pids = new Map<string, { pid: number; at: number }>();
 
   constructor(n: InventoryNode, agent: AgentExec) {
     super(n, agent);
@@ -66,7 +70,9 @@ export class AgentNode extends ShellNode {
   override async containerState(id: string): Promise<RuncState | null> {
     const dir = shq(`${this.node.runcRoot}/${id}`);
     const cmd = `if [ -d ${dir} ]; then ${runcStateCmd(this.node, id)}; else echo "container does not exist" >&2; exit 1; fi`;
-    return parseRuncState(await this.agent.run(cmd, { timeoutMs: 15_000 }), this.node);
+    const st = parseRuncState(await this.agent.run(cmd, { timeoutMs: 15_000 }), this.node);
+    if (st && st.pid > 0) this.pids.set(id, { pid: st.pid, at: Date.now() });
+    return st;
   }
 
   override probeCriu(): Promise<CriuProbe> {
@@ -84,10 +90,16 @@ export class AgentNode extends ShellNode {
   }
 
   override async measure(id: string, rootfs: string): Promise<ContainerSize> {
-    const fact = this.rootfsFact(rootfs, SOURCE_ROOTFS_MAX_AGE_MS);
+    const fact = this.rootfsFact(rootfs, ROOTFS_MAX_AGE_MS);
     this.memo = { dir: rootfs, at: Date.now(), fact };
+    const init = this.pids.get(id);
+    // the container's processes: its init's cgroup (no runc start-up), else `runc ps`
+    const viaCgroup =
+      init && Date.now() - init.at < 5000
+        ? `f=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print "/sys/fs/cgroup/memory" $3 "/cgroup.procs"} $1 == "0" && $2 == "" {print "/sys/fs/cgroup" $3 "/cgroup.procs"; print "/sys/fs/cgroup/unified" $3 "/cgroup.procs"}' /proc/${init.pid}/cgroup 2>/dev/null | while read -r c; do [ -r "$c" ] && { echo "$c"; break; }; done); `
+        : 'f=; ';
     const rssCmd = [
-      `pids=$(runc --root ${shq(this.node.runcRoot)} ps --format json ${shq(id)} | tr -d '[] ' | tr ',' ' ')`,
+      `${viaCgroup}if [ -n "$f" ] && [ -s "$f" ]; then pids=$(cat "$f"); else pids=$(runc --root ${shq(this.node.runcRoot)} ps --format json ${shq(id)} | tr -d '[] ' | tr ',' ' '); fi`,
       'rss=0; for p in $pids; do k=$(awk \'/^VmRSS:/ {print $2}\' /proc/$p/status 2>/dev/null); rss=$((rss + ${k:-0})); done',
       'echo "$rss"',
     ].join('\n');
@@ -98,7 +110,14 @@ export class AgentNode extends ShellNode {
   override async treeHash(dir: string): Promise<string> {
     const m = this.memo;
     if (m && m.dir === dir && Date.now() - m.at < 2000) return (await m.fact).hash;
-    return (await this.rootfsFact(dir, 0)).hash;
+    return (await this.rootfsFact(dir, ROOTFS_MAX_AGE_MS)).hash;
+  }
+
+  /** A rollback's clear may remove the bundle's rootfs: its cached fact is re-taken at once. */
+  override async clear(id: string, dir: string, bundle: string | null): Promise<boolean> {
+    const gone = await super.clear(id, dir, bundle);
+    if (bundle !== null) await this.rootfsFact(`${bundle}/rootfs`, 0).catch(() => undefined);
+    return gone;
   }
 
   override async checkpointSpace(): Promise<number> {
@@ -114,14 +133,19 @@ export class AgentNode extends ShellNode {
 
   override async openChannel(ch: TransferChannel, to: InventoryNode): Promise<{ ok: boolean; stderr: string }> {
     const warm = this.warmSock(ch);
+    const w = shq(warm);
+    const pidf = shq(`${warm}.pid`);
+    // alive: its socket and its process (a master whose connection died exits within ServerAlive's 6 s)
     const cmd = [
-      `if ! ${transferSsh(this.node, to, warm, ['-O', 'check'])} 2>/dev/null; then`,
-      `rm -f ${shq(warm)}; ${transferSsh(this.node, to, warm, ['-M', '-o', 'ControlPersist=300', '-f', '-N'])} || exit $?`,
+      `p=; [ -S ${w} ] && read -r p < ${pidf} 2>/dev/null`,
+      `if [ -z "$p" ] || ! kill -0 "$p" 2>/dev/null; then`,
+      `rm -f ${w} ${pidf}; ${transferSsh(this.node, to, warm, ['-M', '-o', 'ControlPersist=300', '-f', '-N'])} || exit $?`,
+      `${transferSsh(this.node, to, warm, ['-O', 'check'])} 2>&1 | sed -n 's/.*pid=\\([0-9]*\\).*/\\1/p' > ${pidf}`,
       'fi',
-      `ln -sfn ${shq(warm)} ${shq(ch.ctlSock)}`,
+      `ln -sfn ${w} ${shq(ch.ctlSock)}`,
     ].join('\n');
     const r = await this.agent.run(cmd, { timeoutMs: 20_000 });
-    if (r.code === 0) this.agent.atClose(`${transferSsh(this.node, to, warm, ['-O', 'exit'])} 2>/dev/null; rm -f ${shq(warm)}`);
+    if (r.code === 0) this.agent.atClose(`${transferSsh(this.node, to, warm, ['-O', 'exit'])} 2>/dev/null; rm -f ${w} ${pidf}`);
     return { ok: r.code === 0, stderr: r.stderr };
   }
 
