@@ -108,12 +108,12 @@ job() {
 
 # Bring fact folder $1 up to date; REPLY = the time its check began.
 refresh_fact() {
-  local f=$1 v='' old='' t rc sz c='' p=$BASHPID
+  local f=$1 v='' old='' t rc sz c='' vc='' p=$BASHPID
   now_us
   t=$REPLY
   if [ -s "$f/val" ]; then
-    IFS= read -r -d '' c <"$f/val"
-    v=$(sh -c "$c" 2>/dev/null 3>&-)
+    IFS= read -r -d '' vc <"$f/val"
+    v=$(sh -c "$vc" 2>/dev/null 3>&-)
     if [ -f "$f/res" ] && [ -f "$f/vout" ]; then
       IFS= read -r -d '' old <"$f/vout"
       if [ "$v" = "$old" ]; then
@@ -129,6 +129,9 @@ refresh_fact() {
   { printf '%s %s %s\n' "$rc" "${sz%%$'\n'*}" "${sz##*$'\n'}"; cat "$f/o.$p" "$f/e.$p"; } >"$f/r.$p"
   mv -f "$f/r.$p" "$f/res"
   rm -f "$f/o.$p" "$f/e.$p"
+  # the fingerprint CMD's answer belongs to is the one taken before it: a tree that changed while
+  # CMD ran is seen as changed next round (a fact that writes, e.g. a config file, has a validator
+  # that says the same only while all is well: `ok`, else something new every time)
   printf %s "$v" >"$f/vout"
   printf %s "$t" >"$f/at"
 }
@@ -139,6 +142,7 @@ fact() {
   t0=$REPLY
   if [ ! -f "$f/cmd" ]; then
     mkdir -p "$f"
+    printf %s "$t0" >"$f/used"
     printf %s "$val" >"$f/val"
     printf %s "$cmd" >"$f/cmd"
   fi
@@ -172,10 +176,11 @@ refresher() {
   while sleep "$REFRESH_S" && kill -0 "$AGENT" 2>/dev/null; do
     for f in "$D"/facts/*; do
       [ -f "$f/cmd" ] || continue
-      u=0
+      u=
       IFS= read -r u <"$f/used" # (no newline at the end: read says 1, u is set)
       now_us
-      if [ $((REPLY - u)) -gt 600000000 ]; then
+      # (u empty: the fact is being created or its use written just now)
+      if [ -n "$u" ] && [ $((REPLY - u)) -gt 600000000 ]; then
         rm -rf "$f"
         continue
       fi

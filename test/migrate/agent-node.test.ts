@@ -3,7 +3,7 @@
  * (same rootfs hash and fingerprint, `none` for a missing tree, no container where runc has no
  * state), and a changed rootfs is noticed. Local agents (bash), no root needed.
  */
-import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { AgentExec } from '../../src/live/exec/agent.ts';
 import { LocalExec } from '../../src/live/exec/local.ts';
 import { AgentNode, migrationNode } from '../../src/live/migrate/agent-node.ts';
 import { ShellNode } from '../../src/live/migrate/shell-node.ts';
+import { CRIU_CONF } from '../../src/live/migrate/commands.ts';
 
 // the agents started here re-check their facts every 0.2 s (inherited environment)
 process.env.CONMIG_AGENT_REFRESH_S = '0.2';
@@ -84,4 +85,21 @@ it('answers pre-flight facts as the per-command steps do, and notices a changed 
   expect(free1).toBeGreaterThan(0);
   expect(Math.abs(free1 - free2) / free2).toBeLessThan(0.05);
   await viaAgent.reach();
+
+  // the CRIU config: written, and written again by the agent when something removed it
+  await viaAgent.writeCriuConfig();
+  const conf = join(node.workDir, 'conmig-criu.conf');
+  expect(readFileSync(conf, 'utf8')).toBe(CRIU_CONF);
+  rmSync(conf);
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(readFileSync(conf, 'utf8')).toBe(CRIU_CONF);
+  // config.json: read, and read again once it was replaced
+  const b = join(dir, 'bundles', 'c2');
+  mkdirSync(b, { recursive: true });
+  writeFileSync(join(b, 'config.json'), '{"a":1}');
+  expect(await viaAgent.readConfig(b)).toBe('{"a":1}');
+  writeFileSync(join(b, 'new.json'), '{"a":2}');
+  renameSync(join(b, 'new.json'), join(b, 'config.json'));
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(await viaAgent.readConfig(b)).toBe('{"a":2}');
 });

@@ -16,20 +16,24 @@
  *  - the node-to-node SSH channel: the source keeps its ControlMaster to each destination open
  *    (its socket and process checked before each use) instead of a handshake per migration; the
  *    channel's socket is a link to it; the masters stop when the controller closes its connections.
- *  - the container's processes for its memory size: from its init's cgroup, not `runc ps`.
+ *  - the container's memory (for the disk check): from its init's cgroup, not `runc ps`, at most 3 s old.
+ *  - config.json (re-read when its size, mtime or inode change) and the CRIU config file (re-written
+ *    when its content differs), at most 3 s since their last check.
  */
 import { ConmigError } from '../../model/errors.ts';
 import { probeCriu, type CriuProbe } from '../criu-probe.ts';
 import type { InventoryNode } from '../inventory.ts';
 import { AgentExec } from '../exec/agent.ts';
 import { shq, tail, type ExecResult, type NodeExec, type RunOptions, type RunningCommand, type StreamOptions } from '../exec/types.ts';
-import { checkpointSpaceCmd, manifestCmd, runcStateCmd, parseKv, parseRuncState, toInt, transferSsh, treeHashCmd, type RuncState } from './commands.ts';
+import { CRIU_CONF, checkpointSpaceCmd, criuConfPath, manifestCmd, runcStateCmd, parseKv, parseRuncState, toInt, transferSsh, treeHashCmd, type RuncState } from './commands.ts';
 import type { ContainerSize, MigrationNode, TransferChannel } from './node.ts';
 import { ShellNode } from './shell-node.ts';
 
 /** How old a cached fact may be when pre-flight reads it. */
 const ROOTFS_MAX_AGE_MS = 3000;
 const SPACE_MAX_AGE_MS = 3000;
+const RSS_MAX_AGE_MS = 3000;
+const CONFIG_MAX_AGE_MS = 3000;
 const CRIU_MAX_AGE_MS = 10 * 60_000;
 
 interface RootfsFact {
@@ -103,7 +107,10 @@ export class AgentNode extends ShellNode {
       'rss=0; for p in $pids; do k=$(awk \'/^VmRSS:/ {print $2}\' /proc/$p/status 2>/dev/null); rss=$((rss + ${k:-0})); done',
       'echo "$rss"',
     ].join('\n');
-    const [rss, f] = await Promise.all([this.agent.run(rssCmd, { timeoutMs: 60_000 }), fact]);
+    // an estimate for the disk check (8 MiB margin): like the other facts, at most 3 s old when
+    // the init pid is known (a cached answer keyed by it), else measured now
+    const rssRun = init && Date.now() - init.at < 5000 ? this.agent.fact(rssCmd, { maxAgeMs: RSS_MAX_AGE_MS, timeoutMs: 60_000 }) : this.agent.run(rssCmd, { timeoutMs: 60_000 });
+    const [rss, f] = await Promise.all([rssRun, fact]);
     return { rssBytes: toInt(rss.stdout) * 1024, rootfsBytes: f.bytes, manifest: f.manifest };
   }
 
@@ -118,6 +125,28 @@ export class AgentNode extends ShellNode {
     const gone = await super.clear(id, dir, bundle);
     if (bundle !== null) await this.rootfsFact(`${bundle}/rootfs`, 0).catch(() => undefined);
     return gone;
+  }
+
+  /** config.json, re-read when its size, mtime or inode changed (checked at most 3 s ago). */
+  override async readConfig(bundle: string): Promise<string> {
+    const f = shq(`${bundle}/config.json`);
+    const r = await this.agent.fact(`cat ${f}`, { maxAgeMs: CONFIG_MAX_AGE_MS, validator: `stat -c '%s %Y %i' ${f}`, timeoutMs: 30_000 });
+    if (r.code !== 0) throw failed(this.name, 'reading config.json', `cat ${f}`, r);
+    return r.stdout;
+  }
+
+  /**
+   * The CRIU config, kept by the agent: written when its content differs from CRIU_CONF (the
+   * agent checks every 2 s, and at a pre-flight more than 3 s after its last check).
+   */
+  override async writeCriuConfig(): Promise<void> {
+    const conf = shq(criuConfPath(this.node));
+    const b64 = Buffer.from(CRIU_CONF).toString('base64');
+    const cmd = `mkdir -p ${shq(this.node.workDir)} && printf %s ${b64} | base64 -d > ${conf}.tmp && mv -f ${conf}.tmp ${conf} && echo written`;
+    // `ok` while the file is right, something new each time it is not: re-written until it is
+    const validator = `[ "$(base64 -w0 < ${conf} 2>/dev/null)" = ${b64} ] && echo ok || echo "bad $$"`;
+    const r = await this.agent.fact(cmd, { maxAgeMs: CONFIG_MAX_AGE_MS, validator, timeoutMs: 30_000 });
+    if (r.code !== 0) throw failed(this.name, 'writing the CRIU config', cmd, r);
   }
 
   override async checkpointSpace(): Promise<number> {
