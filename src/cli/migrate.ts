@@ -27,6 +27,8 @@ interface MigrateFlags {
   health: string;
   dryRun?: boolean;
   journal?: string;
+  /** false with --no-agent */
+  agent?: boolean;
 }
 
 const MODES: readonly MigrationMode[] = ['cold', 'precopy', 'postcopy'];
@@ -71,7 +73,9 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--dry-run', 'only run the pre-flight checks (changes nothing) and report')
     .option('--journal <dir>', 'journal folder (default: CONMIG_JOURNAL_DIR, else /var/lib/conmig/journal for root, else ~/.local/state/conmig/journal)')
     .option('--json', 'print the result as JSON')
+    .option('--no-agent', 'no node agent: one SSH command per step (as CONMIG_AGENT=off; docs/migrate.md)')
     .action(async (o: MigrateFlags) => {
+      const agent = o.agent === false ? ('off' as const) : undefined;
       const mode = parseMode(o.mode);
       const [{ loadInventory }, { migrateContainer }, { recoverBeforeMigrating }] = await Promise.all([
         import('../live/inventory.ts'),
@@ -81,7 +85,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
       const inventory = await loadInventory(ctx.abs(o.inventory));
       const journalDir = await journalDirOf(ctx, o.journal);
       // first end what an earlier controller left half-way (conmig recover)
-      await recoverBeforeMigrating({ inventory, journalDir, log: (l) => ctx.err(`conmig recover: ${l}`) }, [o.container]);
+      await recoverBeforeMigrating({ inventory, journalDir, agent, log: (l) => ctx.err(`conmig recover: ${l}`) }, [o.container]);
       const ctl = new AbortController();
       const onSigint = (): void => {
         if (!ctl.signal.aborted) {
@@ -103,6 +107,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
           healthPath: o.health,
           dryRun: o.dryRun === true,
           journalDir,
+          agent,
           onPhase: o.json
             ? undefined
             : (phase, state) => {

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { ConmigError } from '../../model/errors.ts';
-import type { ExecResult, NodeExec, RunOptions, RunningCommand, StreamOptions } from './types.ts';
+import type { ExecPipe, ExecResult, NodeExec, RunOptions, RunningCommand, StreamOptions } from './types.ts';
 
 export class LocalExec implements NodeExec {
   readonly node: string;
@@ -71,6 +71,37 @@ export class LocalExec implements NodeExec {
       else child.stdin.end();
     });
     return { done, kill: killGroup };
+  }
+
+  /** A long-lived `bash -c CMD` with its streams open (the node agent's channel, in tests). */
+  openPipe(cmd: string): Promise<ExecPipe> {
+    const argv = this.netns ? ['nsenter', `--net=/run/netns/${this.netns}`, 'bash', '-c', cmd] : ['bash', '-c', cmd];
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin.on('error', () => {
+      /* it ended: its close reports that */
+    });
+    let closed = false;
+    const closeCbs: Array<(code: number | null) => void> = [];
+    // its exit, not the end of its streams: commands it started may hold those open
+    child.on('exit', (code) => {
+      if (closed) return;
+      closed = true;
+      for (const cb of closeCbs) cb(code);
+    });
+    child.on('error', () => {
+      if (!closed) for (const cb of closeCbs) cb(null);
+      closed = true;
+    });
+    return Promise.resolve({
+      write: (b) => {
+        if (!closed) child.stdin.write(b);
+      },
+      end: () => child.stdin.end(),
+      onStdout: (cb) => child.stdout.on('data', cb),
+      onStderr: (cb) => child.stderr.on('data', cb),
+      onClose: (cb) => closeCbs.push(cb),
+      kill: () => child.kill('SIGKILL'),
+    });
   }
 
   async close(): Promise<void> {}

@@ -13,7 +13,7 @@ import ssh2, { Client, type ClientChannel } from 'ssh2';
 const { utils } = ssh2;
 import { ConmigError } from '../../model/errors.ts';
 import { parseKnownHosts, verifyHostKey, type HostKeyVerdict, type KnownHostEntry } from './known-hosts.ts';
-import { shq, type ExecResult, type NodeExec, type RunOptions, type RunningCommand, type StreamOptions } from './types.ts';
+import { shq, type ExecPipe, type ExecResult, type NodeExec, type RunOptions, type RunningCommand, type StreamOptions } from './types.ts';
 
 export interface SshTarget {
   node: string;
@@ -228,6 +228,56 @@ export class SshNodeExec implements NodeExec {
           channel.signal('KILL');
           channel.close();
         }
+      },
+    };
+  }
+
+  /** A long-lived command on the node with its streams open over one channel (the node agent). */
+  async openPipe(cmd: string): Promise<ExecPipe> {
+    const client = await this.connect();
+    const ch = await new Promise<ClientChannel>((resolve, reject) =>
+      client.exec(cmd, (err, c) =>
+        err
+          ? reject(
+              new ConmigError('NODE_UNREACHABLE', `cannot start a command on ${this.node}: ${err.message}`, {
+                context: { node: this.node, sshError: err.message },
+                cause: err,
+              }),
+            )
+          : resolve(c),
+      ),
+    );
+    this.open.add(ch);
+    let code: number | null = null;
+    let closed = false;
+    const closeCbs: Array<(code: number | null) => void> = [];
+    const ended = (): void => {
+      if (closed) return;
+      closed = true;
+      for (const cb of closeCbs) cb(code);
+    };
+    // its exit (commands it started may keep the channel's streams open), or the channel's end
+    ch.on('exit', (c: number | null) => {
+      code = c;
+      ended();
+    });
+    ch.on('close', () => {
+      this.open.delete(ch);
+      ended();
+    });
+    return {
+      write: (b) => {
+        if (!closed) ch.write(b);
+      },
+      end: () => {
+        if (!closed) ch.end();
+      },
+      onStdout: (cb) => ch.on('data', cb),
+      onStderr: (cb) => ch.stderr.on('data', cb),
+      onClose: (cb) => closeCbs.push(cb),
+      kill: () => {
+        ch.signal('KILL');
+        ch.close();
       },
     };
   }

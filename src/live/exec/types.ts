@@ -12,6 +12,8 @@ export interface ExecResult {
   stderr: string;
   /** Wall-clock duration of the command as seen by the caller. */
   wallMs: number;
+  /** Its duration timed on the node (the node agent reports it; absent over plain SSH). */
+  nodeWallMs?: number;
 }
 
 export interface RunOptions {
@@ -41,6 +43,18 @@ export interface NodeExec {
   /** Like run, with output delivered as it arrives. */
   stream(cmd: string, opts?: StreamOptions): RunningCommand;
   close(): Promise<void>;
+}
+
+/** A long-lived command with its standard streams open (the node agent's channel). */
+export interface ExecPipe {
+  write(data: Buffer): void;
+  /** Close its standard input. */
+  end(): void;
+  onStdout(cb: (chunk: Buffer) => void): void;
+  onStderr(cb: (chunk: Buffer) => void): void;
+  /** It exited, or its channel ended (exit code; null if unknown: killed, or the connection went away). */
+  onClose(cb: (code: number | null) => void): void;
+  kill(): void;
 }
 
 /** Quote one word for a POSIX shell. */

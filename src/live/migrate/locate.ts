@@ -2,7 +2,7 @@
 import { nodeByName, type Inventory } from '../inventory.ts';
 import type { ExecPool } from '../exec/pool.ts';
 import type { NodeFactory } from './node.ts';
-import { ShellNode } from './shell-node.ts';
+import { migrationNode } from './agent-node.ts';
 
 export interface ContainerWhereabouts {
   /** Nodes where it runs (sorted). */
@@ -13,7 +13,7 @@ export interface ContainerWhereabouts {
 }
 
 export async function locateContainer(inv: Inventory, pool: ExecPool, id: string): Promise<ContainerWhereabouts> {
-  return locateWith(inv, (name) => new ShellNode(nodeByName(inv, name), pool.get(name)), id);
+  return locateWith(inv, (name) => migrationNode(nodeByName(inv, name), pool.get(name)), id);
 }
 
 export async function locateWith(inv: Inventory, nodeOf: NodeFactory, id: string): Promise<ContainerWhereabouts> {

@@ -2,7 +2,7 @@
 import type { MigrationMode } from '../../model/types.ts';
 import type { CriuProbe } from '../criu-probe.ts';
 import type { Inventory, InventoryNode } from '../inventory.ts';
-import type { ExecPool } from '../exec/pool.ts';
+import type { AgentSetting, ExecPool } from '../exec/pool.ts';
 import type { NodeExec } from '../exec/types.ts';
 import type { NodeFactory } from './node.ts';
 import type { MigrationPhase } from './result.ts';
@@ -32,6 +32,8 @@ export interface MigrateOptions {
   mode: MigrationMode;
   /** Connections to reuse (default: a new SSH pool, closed at the end). */
   pool?: ExecPool;
+  /** The node agent for the pool made here (default CONMIG_AGENT, else auto; `off` = `--no-agent`). */
+  agent?: AgentSetting;
   /** Who runs the node-side steps (default: one SSH command each over the pool, ShellNode). */
   nodes?: NodeFactory;
   hooks?: MigrationHooks;

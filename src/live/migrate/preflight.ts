@@ -55,11 +55,20 @@ export async function preflight(ctx: StepContext, plan: MigrationPlan, channel: 
   }
   const srcBundle = await runsOnlyOnSource(ctx, plan.container);
   const probes = await probeBoth(ctx, plan.mode, o.probeCache);
-  const rootfs = await rootfsFacts(ctx, plan.container, await src.readConfig(srcBundle), srcBundle);
-  const dstBundleExisted = await dst.exists(rootfs.dstBundle);
-  // the node-to-node SSH channel the checkpoint will take, opened now: it proves the
-  // source can reach the destination (key, host key) and saves a handshake in the downtime
-  const opened = await src.openChannel(channel, to);
+  // at once (a node agent runs them side by side): the rootfs facts, whether the destination's
+  // bundle folder exists, and the node-to-node SSH channel the checkpoint will take, opened now:
+  // it proves the source can reach the destination (key, host key) and saves a handshake in the downtime
+  const [rootfsR, existedR, openedR] = await Promise.allSettled([
+    src.readConfig(srcBundle).then((config) => rootfsFacts(ctx, plan.container, config, srcBundle)),
+    dst.exists(`${to.bundlesDir}/${plan.container}`),
+    src.openChannel(channel, to),
+  ]);
+  if (rootfsR.status === 'rejected' || existedR.status === 'rejected') {
+    if (openedR.status === 'fulfilled' && openedR.value.ok) await src.closeChannel(channel, to).catch(() => undefined);
+    throw rootfsR.status === 'rejected' ? rootfsR.reason : (existedR as PromiseRejectedResult).reason;
+  }
+  if (openedR.status === 'rejected') throw openedR.reason;
+  const [rootfs, dstBundleExisted, opened] = [rootfsR.value, existedR.value, openedR.value];
   if (!opened.ok) {
     throw new ConmigError('NODE_UNREACHABLE', `${from.name} cannot reach ${to.name} (${to.address}:${to.sshPort}) over SSH with its transfer key`, {
       context: { node: from.name, address: `${to.address}:${to.sshPort}`, sshError: tail(opened.stderr, 4), phase: 'preflight' },
@@ -78,7 +87,10 @@ export async function preflight(ctx: StepContext, plan: MigrationPlan, channel: 
 /** The container runs on the source (its bundle) and the destination has none of that name. */
 async function runsOnlyOnSource(ctx: StepContext, id: string): Promise<string> {
   const { src, dst, from, to, inventory: inv } = ctx;
-  const state = await src.containerState(id);
+  // both at once; the destination's answer (or failure) counts only if the source's passes
+  const [stateR, thereR] = await Promise.allSettled([src.containerState(id), dst.containerState(id)]);
+  if (stateR.status === 'rejected') throw stateR.reason;
+  const state = stateR.value;
   if (!state || state.status !== 'running') {
     const where = await locateWith(inv, ctx.nodeOf, id);
     const elsewhere = where.running.filter((n) => n !== from.name);
@@ -90,7 +102,8 @@ async function runsOnlyOnSource(ctx: StepContext, id: string): Promise<string> {
         : `container "${id}" runs on no node (checked ${checked.join(', ')}${where.unreachable.length ? `; unreachable: ${where.unreachable.join(', ')}` : ''})`;
     throw new ConmigError('CONTAINER_UNKNOWN', msg, { context: { container: id, node: from.name, runningOn: elsewhere.join(', ') || undefined } });
   }
-  const there = await dst.containerState(id);
+  if (thereR.status === 'rejected') throw thereR.reason;
+  const there = thereR.value;
   if (there) {
     throw new ConmigError('MIGRATION_FAILED', `${to.name} already has a container named "${id}" (${there.status}); nothing was changed`, {
       context: { node: to.name, container: id, phase: 'preflight' },

@@ -10,14 +10,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConmigError } from '../../model/errors.ts';
 import { nodeByName, type Inventory } from '../inventory.ts';
-import { SshExecPool, type ExecPool } from '../exec/pool.ts';
+import { SshExecPool, type AgentSetting, type ExecPool } from '../exec/pool.ts';
 import { shq } from '../exec/types.ts';
 import { waitHealthy } from './health.ts';
 import { claimEntry, closeEntry, listOpenEntries, nodeKey, ownerAlive, rewriteEntry, type JournalEntry } from './journal.ts';
 import type { NodeFactory } from './node.ts';
 import { planRecovery, type ContainerStatus, type NodeObservation, type Observation, type RecoveryAction, type RecoveryPlan } from './recovery-plan.ts';
 import { cleanUp, removeDirs, rollBack } from './rollback.ts';
-import { ShellNode } from './shell-node.ts';
+import { migrationNode } from './agent-node.ts';
 import type { MigrationPlan, MigrationState } from './state.ts';
 
 export interface RecoverOptions {
@@ -29,6 +29,8 @@ export interface RecoverOptions {
   nodes?: NodeFactory;
   /** How long a transitional state (a dump or restore still running, paused, created) is waited for. */
   settleMs?: number;
+  /** The node agent for the pool made here (default CONMIG_AGENT, else auto). */
+  agent?: AgentSetting;
   /** A line per thing done (the CLI prints them). */
   log?: (line: string) => void;
 }
@@ -60,12 +62,12 @@ export async function recoverInterrupted(o: RecoverOptions): Promise<RecoveryOut
   let ownPool = false;
   const poolOf = (): ExecPool => {
     if (!pool) {
-      pool = new SshExecPool(o.inventory, { connectTimeoutMs: 6000 });
+      pool = new SshExecPool(o.inventory, { connectTimeoutMs: 6000, ...(o.agent ? { agent: o.agent } : {}) });
       ownPool = true;
     }
     return pool;
   };
-  const nodeOf: NodeFactory = o.nodes ?? ((name) => new ShellNode(nodeByName(o.inventory, name), poolOf().get(name)));
+  const nodeOf: NodeFactory = o.nodes ?? ((name) => migrationNode(nodeByName(o.inventory, name), poolOf().get(name)));
   try {
     for (const { file, entry, problem } of entries) {
       if (!entry) {

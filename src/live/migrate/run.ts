@@ -14,7 +14,7 @@ import { DowntimeProber } from './prober.ts';
 import { dryRunResult, migratedResult, type LiveMigrationResult, type MigrationPhase, type PhaseTiming, type ResultMeta } from './result.ts';
 import { planRollback } from './rollback-plan.ts';
 import { cleanUp, removeDirs, rollBack, type RollbackOutcome } from './rollback.ts';
-import { ShellNode } from './shell-node.ts';
+import { migrationNode } from './agent-node.ts';
 import { MigrationJournal } from './journal.ts';
 import { pauseIfAsked } from './test-pause.ts';
 import type { StepContext } from './steps.ts';
@@ -49,9 +49,9 @@ export class MigrationRun {
     this.to = nodeByName(inv, opts.to);
     if (this.from.name === this.to.name) throw new ConmigError('USAGE', `--from and --to are the same node (${this.from.name})`);
     this.ownPool = !opts.pool;
-    const pool = opts.pool ?? new SshExecPool(inv);
+    const pool = opts.pool ?? new SshExecPool(inv, opts.agent === undefined ? {} : { agent: opts.agent });
     this.pool = pool;
-    const nodeOf: NodeFactory = opts.nodes ?? ((name) => new ShellNode(nodeByName(inv, name), pool.get(name)));
+    const nodeOf: NodeFactory = opts.nodes ?? ((name) => migrationNode(nodeByName(inv, name), pool.get(name)));
     const port = opts.port ?? inv.containers.find((c) => c.name === id)?.port;
     const stamp = `${id}-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${process.pid}`;
     const plan: MigrationPlan = {
