@@ -31,7 +31,6 @@ import { runChecked, shq } from '../src/live/exec/types.ts';
 import { makeBundleConfig, type ImageSpec } from '../src/live/testbed/bundle.ts';
 import { migrateContainer } from '../src/live/migrate/migrator.ts';
 import { modeRefusal, probeCriu, type CriuProbe } from '../src/live/criu-probe.ts';
-import { POSTCOPY_REFUSAL } from '../src/live/migrate/migrator.ts';
 import type { LiveMigrationResult } from '../src/live/migrate/result.ts';
 import { httpGetText, rig, rigUnavailableReason, rigUp } from '../test/live/helpers/rig.ts';
 
@@ -183,7 +182,7 @@ async function main(): Promise<void> {
             workload: w.name, bandwidthMbps: bw, mode, runs: 0, checkpointMs: NaN, transferMs: NaN, restoreMs: NaN, totalMs: NaN,
             downtimeMs: NaN, bytes: NaN, floorTransferMs: NaN, bareCheckpointMs: NaN, bareRestoreMs: NaN,
           };
-          const refusal = [...probes.values()].map((p) => modeRefusal(mode, p)).find((x) => x !== null) ?? (mode === 'postcopy' ? POSTCOPY_REFUSAL.split(';')[0] : null);
+          const refusal = [...probes.values()].map((p) => modeRefusal(mode, p)).find((x) => x !== null);
           if (refusal) {
             rows.push({ ...base, refused: refusal });
             continue;

@@ -45,6 +45,7 @@ const GROUP: Record<StateKind, Group> = {
   transferred: 'stopping',
   restoring: 'restoring',
   restored: 'restoring',
+  fetched: 'done',
   verified: 'done',
   cleaned: 'done',
 };
@@ -125,6 +126,20 @@ describe('planRecovery: every state x every observation', () => {
       // keep-source clears the destination the same way
       const k = planRecovery(s, obs('running', 'stopped'));
       expect(k).toMatchObject({ action: 'keep-source', node: 'node1', clearDestination: rb.clearDestination });
+    }
+  });
+
+  it('post-copy: never a restore from the checkpoint (it holds no memory): the same decisions otherwise, lost instead', () => {
+    for (const kind of STATE_KINDS) {
+      for (const src of Object.keys(SRC)) {
+        for (const dst of Object.keys(DST)) {
+          const s = stateOf(kind);
+          const p = planRecovery({ ...s, plan: { ...s.plan, mode: 'postcopy' } } as typeof s, obs(src, dst));
+          const want = expected(kind, src, dst);
+          expect(p.action, `${kind} ${src} ${dst}`).toBe(want === 'restore-source' ? 'lost' : want);
+          if (p.action === 'lost' && want === 'restore-source') expect(p.reason).toMatch(/post-copy checkpoint holds no memory/);
+        }
+      }
     }
   });
 

@@ -2,7 +2,11 @@
  * The real migration primitive: move a running runc container from one
  * inventory node to another with CRIU, node to node, and never lose it.
  *
- *   preflight -> [predump x N] -> checkpoint -> transfer -> restore -> verify -> cleanup
+ *   preflight -> [predump x N] -> checkpoint -> transfer -> restore -> [lazy-pages] -> verify -> cleanup
+ *
+ * Post-copy (--mode postcopy): the checkpoint leaves the memory in the source's CRIU, the
+ * restore starts the container at the destination at once, and `lazy-pages` lasts until the
+ * destination has fetched every page (state `fetched`); only then is it verified.
  *
  * Each phase takes the migration from one state to the next (state.ts:
  * planned, prepared, [predumped], checkpointing, checkpointed, transferred,
@@ -18,13 +22,12 @@ import type { MigrateOptions } from './options.ts';
 import { preflight } from './preflight.ts';
 import type { LiveMigrationResult } from './result.ts';
 import { MigrationRun } from './run.ts';
-import { checkpoint, cleanup, restore, verify } from './steps.ts';
+import { checkpoint, cleanup, fetchPages, lazyCheckpoint, lazyRestore, restore, verify } from './steps.ts';
 import { predumpRound, transfer } from './transfer.ts';
 import type { Predumped, Prepared } from './state.ts';
 
 export type { HookContext, MigrateOptions, MigrationHooks } from './options.ts';
 export { locateContainer } from './locate.ts';
-export { POSTCOPY_REFUSAL } from './preflight.ts';
 
 /** Run one live migration; see the file comment. */
 export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrationResult> {
@@ -48,16 +51,19 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
       }
     }
     run.checkInterrupt();
-    const checkpointed = await run.step('checkpoint', () => checkpoint(ctx, ready));
+    const lazy = opts.mode === 'postcopy';
+    const checkpointed = await run.step('checkpoint', () => (lazy && ready.kind === 'prepared' ? lazyCheckpoint(ctx, ready) : checkpoint(ctx, ready)));
     run.checkInterrupt();
     const transferred = await run.step('transfer', () => transfer(ctx, checkpointed));
     run.checkInterrupt();
     const restored = await run.step('restore', () => {
       run.probeDestination();
-      return restore(ctx, transferred);
+      return lazy ? lazyRestore(ctx, transferred) : restore(ctx, transferred);
     });
-    // no interruption check here: a restored container is verified before anything else
-    const verified = await run.step('verify', () => verify(ctx, restored));
+    // no interruption check here: a restored container is verified before anything else;
+    // post-copy: not before its last page arrived
+    const complete = lazy ? await run.step('lazy-pages', () => fetchPages(ctx, restored, opts.lazyTimeoutMs ?? 900_000)) : restored;
+    const verified = await run.step('verify', () => verify(ctx, complete));
 
     // Verified: from here the migration has happened, even if interrupted.
     const cleaned = await run.step('cleanup', () => cleanup(ctx, verified));

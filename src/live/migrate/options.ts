@@ -45,6 +45,8 @@ export interface MigrateOptions {
   /** Service port (default: the inventory's containers[].port). */
   port?: number;
   verifyTimeoutMs?: number;
+  /** Post-copy: how long the page fetch after the restore may take (default 15 min). */
+  lazyTimeoutMs?: number;
   /** Pre-copy rounds before the final dump. */
   precopyRounds?: number;
   /** Only run the pre-flight checks (nothing is changed on any node) and report. */

@@ -61,7 +61,7 @@ export type RecoveryAction = RecoveryPlan['action'];
 /** States in which the container has not been stopped by the migration. */
 const UNTOUCHED: readonly StateKind[] = ['planned', 'prepared', 'predumped'];
 /** States from which the destination may hold the container (its restore was issued). */
-const DESTINATION_MAY_HOLD: readonly StateKind[] = ['restoring', 'restored', 'verified', 'cleaned'];
+const DESTINATION_MAY_HOLD: readonly StateKind[] = ['restoring', 'restored', 'fetched', 'verified', 'cleaned'];
 
 export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
   const { plan } = s;
@@ -97,7 +97,8 @@ export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
   const clear = clearOf(s);
   const cleanUp = cleanUpFromPlan(s);
   const mayHold = DESTINATION_MAY_HOLD.includes(s.kind);
-  const done = s.kind === 'verified' || s.kind === 'cleaned';
+  // post-copy's `fetched`: every page at the destination, the source's copy gone: it is done too
+  const done = s.kind === 'fetched' || s.kind === 'verified' || s.kind === 'cleaned';
 
   if (srcRuns && dstRuns) {
     // two copies: keep the one the migration had settled on
@@ -125,6 +126,10 @@ export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
   }
   if (!src.checkpoint) {
     return { action: 'lost', reason: `"${plan.container}" runs on neither ${plan.from} nor ${plan.to} and its checkpoint is not on ${plan.from} (${plan.srcDir}/img)` };
+  }
+  if (s.plan.mode === 'postcopy') {
+    // the checkpoint has no memory (it stayed in the source's CRIU, now ended): nothing to restore from
+    return { action: 'lost', reason: `"${plan.container}" runs on neither ${plan.from} nor ${plan.to}, and a post-copy checkpoint holds no memory (the pages were served by the source's CRIU, which has ended): nothing to restore it from` };
   }
   const rb = planRollback(s);
   if (rb.direction !== 'back') throw new Error(`planRollback(${s.kind}) is not a way back`); // unreachable: every state left here has a checkpoint

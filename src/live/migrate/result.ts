@@ -82,6 +82,8 @@ function environmentOf(probes: CriuProbe[]): Record<string, string> {
 export function migratedResult(s: Cleaned, m: ResultMeta, downtime: DowntimeMeasurement | null): LiveMigrationResult {
   const { plan, sent } = s;
   const ms = (p: MigrationPhase): number => phaseMs(m.phases, p);
+  // post-copy: the memory the destination fetched after the restore (not in the pushed images)
+  const lazyBytes = s.lazyBytes ?? 0;
   return {
     id: m.id,
     containerId: plan.container,
@@ -95,15 +97,15 @@ export function migratedResult(s: Cleaned, m: ResultMeta, downtime: DowntimeMeas
     checkpointMs: ms('checkpoint'),
     transferMs: ms('transfer'),
     restoreMs: ms('restore'),
-    lazyPagesMs: 0,
+    lazyPagesMs: ms('lazy-pages'),
     downtimeMs: downtime ? downtime.downtimeMs : ms('checkpoint') + ms('transfer') + ms('restore'),
     totalMs: m.totalMs,
-    bytes: sent.checkpointBytes + sent.bundleBytes,
+    bytes: sent.checkpointBytes + lazyBytes + sent.bundleBytes,
     status: 'ok',
     phases: m.phases,
     verifyMs: ms('verify'),
     cleanupMs: ms('cleanup'),
-    checkpointBytes: sent.checkpointBytes,
+    checkpointBytes: sent.checkpointBytes + lazyBytes,
     bundleBytes: sent.bundleBytes,
     rootfsCached: sent.rootfsCached,
     downtime,
