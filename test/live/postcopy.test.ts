@@ -1,0 +1,150 @@
+/**
+ * Post-copy (CRIU lazy pages) and disk-less cold migration for real: runc + CRIU over SSH
+ * between the rig's network-namespace nodes (helpers/rig.sh). Needs root and
+ * scripts/setup-live.sh (which also raises fs.pipe-max-size for CRIU's lazy page server);
+ * skipped locally with a printed reason otherwise, never in CI.
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConmigError } from '../../src/model/errors.ts';
+import type { Inventory } from '../../src/live/inventory.ts';
+import { SshExecPool } from '../../src/live/exec/pool.ts';
+import { locateContainer, migrateContainer, type MigrateOptions } from '../../src/live/migrate/migrator.ts';
+import type { CriuProbe } from '../../src/live/criu-probe.ts';
+import { counterState, findPids, rig, rigUnavailableReason, rigUp, waitCounter } from './helpers/rig.ts';
+
+const STATE = '/tmp/conmig-rigb-postcopy-test';
+const reason = rigUnavailableReason();
+if (reason && process.env.CI) throw new Error(`live post-copy tests cannot run in CI: ${reason}`);
+if (reason) console.warn(`[skip] test/live/postcopy.test.ts: ${reason}`);
+
+/** Node addresses (the rig's, from its inventory). */
+const ADDR: Record<string, string> = {};
+/** A name no other live test uses (containers of one name share a cgroup on one kernel). */
+const ID = 'pcbig';
+let inv: Inventory;
+const probeCache = new Map<string, CriuProbe>();
+
+function opts(o: Partial<MigrateOptions> & Pick<MigrateOptions, 'container' | 'from' | 'to'>): MigrateOptions {
+  return { inventory: inv, mode: 'postcopy', probeCache, port: 8080, ...o };
+}
+
+/** The container runs on exactly `node` and answers there only; no CRIU of the migration is left anywhere. */
+async function expectOnlyOn(id: string, node: string): Promise<void> {
+  const pool = new SshExecPool(inv);
+  try {
+    const where = await locateContainer(inv, pool, id);
+    expect(where.running).toEqual([node]);
+    expect(where.present.map((p) => p.node)).toEqual([node]);
+  } finally {
+    await pool.closeAll();
+  }
+  for (const [n, a] of Object.entries(ADDR)) {
+    if (n === node) expect(await counterState(a)).not.toBeNull();
+    else expect(await counterState(a)).toBeNull();
+  }
+  expect(findPids(`${inv.nodes[0].workDir}/checkpoints/`)).toEqual([]);
+  expect(findPids(`${inv.nodes[1].workDir}/checkpoints/`)).toEqual([]);
+}
+
+async function expectError(p: Promise<unknown>): Promise<ConmigError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConmigError);
+    return e as ConmigError;
+  }
+  throw new Error('expected the migration to fail');
+}
+
+describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, runc + CRIU lazy pages / page server)', () => {
+  beforeAll(async () => {
+    inv = await rigUp(STATE, 2);
+    for (const n of inv.nodes) ADDR[n.name] = n.address;
+    // 48 MiB of memory the shell keeps: enough pages that the fetch after the restore takes a while
+    rig('counter', STATE, 'node1', ID, '48');
+    await waitCounter(ADDR.node1, 30_000);
+  }, 180_000);
+
+  afterAll(() => {
+    rig('down', STATE);
+  });
+
+  it('post-copy: the container runs at the destination before its memory has arrived; its state goes on; success only after the last page', async () => {
+    const s0 = await waitCounter(ADDR.node1);
+    const r = await migrateContainer(opts({ container: ID, from: 'node1', to: 'node2' }));
+    expect(r.mode).toBe('postcopy');
+    expect(r.runningOn).toBe('node2');
+    expect(r.phases.map((p) => p.phase)).toEqual(['preflight', 'checkpoint', 'transfer', 'restore', 'lazy-pages', 'verify', 'cleanup']);
+    // the pages came after the restore, not in the pushed images
+    expect(r.lazyPagesMs).toBeGreaterThan(0);
+    expect(r.checkpointBytes).toBeGreaterThan(48 * 2 ** 20);
+    expect(r.bytes).toBe(r.checkpointBytes + r.bundleBytes);
+    const lazy = r.phases.find((p) => p.phase === 'lazy-pages')!;
+    const restore = r.phases.find((p) => p.phase === 'restore')!;
+    expect(lazy.startWallMs).toBeGreaterThanOrEqual(restore.startWallMs + restore.wallMs - 1);
+    // the downtime (a client's gap) ends with the restore, before the pages are all in
+    expect(r.downtime).not.toBeNull();
+    expect(r.downtimeMs).toBeLessThan(r.totalMs - lazy.wallMs);
+    const s1 = await waitCounter(ADDR.node2);
+    expect(s1.start).toBe(s0.start);
+    expect(s1.pid).toBe(s0.pid);
+    expect(s1.count).toBeGreaterThan(s0.count);
+    await expectOnlyOn(ID, 'node2');
+    // and back
+    const r2 = await migrateContainer(opts({ container: ID, from: 'node2', to: 'node1', probe: false }));
+    expect(r2.status).toBe('ok');
+    const s2 = await waitCounter(ADDR.node1);
+    expect(s2.start).toBe(s0.start);
+    expect(s2.count).toBeGreaterThan(s1.count);
+    await expectOnlyOn(ID, 'node1');
+  }, 180_000);
+
+  it('post-copy: the source\'s page server killed mid-fetch: the destination\'s partial copy is killed, the source\'s copy resumes as at the freeze', async () => {
+    rig('shape', STATE, '20'); // 48 MiB at 20 Mbit/s: about 20 s of fetching
+    try {
+      const s0 = await waitCounter(ADDR.node1);
+      let killed: number[] = [];
+      const e = await expectError(
+        migrateContainer(
+          opts({
+            container: ID,
+            from: 'node1',
+            to: 'node2',
+            hooks: {
+              beforePhase: async (phase, h) => {
+                if (phase !== 'lazy-pages') return;
+                await new Promise((r) => setTimeout(r, 1500)); // the container runs at node2, pages still coming
+                const runcPid = Number(readFileSync(`${h.srcDir}/work/runc.pid`, 'utf8').trim());
+                // the source's CRIU (runc's child: its page server) dies
+                killed = findPids('').filter((p) => {
+                  try {
+                    const st = readFileSync(`/proc/${p}/stat`, 'utf8');
+                    return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1]) === runcPid;
+                  } catch {
+                    return false;
+                  }
+                });
+                for (const p of killed) process.kill(p, 'SIGKILL');
+              },
+            },
+          }),
+        ),
+      );
+      expect(killed.length).toBeGreaterThan(0);
+      expect(e.code).toBe('MIGRATION_FAILED');
+      expect(e.context.phase).toBe('lazy-pages');
+      expect(e.context.runningOn).toBe('node1');
+      expect(e.message).toMatch(/before the last page arrived/);
+      expect(e.message).toMatch(/rolled back: "pcbig" runs on node1 again \(as at the freeze/);
+      // the same process, its memory as at the freeze: the counter goes on from there
+      const s1 = await waitCounter(ADDR.node1);
+      expect(s1.start).toBe(s0.start);
+      expect(s1.pid).toBe(s0.pid);
+      expect(s1.count).toBeGreaterThanOrEqual(s0.count);
+      await expectOnlyOn(ID, 'node1');
+    } finally {
+      rig('shape', STATE, 'off');
+    }
+  }, 180_000);
+});
