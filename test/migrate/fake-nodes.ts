@@ -317,17 +317,30 @@ class FakeNode implements MigrationNode {
     return this.check('stopPageServer', () => undefined);
   }
 
-  streamCheckpoint(id: string, dir: string): Promise<StepOutcome> {
-    return this.c.step(
+  /** The memory goes to the destination's `<dstDir>/img` (the fake's destination: the other node). */
+  streamCheckpoint(id: string, dir: string): Promise<StepOutcome & { pageBytes?: number }> {
+    return this.c.step<StepOutcome & { pageBytes?: number }>(
       this.name,
       'streamCheckpoint',
       () => {
         this.cs.delete(id);
         this.fs.add(`${dir}/img`);
-        return OK;
+        for (const [n, files] of this.c.files) {
+          const ps = [...files].find((f) => f.endsWith('/pswork'));
+          if (n !== this.name && ps) files.add(`${ps.slice(0, -'/pswork'.length)}/img`).add(`${ps.slice(0, -'/pswork'.length)}/pages`);
+        }
+        return { ok: true, pageBytes: 3 * 2 ** 20 };
       },
       () => NO,
     );
+  }
+
+  /** Fetching the pages back: only while the other node still has them. */
+  pullPages(from: InventoryNode, localDir: string, remoteDir: string): Promise<void> {
+    return this.check('pullPages', () => {
+      if (this.c.down.has(from.name) || !this.c.files.get(from.name)!.has(`${remoteDir}/pages`)) commandFailed(this.name, `fetching pages from ${from.name}`);
+      this.fs.add(`${localDir}/pages`);
+    });
   }
 
   deleteContainer(id: string): Promise<void> {

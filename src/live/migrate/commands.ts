@@ -89,7 +89,8 @@ export function checkpointSpaceCmd(n: InventoryNode): string {
  */
 export function rmCheckpointDir(dir: string): string {
   const d = shq(dir);
-  return `for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
+  // a disk-less dump's page server that never got its dump goes too
+  return `{ [ -f ${shq(`${dir}/pswork/ps.pid`)} ] && kill "$(cat ${shq(`${dir}/pswork/ps.pid`)})" 2>/dev/null; }; for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
 }
 
 /** Pre-copy round `round` (images in `<dir>/pre<round>`), on top of the previous round's. */
@@ -287,7 +288,9 @@ export function pageServerCmd(n: InventoryNode, dir: string, address: string): s
 /** Source, disk-less cold: the final dump, memory pages streamed to the destination's page server. */
 export function streamCheckpointCmd(n: InventoryNode, id: string, dir: string, dstAddress: string, port: number): string {
   const cmd = runc(n, `checkpoint --page-server ${shq(`${dstAddress}:${port}`)} --image-path ${shq(`${dir}/img`)} --work-path ${shq(`${dir}/work`)} ${shq(id)}`);
-  return `mkdir -p ${shq(`${dir}/img`)} ${shq(`${dir}/work`)} && ${cmd}`;
+  const log = shq(`${dir}/work/dump.log`);
+  // the bytes that went to the page server (CRIU's pagemap, 4 KiB pages), for the record
+  return `mkdir -p ${shq(`${dir}/img`)} ${shq(`${dir}/work`)} && ${cmd} && echo "page_bytes $(grep -o 'Pagemap generated: [0-9]* pages' ${log} | awk '{s += $3} END {print s * 4096}')"`;
 }
 
 /** Destination, disk-less cold: stop a page server that did not get its dump (no-op if it ended). */

@@ -107,7 +107,9 @@ export interface MigrationNode {
   /** Destination: stop a page server that did not get its dump. */
   stopPageServer(dir: string): Promise<void>;
   /** Source: the final dump with the memory streamed to the destination's page server; the container stops. */
-  streamCheckpoint(id: string, dir: string, dstAddress: string, port: number): Promise<StepOutcome>;
+  streamCheckpoint(id: string, dir: string, dstAddress: string, port: number): Promise<StepOutcome & { pageBytes?: number }>;
+  /** Source, rollback of a disk-less dump: fetch `<remoteDir>/img` (the memory pages) from `from` into `<localDir>/img`. */
+  pullPages(from: InventoryNode, localDir: string, remoteDir: string): Promise<void>;
 
   deleteContainer(id: string): Promise<void>;
   removeDir(dir: string, timeoutMs?: number): Promise<void>;

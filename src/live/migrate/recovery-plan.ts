@@ -132,6 +132,9 @@ export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
     return { action: 'lost', reason: `"${plan.container}" runs on neither ${plan.from} nor ${plan.to}, and a post-copy checkpoint holds no memory (the pages were served by the source's CRIU, which has ended): nothing to restore it from` };
   }
   const rb = planRollback(s);
+  if (rb.direction === 'back' && rb.restoreSource.pagesFrom && !dst.reachable) {
+    return { action: 'wait', retry: false, reason: `the checkpoint's memory pages are on ${plan.to} (disk-less dump), which cannot be reached` };
+  }
   if (rb.direction !== 'back') throw new Error(`planRollback(${s.kind}) is not a way back`); // unreachable: every state left here has a checkpoint
   return { action: 'restore-source', clearDestination: rb.clearDestination, restoreSource: rb.restoreSource, closeChannel };
 }

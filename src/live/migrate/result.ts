@@ -98,7 +98,7 @@ export function migratedResult(s: Cleaned, m: ResultMeta, downtime: DowntimeMeas
     transferMs: ms('transfer'),
     restoreMs: ms('restore'),
     lazyPagesMs: ms('lazy-pages'),
-    downtimeMs: downtime ? downtime.downtimeMs : ms('checkpoint') + ms('transfer') + ms('restore'),
+    downtimeMs: downtime ? downtime.downtimeMs : downFromPhases(m.phases),
     totalMs: m.totalMs,
     bytes: sent.checkpointBytes + lazyBytes + sent.bundleBytes,
     status: 'ok',
@@ -112,6 +112,18 @@ export function migratedResult(s: Cleaned, m: ResultMeta, downtime: DowntimeMeas
     runningOn: plan.to,
     environment: environmentOf(s.facts.probes),
   };
+}
+
+/**
+ * Downtime without a prober: checkpoint + transfer + restore, or, when the transfer overlapped
+ * the dump (disk-less cold), from the start of the last checkpoint to the end of the restore.
+ */
+function downFromPhases(phases: PhaseTiming[]): number {
+  const ck = phases.filter((p) => p.phase === 'checkpoint').at(-1);
+  const tr = phases.find((p) => p.phase === 'transfer');
+  const rs = phases.filter((p) => p.phase === 'restore').at(-1);
+  if (ck && tr && rs && tr.startWallMs < ck.startWallMs + ck.wallMs) return rs.startWallMs + rs.wallMs - ck.startWallMs;
+  return phaseMs(phases, 'checkpoint') + phaseMs(phases, 'transfer') + phaseMs(phases, 'restore');
 }
 
 /** A dry run: only pre-flight ran; `bytes` is its estimate. */

@@ -51,6 +51,11 @@ export interface RestoreSource {
    * that copy is gone the container is lost, and it is never restored from the checkpoint.
    */
   lazy?: boolean;
+  /**
+   * Disk-less cold: the checkpoint's memory pages are in this folder's img/ on another node
+   * (the destination's page server got them): fetched back before the destination is cleared.
+   */
+  pagesFrom?: { node: string; dir: string };
 }
 
 /** After a verified migration: the source's container state and both checkpoint folders go. */
@@ -97,6 +102,7 @@ export function planRollback(s: MigrationState): RollbackPlan {
           bundle: checkpoint.bundle,
           service: plan.service,
           ...(plan.mode === 'postcopy' ? { lazy: true } : {}),
+          ...(checkpoint.pagesAt ? { pagesFrom: checkpoint.pagesAt } : {}),
         },
       };
     }

@@ -40,6 +40,24 @@ export async function rollBack(p: { clearDestination: ClearDestination; restoreS
   const details: string[] = [];
   const d = p.clearDestination;
   const r = p.restoreSource;
+  // disk-less cold: the memory pages are at the destination; bring them back before clearing it
+  if (r.pagesFrom && !r.lazy) {
+    const from = r.pagesFrom;
+    try {
+      await env.nodeOf(r.node).pullPages(nodeByName(env.inventory, from.node), r.dir, from.dir);
+      details.push(`${r.node}: memory pages fetched back from ${from.node}`);
+    } catch (e) {
+      details.push(`${r.node}: fetching the memory pages back from ${from.node} failed (${(e as Error).message})`);
+      const running = await env.nodeOf(r.node).containerState(r.container).catch(() => null);
+      if (!running || running.status !== 'running') {
+        return {
+          runningOn: null,
+          summary: `NOT rolled back: the checkpoint's memory pages are on ${from.node} at ${from.dir}/img (disk-less dump) and could not be fetched back; the rest is kept on ${r.node} at ${r.dir}/img`,
+          details,
+        };
+      }
+    }
+  }
   if (!(await clearDestination(d, env, details))) {
     return {
       runningOn: null,

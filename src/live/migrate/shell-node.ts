@@ -201,11 +201,17 @@ export class ShellNode implements MigrationNode {
     await this.exec.run(stopPageServerCmd(dir), { timeoutMs: 10_000 });
   }
 
-  async streamCheckpoint(id: string, dir: string, dstAddress: string, port: number): Promise<StepOutcome> {
+  async streamCheckpoint(id: string, dir: string, dstAddress: string, port: number): Promise<StepOutcome & { pageBytes?: number }> {
     const r = await this.exec.run(streamCheckpointCmd(this.n, id, dir, dstAddress, port));
-    if (r.code === 0) return { ok: true };
+    if (r.code === 0) return { ok: true, pageBytes: toInt(parseKv(r.stdout).get('page_bytes') ?? '0') };
     const log = (await this.exec.run(dumpLogCmd(dir))).stdout;
     return { ok: false, stderr: tail(r.stderr), log };
+  }
+
+  async pullPages(from: InventoryNode, localDir: string, remoteDir: string): Promise<void> {
+    const remote = `tar -C ${shq(remoteDir)} -cf - img`;
+    const pipeline = `${transferSsh(this.n, from, 'none', ['-o', 'ControlMaster=no'], remote)} | tar -C ${shq(localDir)} -xf -`;
+    await runChecked(this.exec, `mkdir -p ${shq(localDir)} && bash -o pipefail -c ${shq(pipeline)}`, { phase: 'rollback', what: `fetching the memory pages back from ${from.name}`, timeoutMs: 600_000 });
   }
 
   async deleteContainer(id: string): Promise<void> {

@@ -57,6 +57,11 @@ export interface CheckpointRef {
   node: string;
   dir: string;
   bundle: string;
+  /**
+   * Disk-less cold: the dump's memory pages went straight to this folder's img/ on the
+   * destination (CRIU's page server), not to `dir`: a way back must fetch them first.
+   */
+  pagesAt?: { node: string; dir: string };
 }
 
 /** The container at the destination: its runc id and bundle there. */
@@ -111,6 +116,8 @@ export interface Checkpointed extends Omit<Checkpointing, 'kind'> {
    * then only resume the source's copy (never restore from the checkpoint).
    */
   lazy?: { port: number };
+  /** Disk-less cold: memory bytes the dump streamed to the destination's page server. */
+  streamedBytes?: number;
 }
 
 /** Images, config.json and (if needed) rootfs are at the destination, its bundle in place. */

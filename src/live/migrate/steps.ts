@@ -158,3 +158,46 @@ export async function fetchPages(ctx: StepContext, s: Restored, timeoutMs: numbe
   }
   return { ...s, kind: 'fetched', lazyBytes: src.lazyBytes };
 }
+
+// ---- disk-less cold (CRIU page server on the destination) ----
+
+/**
+ * Before the freeze: the destination's bundle (config.json for that node) and a one-shot
+ * `criu page-server` listening on its address, ready for the dump's memory. Its port.
+ */
+export async function prepareDiskless(ctx: StepContext, s: Prepared, config: string): Promise<number> {
+  const { plan, facts } = s;
+  const [, port] = await Promise.all([ctx.dst.prepareBundle(facts.dstBundle, config), ctx.dst.startPageServer(plan.dstDir, ctx.to.address)]);
+  if (!(port > 0)) throw new ConmigError('COMMAND_FAILED', `criu page-server on ${plan.to} gave no port`, { context: { node: plan.to } });
+  return port;
+}
+
+/**
+ * The disk-less dump: the memory pages stream to the destination's page server while CRIU
+ * dumps (no memory image on the source's disk); the rest lands in `<dir>/img` on the source.
+ * A failure while the container still runs changes nothing (the caller then falls back to
+ * the dump to disk).
+ */
+export async function streamCheckpoint(ctx: StepContext, s: Prepared, port: number): Promise<Checkpointed> {
+  const { plan } = s;
+  const dumping: Checkpointing = {
+    ...s,
+    kind: 'checkpointing',
+    rounds: 0,
+    checkpoint: { node: plan.from, dir: plan.srcDir, bundle: s.facts.srcBundle, pagesAt: { node: plan.to, dir: plan.dstDir } },
+  };
+  await ctx.enter(dumping);
+  const r = await ctx.src.streamCheckpoint(plan.container, plan.srcDir, ctx.to.address, port);
+  if (r.ok) return { ...dumping, kind: 'checkpointed', streamedBytes: r.pageBytes ?? 0 };
+  const after = await ctx.src.containerState(plan.container).catch(() => null);
+  if (after && after.status === 'running') {
+    await ctx.enter(s);
+    throw new ConmigError('MIGRATION_FAILED', `runc checkpoint --page-server of "${plan.container}" failed on ${plan.from}; the container still runs there, nothing was changed`, {
+      context: { node: plan.from, phase: 'checkpoint', runningOn: plan.from, stderr: r.stderr, criuLog: r.log, diskless: 'failed' },
+    });
+  }
+  await ctx.enter({ ...dumping, kind: 'checkpointed' });
+  throw new ConmigError('MIGRATION_FAILED', `runc checkpoint --page-server of "${plan.container}" failed on ${plan.from}`, {
+    context: { node: plan.from, phase: 'checkpoint', stderr: r.stderr, criuLog: r.log },
+  });
+}
