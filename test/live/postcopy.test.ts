@@ -147,4 +147,29 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
       rig('shape', STATE, 'off');
     }
   }, 180_000);
+
+  it('disk-less cold: the memory streams to the destination\'s page server during the dump (no memory image on the source), the counter goes on', async () => {
+    const s0 = await waitCounter(ADDR.node1);
+    const r = await migrateContainer(opts({ container: ID, from: 'node1', to: 'node2', mode: 'cold' }));
+    expect(r.mode).toBe('cold');
+    const ck = r.phases.find((p) => p.phase === 'checkpoint')!;
+    const tr = r.phases.find((p) => p.phase === 'transfer')!;
+    expect(ck.note).toBe("disk-less: memory streamed to node2's page server");
+    // the overlap: the transfer phase began with the dump and ended after it
+    expect(tr.startWallMs).toBeLessThanOrEqual(ck.startWallMs);
+    expect(tr.startWallMs + tr.wallMs).toBeGreaterThan(ck.startWallMs + ck.wallMs);
+    expect(r.checkpointBytes).toBeGreaterThan(48 * 2 ** 20);
+    expect(r.lazyPagesMs).toBe(0);
+    const s1 = await waitCounter(ADDR.node2);
+    expect(s1.start).toBe(s0.start);
+    expect(s1.pid).toBe(s0.pid);
+    expect(s1.count).toBeGreaterThan(s0.count);
+    await expectOnlyOn(ID, 'node2');
+    // the old path on request (diskless: false), back to node1
+    const r2 = await migrateContainer(opts({ container: ID, from: 'node2', to: 'node1', mode: 'cold', diskless: false, probe: false }));
+    expect(r2.phases.filter((p) => p.phase === 'preflight')).toHaveLength(1);
+    expect(r2.phases.find((p) => p.phase === 'checkpoint')!.note).toBeUndefined();
+    expect((await waitCounter(ADDR.node1)).start).toBe(s0.start);
+    await expectOnlyOn(ID, 'node1');
+  }, 180_000);
 });
