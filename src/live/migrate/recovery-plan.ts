@@ -60,6 +60,8 @@ export type RecoveryAction = RecoveryPlan['action'];
 
 /** States in which the container has not been stopped by the migration. */
 const UNTOUCHED: readonly StateKind[] = ['planned', 'prepared', 'predumped'];
+/** Post-copy states in which the source's lazy dump serves pages to a restore that was never issued. */
+const LAZY_BEFORE_RESTORE: readonly StateKind[] = ['checkpointing', 'checkpointed', 'transferred'];
 /** States from which the destination may hold the container (its restore was issued). */
 const DESTINATION_MAY_HOLD: readonly StateKind[] = ['restoring', 'restored', 'fetched', 'verified', 'cleaned'];
 
@@ -69,6 +71,13 @@ export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
   const dst = o.destination;
   const closeChannel = s.kind !== 'planned';
 
+  // Post-copy before the restore: the busy command on the source is the lazy dump, which serves
+  // pages to nobody (the controller that would have restored died) and would hold the container
+  // frozen forever: end it (runc resumes the source's copy, as after any failed dump).
+  if (s.plan.mode === 'postcopy' && LAZY_BEFORE_RESTORE.includes(s.kind) && src.reachable && src.busy && !(dst.reachable && dst.container === 'running')) {
+    const rb = planRollback(s);
+    if (rb.direction === 'back') return { action: 'restore-source', clearDestination: rb.clearDestination, restoreSource: rb.restoreSource, closeChannel };
+  }
   // A command of the migration still runs on a node: its outcome decides; wait for it.
   const busy = [src.reachable && src.busy ? plan.from : null, dst.reachable && dst.busy ? plan.to : null].filter((n): n is string => n !== null);
   if (busy.length > 0) {
