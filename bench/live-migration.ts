@@ -205,6 +205,7 @@ async function lazySuite(inv: Awaited<ReturnType<typeof rigUp>>, pool: SshExecPo
               diskless: mode === 'cold', port: spec.port, probeCache: probes,
             });
             rs.push(r);
+            if (process.env.CONMIG_BENCH_VERBOSE) process.stderr.write(`    ${JSON.stringify({ phases: r.phases, downtime: r.downtime })}\n`);
             at = to;
             if (bare.length < runs) {
               try {
@@ -259,7 +260,10 @@ async function lazyMain(): Promise<void> {
     ...['plate', 'synthetic-64', 'synthetic-256'].map((w) => ({ w: parseWorkload(w), bw: 100, modes: ['cold', 'cold-disk'] as LazyRow['mode'][] })),
     ...['synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['postcopy'] as LazyRow['mode'][] })),
   ];
-  const cases = only ? all.filter((c) => only.split(',').includes(`${c.w.name}@${c.bw}`)) : all;
+  const modes = arg('modes')?.split(',');
+  const cases = (only ? all.filter((c) => only.split(',').includes(`${c.w.name}@${c.bw}`)) : all)
+    .map((c) => ({ ...c, modes: modes ? c.modes.filter((m) => modes.includes(m)) : c.modes }))
+    .filter((c) => c.modes.length > 0);
   const inv = await rigUp(STATE, 2);
   const pool = new SshExecPool(inv);
   let rows: LazyRow[] = [];
