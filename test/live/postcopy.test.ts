@@ -4,13 +4,19 @@
  * scripts/setup-live.sh (which also raises fs.pipe-max-size for CRIU's lazy page server);
  * skipped locally with a printed reason otherwise, never in CI.
  */
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConmigError } from '../../src/model/errors.ts';
 import type { Inventory } from '../../src/live/inventory.ts';
 import { SshExecPool } from '../../src/live/exec/pool.ts';
 import { locateContainer, migrateContainer, type MigrateOptions } from '../../src/live/migrate/migrator.ts';
 import type { CriuProbe } from '../../src/live/criu-probe.ts';
+import type { StateKind } from '../../src/live/migrate/state.ts';
+import type { RecoveryOutcome } from '../../src/live/migrate/recover.ts';
 import { counterState, findPids, rig, rigUnavailableReason, rigUp, waitCounter } from './helpers/rig.ts';
 
 const STATE = '/tmp/conmig-rigb-postcopy-test';
@@ -47,6 +53,27 @@ async function expectOnlyOn(id: string, node: string): Promise<void> {
   expect(findPids(`${inv.nodes[1].workDir}/checkpoints/`)).toEqual([]);
 }
 
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const JOURNAL = join(mkdtempSync(join(tmpdir(), 'conmig-pc-journal-')), 'journal');
+
+/** `conmig ARGS` from the sources; with pauseAt, killed -9 once it says it paused there. */
+function conmig(args: string[], pauseAt?: StateKind): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = { ...process.env, CONMIG_DEBUG: '', CONMIG_FROM_SOURCE: '1', CONMIG_JOURNAL_DIR: JOURNAL };
+  if (pauseAt) env.CONMIG_TEST_PAUSE_AT = pauseAt;
+  else delete env.CONMIG_TEST_PAUSE_AT;
+  const proc = spawn(process.execPath, ['bin/conmig.js', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    if (pauseAt && stderr.includes(`conmig-test: paused at ${pauseAt}`)) proc.kill('SIGKILL');
+  });
+  return new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+const openEntries = (): string[] => (existsSync(JOURNAL) ? readdirSync(JOURNAL).filter((f) => f.endsWith('.json')) : []);
+
 async function expectError(p: Promise<unknown>): Promise<ConmigError> {
   try {
     await p;
@@ -63,6 +90,8 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
     for (const n of inv.nodes) ADDR[n.name] = n.address;
     // 48 MiB of memory the shell keeps: enough pages that the fetch after the restore takes a while
     rig('counter', STATE, 'node1', ID, '48');
+    // the CLI finds the container's port in the inventory
+    appendFileSync(`${STATE}/inventory.yaml`, `  - { name: ${ID}, node: node1, image: counter, port: 8080 }\n`);
     await waitCounter(ADDR.node1, 30_000);
   }, 180_000);
 
@@ -172,4 +201,34 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
     expect((await waitCounter(ADDR.node1)).start).toBe(s0.start);
     await expectOnlyOn(ID, 'node1');
   }, 180_000);
+
+  // kill -9 of the controller (conmig migrate) right after the journal recorded the state, then `conmig recover`
+  const KILLS: Array<{ mode: 'postcopy' | 'cold'; at: StateKind; endsOn: 'source' | 'destination'; action: string; what: string }> = [
+    { mode: 'postcopy', at: 'checkpointed', endsOn: 'source', action: 'restore-source', what: 'the lazy dump serves a restore that never comes: ended, the source\'s copy resumes' },
+    { mode: 'postcopy', at: 'restored', endsOn: 'destination', action: 'keep-destination', what: 'mid page fetch: the fetch finishes without the controller' },
+    { mode: 'cold', at: 'checkpointed', endsOn: 'source', action: 'restore-source', what: 'disk-less dump done, pages at the destination: fetched back, restored on the source' },
+  ];
+  let where = 'node1';
+  for (const k of KILLS) {
+    it(`kill -9 of the controller: ${k.mode} at ${k.at} (${k.what}); conmig recover ends it with the counter intact`, async () => {
+      const from = where;
+      const to = from === 'node1' ? 'node2' : 'node1';
+      const s0 = await waitCounter(ADDR[from]);
+      const killed = await conmig(['migrate', '--inventory', `${STATE}/inventory.yaml`, '--container', ID, '--from', from, '--to', to, '--mode', k.mode, '--no-probe'], k.at);
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      expect(openEntries()).toHaveLength(1);
+      const rec = await conmig(['recover', '--inventory', `${STATE}/inventory.yaml`, '--json']);
+      expect(rec.code, rec.stderr + rec.stdout).toBe(0);
+      const [o] = JSON.parse(rec.stdout) as RecoveryOutcome[];
+      const on = k.endsOn === 'source' ? from : to;
+      expect(o).toMatchObject({ container: ID, interruptedAt: k.at, action: k.action, runningOn: on, closed: true });
+      const s1 = await waitCounter(ADDR[on]);
+      expect(s1.start).toBe(s0.start);
+      expect(s1.pid).toBe(s0.pid);
+      expect(s1.count).toBeGreaterThanOrEqual(s0.count);
+      await expectOnlyOn(ID, on);
+      expect(openEntries()).toEqual([]);
+      where = on;
+    }, 240_000);
+  }
 });
