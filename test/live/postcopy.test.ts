@@ -206,6 +206,7 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
   const KILLS: Array<{ mode: 'postcopy' | 'cold'; at: StateKind; endsOn: 'source' | 'destination'; action: string; what: string }> = [
     { mode: 'postcopy', at: 'checkpointed', endsOn: 'source', action: 'restore-source', what: 'the lazy dump serves a restore that never comes: ended, the source\'s copy resumes' },
     { mode: 'postcopy', at: 'restored', endsOn: 'destination', action: 'keep-destination', what: 'mid page fetch: the fetch finishes without the controller' },
+    { mode: 'cold', at: 'checkpointing', endsOn: 'source', action: 'keep-source', what: 'the destination\'s page server waits for a dump that never comes: stopped' },
     { mode: 'cold', at: 'checkpointed', endsOn: 'source', action: 'restore-source', what: 'disk-less dump done, pages at the destination: fetched back, restored on the source' },
   ];
   let where = 'node1';

@@ -93,7 +93,7 @@ describe('the node commands', () => {
     const s = streamCheckpointCmd(node, 'ctr', '/w1/checkpoints/x', '10.0.0.2', 27901);
     syntaxOk(s);
     expect(unq(s)).toContain('checkpoint --page-server 10.0.0.2:27901 --image-path /w1/checkpoints/x/img');
-    expect(unq(rmCheckpointDir('/w2/checkpoints/x'))).toContain('kill "$(cat /w2/checkpoints/x/pswork/ps.pid)"');
+    expect(unq(rmCheckpointDir('/w2/checkpoints/x'))).toContain('kill -KILL "$(cat /w2/checkpoints/x/pswork/ps.pid)"');
   });
 
   it('a free port: in the range asked for, never one a socket listens on', () => {

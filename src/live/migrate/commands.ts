@@ -90,7 +90,7 @@ export function checkpointSpaceCmd(n: InventoryNode): string {
 export function rmCheckpointDir(dir: string): string {
   const d = shq(dir);
   // a disk-less dump's page server that never got its dump goes too
-  return `{ [ -f ${shq(`${dir}/pswork/ps.pid`)} ] && kill "$(cat ${shq(`${dir}/pswork/ps.pid`)})" 2>/dev/null; }; for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
+  return `{ [ -f ${shq(`${dir}/pswork/ps.pid`)} ] && kill -KILL "$(cat ${shq(`${dir}/pswork/ps.pid`)})" 2>/dev/null; }; for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
 }
 
 /** Pre-copy round `round` (images in `<dir>/pre<round>`), on top of the previous round's. */
@@ -296,5 +296,5 @@ export function streamCheckpointCmd(n: InventoryNode, id: string, dir: string, d
 /** Destination, disk-less cold: stop a page server that did not get its dump (no-op if it ended). */
 export function stopPageServerCmd(dir: string): string {
   const pid = shq(`${dir}/pswork/ps.pid`);
-  return `[ -e ${pid} ] && kill "$(cat ${pid})" 2>/dev/null; true`;
+  return `[ -e ${pid} ] && kill -KILL "$(cat ${pid})" 2>/dev/null; true`;
 }
