@@ -52,8 +52,13 @@ async function expectOnlyOn(id: string, node: string): Promise<void> {
   }
 }
 
+/**
+ * The cold path with the dump to disk (diskless: false): these fault tests are about it (a
+ * destination lost after a disk-less dump holds the memory pages: not rolled back until it is
+ * back; disk-less cold and its faults are test/live/postcopy.test.ts's).
+ */
 function opts(o: Partial<MigrateOptions> & Pick<MigrateOptions, 'container' | 'from' | 'to'>): MigrateOptions {
-  return { inventory: inv, mode: 'cold', probeCache, ...o };
+  return { inventory: inv, mode: 'cold', diskless: false, probeCache, ...o };
 }
 
 describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', () => {
