@@ -227,7 +227,7 @@ async function lazySuite(inv: Awaited<ReturnType<typeof rigUp>>, pool: SshExecPo
         } catch (e) {
           rows.push({
             workload: w.name, bandwidthMbps: bw, mode, runs: rs.length, checkpointMs: NaN, transferMs: NaN, restoreMs: NaN, lazyPagesMs: NaN, totalMs: NaN,
-            downtimeMs: NaN, bytes: NaN, floorTransferMs: NaN, bareMs: NaN, notes: '', failed: isConmigError(e) ? `${e.code}: ${e.message.slice(0, 300)}` : String(e).slice(0, 300),
+            downtimeMs: NaN, bytes: NaN, floorTransferMs: NaN, bareMs: NaN, notes: '', failed: isConmigError(e) ? `${e.code}: ${e.message.slice(0, 300)}${e.context.sshError ? ` (${String(e.context.sshError).slice(0, 200)})` : ''}` : String(e).slice(0, 300),
           });
           // the container must be somewhere for the next mode: find it
           const where = await Promise.all(inv.nodes.map(async (n) => ((await pool.get(n.name).run(`runc --root ${shq(n.runcRoot)} state ${shq(id)}`)).code === 0 ? n : null)));
