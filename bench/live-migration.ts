@@ -34,7 +34,8 @@ import { modeRefusal, probeCriu, type CriuProbe } from '../src/live/criu-probe.t
 import type { LiveMigrationResult } from '../src/live/migrate/result.ts';
 import { httpGetText, rig, rigUnavailableReason, rigUp } from '../test/live/helpers/rig.ts';
 
-const STATE = '/tmp/conmig-rigb-bench';
+// a rig moved elsewhere (RIG_PFX, rig.sh) keeps its own state folder: rig.sh up tears down what the folder lists
+const STATE = process.env.RIG_PFX ? `/tmp/conmig-${process.env.RIG_PFX}-bench` : '/tmp/conmig-rigb-bench';
 const IMAGE_CACHE = '/var/lib/conmig/images';
 const REPO = new URL('..', import.meta.url).pathname;
 

@@ -19,7 +19,7 @@ import type { StateKind } from '../../src/live/migrate/state.ts';
 import type { RecoveryOutcome } from '../../src/live/migrate/recover.ts';
 import { counterState, findPids, rig, rigUnavailableReason, rigUp, waitCounter } from './helpers/rig.ts';
 
-const STATE = '/tmp/conmig-rigb-postcopy-test';
+const STATE = process.env.RIG_PFX ? `/tmp/conmig-${process.env.RIG_PFX}-postcopy-test` : '/tmp/conmig-rigb-postcopy-test';
 const reason = rigUnavailableReason();
 if (reason && process.env.CI) throw new Error(`live post-copy tests cannot run in CI: ${reason}`);
 if (reason) console.warn(`[skip] test/live/postcopy.test.ts: ${reason}`);
