@@ -32,11 +32,11 @@ import { runChecked, shq } from '../src/live/exec/types.ts';
 import { makeBundleConfig, type ImageSpec } from '../src/live/testbed/bundle.ts';
 import { migrateContainer } from '../src/live/migrate/migrator.ts';
 import { modeRefusal, probeCriu, type CriuProbe } from '../src/live/criu-probe.ts';
-import { POSTCOPY_REFUSAL } from '../src/live/migrate/migrator.ts';
 import type { LiveMigrationResult } from '../src/live/migrate/result.ts';
 import { httpGetText, rig, rigUnavailableReason, rigUp } from '../test/live/helpers/rig.ts';
 
-const STATE = '/tmp/conmig-rigb-bench';
+// a rig moved elsewhere (RIG_PFX, rig.sh) keeps its own state folder: rig.sh up tears down what the folder lists
+const STATE = process.env.RIG_PFX ? `/tmp/conmig-${process.env.RIG_PFX}-bench` : '/tmp/conmig-rigb-bench';
 const IMAGE_CACHE = '/var/lib/conmig/images';
 const REPO = new URL('..', import.meta.url).pathname;
 
@@ -225,7 +225,150 @@ export function warmTable(rows: WarmRow[], bw: number): string {
   return [head, ...lines].join('\n');
 }
 
+// ---- post-copy and disk-less cold (issue 11): `--suite lazy` ----
+
+interface LazyRow {
+  workload: string;
+  bandwidthMbps: number;
+  /** cold = disk-less (the default), cold-disk = the dump to disk (diskless: false), postcopy */
+  mode: 'cold' | 'cold-disk' | 'postcopy';
+  runs: number;
+  checkpointMs: number;
+  transferMs: number;
+  restoreMs: number;
+  lazyPagesMs: number;
+  totalMs: number;
+  downtimeMs: number;
+  bytes: number;
+  floorTransferMs: number;
+  bareMs: number;
+  notes: string;
+  failed?: string;
+}
+
+function lazyTable(rows: LazyRow[]): string {
+  const head =
+    '| workload | Mbit/s | mode | runs | checkpoint ms | transfer ms | restore ms | lazy-pages ms | total ms | downtime ms | MiB moved | floor: MiB/bandwidth ms | floor: bare ckpt+restore ms | downtime / floor | total / (MiB/bandwidth) |\n' +
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const lines = rows.map((r) =>
+    r.failed
+      ? `| ${r.workload} | ${r.bandwidthMbps} | ${r.mode} | ${r.runs} | failed: ${r.failed} | | | | | | | | | | |`
+      : `| ${r.workload} | ${r.bandwidthMbps} | ${r.mode} | ${r.runs} | ${fmt(r.checkpointMs)} | ${fmt(r.transferMs)} | ${fmt(r.restoreMs)} | ${fmt(r.lazyPagesMs)} | ${fmt(r.totalMs)} | ${fmt(r.downtimeMs)} | ${(r.bytes / 2 ** 20).toFixed(1)} | ${fmt(r.floorTransferMs)} | ${fmt(r.bareMs)} | ${(r.downtimeMs / (r.floorTransferMs + r.bareMs)).toFixed(2)}x | ${(r.totalMs / r.floorTransferMs).toFixed(2)}x |`,
+  );
+  return [head, ...lines].join('\n');
+}
+
+/**
+ * Disk-less cold (beside the dump to disk, same run) and post-copy, medians of `runs`, with
+ * the floor measured in the same run (bare checkpoint + restore on one node; bytes/bandwidth).
+ * Goals (issue 11): disk-less cold downtime <= 1.25x the floor; post-copy downtime < 0.3 s and
+ * total within 1.3x of bytes/bandwidth.
+ */
+async function lazySuite(inv: Awaited<ReturnType<typeof rigUp>>, pool: SshExecPool, specs: Record<string, ImageSpec>, probes: Map<string, CriuProbe>, runs: number, cases: Array<{ w: Workload; bw: number; modes: LazyRow['mode'][] }>): Promise<LazyRow[]> {
+  const rows: LazyRow[] = [];
+  const [a, b] = inv.nodes;
+  for (const { w, bw, modes } of cases) {
+    rig('shape', STATE, String(bw));
+    const spec = specs[w.image];
+    const id = await startContainer(pool, a, w, spec);
+    let at = a;
+    const bare: number[] = [];
+    try {
+      for (const mode of modes) {
+        const rs: LiveMigrationResult[] = [];
+        try {
+          for (let k = 0; k < runs; k++) {
+            const to = at === a ? b : a;
+            process.stderr.write(`  [lazy suite] ${w.name} @${bw} Mbit/s ${mode} run ${k + 1}/${runs}: ${at.name} -> ${to.name}\n`);
+            const r = await migrateContainer({
+              inventory: inv, pool, container: id, from: at.name, to: to.name, mode: mode === 'postcopy' ? 'postcopy' : 'cold',
+              diskless: mode === 'cold', port: spec.port, probeCache: probes,
+            });
+            rs.push(r);
+            if (process.env.CONMIG_BENCH_VERBOSE) process.stderr.write(`    ${JSON.stringify({ phases: r.phases, downtime: r.downtime })}\n`);
+            at = to;
+            if (bare.length < runs) {
+              try {
+                const x = await bareCheckpointRestore(pool, at, id);
+                bare.push(x.checkpointMs + x.restoreMs);
+              } catch (e) {
+                process.stderr.write(`    (floor run skipped: ${(e as Error).message})\n`);
+                if ((e as Error).message.includes('GONE')) throw e;
+              }
+            }
+          }
+          const notes = [...new Set(rs.flatMap((r) => r.phases.filter((p) => p.phase === 'checkpoint' && p.note).map((p) => p.note!)))].join('; ');
+          rows.push({
+            workload: w.name, bandwidthMbps: bw, mode, runs: rs.length,
+            checkpointMs: median(rs.map((r) => r.checkpointMs)), transferMs: median(rs.map((r) => r.transferMs)), restoreMs: median(rs.map((r) => r.restoreMs)),
+            lazyPagesMs: median(rs.map((r) => r.lazyPagesMs)), totalMs: median(rs.map((r) => r.totalMs)), downtimeMs: median(rs.map((r) => r.downtimeMs)),
+            bytes: median(rs.map((r) => r.bytes)), floorTransferMs: median(rs.map((r) => ((r.bytes * 8) / (bw * 1e6)) * 1000)), bareMs: NaN, notes,
+          });
+        } catch (e) {
+          rows.push({
+            workload: w.name, bandwidthMbps: bw, mode, runs: rs.length, checkpointMs: NaN, transferMs: NaN, restoreMs: NaN, lazyPagesMs: NaN, totalMs: NaN,
+            downtimeMs: NaN, bytes: NaN, floorTransferMs: NaN, bareMs: NaN, notes: '', failed: isConmigError(e) ? `${e.code}: ${e.message.slice(0, 300)}${e.context.sshError ? ` (${String(e.context.sshError).slice(0, 200)})` : ''}` : String(e).slice(0, 300),
+          });
+          // the container must be somewhere for the next mode: find it
+          const where = await Promise.all(inv.nodes.map(async (n) => ((await pool.get(n.name).run(`runc --root ${shq(n.runcRoot)} state ${shq(id)}`)).code === 0 ? n : null)));
+          const found = where.find((n) => n !== null);
+          if (!found) break;
+          at = found;
+        }
+      }
+    } finally {
+      await pool.get(at.name).run(`runc --root ${shq(at.runcRoot)} delete -f ${shq(id)}`).catch(() => undefined);
+    }
+    const floor = median(bare);
+    for (const r of rows) if (r.workload === w.name && r.bandwidthMbps === bw) r.bareMs = floor;
+  }
+  return rows;
+}
+
+async function lazyMain(): Promise<void> {
+  const runs = Number(arg('runs') ?? 3);
+  const only = arg('cases');
+  const why = rigUnavailableReason();
+  if (why) throw new Error(`cannot run the live benchmark: ${why}`);
+  const specs: Record<string, ImageSpec> = {};
+  for (const img of ['plate', 'synthetic']) {
+    const { readFile } = await import('node:fs/promises');
+    specs[img] = JSON.parse(await readFile(join(IMAGE_CACHE, img, 'image.json'), 'utf8')) as ImageSpec;
+  }
+  const all: Array<{ w: Workload; bw: number; modes: LazyRow['mode'][] }> = [
+    ...['plate', 'synthetic-64', 'synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['cold', 'cold-disk'] as LazyRow['mode'][] })),
+    ...['plate', 'synthetic-64', 'synthetic-256'].map((w) => ({ w: parseWorkload(w), bw: 100, modes: ['cold', 'cold-disk'] as LazyRow['mode'][] })),
+    ...['synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['postcopy'] as LazyRow['mode'][] })),
+  ];
+  const modes = arg('modes')?.split(',');
+  const cases = (only ? all.filter((c) => only.split(',').includes(`${c.w.name}@${c.bw}`)) : all)
+    .map((c) => ({ ...c, modes: modes ? c.modes.filter((m) => modes.includes(m)) : c.modes }))
+    .filter((c) => c.modes.length > 0);
+  const inv = await rigUp(STATE, 2);
+  const pool = new SshExecPool(inv);
+  let rows: LazyRow[] = [];
+  try {
+    for (const n of inv.nodes) {
+      await runChecked(pool.get(n.name), `mkdir -p ${shq(n.imagesDir)} && cp -a ${shq(`${IMAGE_CACHE}/plate`)} ${shq(`${IMAGE_CACHE}/synthetic`)} ${shq(n.imagesDir)}/`);
+    }
+    const probes = new Map<string, CriuProbe>();
+    for (const n of inv.nodes) probes.set(n.name, await probeCriu(pool.get(n.name), n.criuPath));
+    rows = await lazySuite(inv, pool, specs, probes, runs, cases);
+  } finally {
+    await pool.closeAll();
+    rig('down', STATE);
+  }
+  const notes = rows.filter((r) => r.notes).map((r) => `- ${r.workload} @${r.bandwidthMbps} ${r.mode}: ${r.notes}`).join('\n');
+  const md = `## Post-copy and disk-less cold (medians of ${runs} runs; ${new Date().toISOString()})\n\n${lazyTable(rows)}\n\n${notes}\n`;
+  process.stdout.write(md);
+  const out = arg('out');
+  if (out) await writeFile(out, md);
+  const json = arg('json');
+  if (json) await writeFile(json, JSON.stringify({ rows }, null, 2));
+}
+
 async function main(): Promise<void> {
+  if (arg('suite') === 'lazy') return lazyMain();
   const quick = process.argv.includes('--quick');
   const runs = Number(arg('runs') ?? 3);
   const bandwidths = (arg('bandwidths') ?? (quick ? '1000' : '100,1000')).split(',').map(Number);
@@ -270,7 +413,7 @@ async function main(): Promise<void> {
             workload: w.name, bandwidthMbps: bw, mode, runs: 0, checkpointMs: NaN, transferMs: NaN, restoreMs: NaN, totalMs: NaN,
             downtimeMs: NaN, bytes: NaN, floorTransferMs: NaN, bareCheckpointMs: NaN, bareRestoreMs: NaN,
           };
-          const refusal = [...probes.values()].map((p) => modeRefusal(mode, p)).find((x) => x !== null) ?? (mode === 'postcopy' ? POSTCOPY_REFUSAL.split(';')[0] : null);
+          const refusal = [...probes.values()].map((p) => modeRefusal(mode, p)).find((x) => x !== null);
           if (refusal) {
             rows.push({ ...base, refused: refusal });
             continue;

@@ -115,6 +115,18 @@ if ! bash "$HERE/workloads/build.sh" "$IMAGES" >>"$LOG" 2>&1; then
   MISSING+=("workload images (workloads/build.sh $IMAGES)")
 fi
 
+# ------------------------------------------------------- post-copy: pipe size
+# CRIU's lazy page server (post-copy) sizes its pipes to 4 MiB with F_SETPIPE_SZ; above
+# fs.pipe-max-size that needs CAP_SYS_RESOURCE, which this machine's bounding set lacks.
+# CRIU then ignores the failure and its page server dies at the first page the destination
+# asks for ("page-pipe: splice: -1: Bad file descriptor"). Raise the limit (and keep it).
+PIPE_WANT=4194304
+if [ "$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo 0)" -lt $PIPE_WANT ]; then
+  say "==> fs.pipe-max-size -> $PIPE_WANT (CRIU lazy pages)"
+  echo $PIPE_WANT > /proc/sys/fs/pipe-max-size 2>>"$LOG" || say "    WARNING: cannot set fs.pipe-max-size: post-copy will be refused"
+  { [ -d /etc/sysctl.d ] && echo "fs.pipe-max-size = $PIPE_WANT" > /etc/sysctl.d/60-conmig-criu.conf; } 2>>"$LOG" || true
+fi
+
 # ---------------------------------------------------------------------- verify
 say "==> verify"
 CRIU_VERSION=$("$WRAPPER" --version 2>>"$LOG" | head -1)
@@ -169,6 +181,7 @@ say "conmig live setup summary"
 say "  criu:      ${CRIU_VERSION:-missing} ($WRAPPER -> $PREFIX)"
 say "  criu check: $(echo "$CHECK" | grep -q 'Looks good' && echo 'Looks good' || echo FAILED)"
 say "  features: $features   (mem_dirty_track=no: no pre-copy; uffd-noncoop=yes: post-copy possible)"
+say "  fs.pipe-max-size: $(cat /proc/sys/fs/pipe-max-size 2>/dev/null) (post-copy needs >= $PIPE_WANT)"
 say "  runc:      $(runc --version 2>/dev/null | head -1)   smoke checkpoint/restore: $SMOKE"
 say "  sshd:      $(command -v sshd || echo /usr/sbin/sshd)   $(ssh -V 2>&1)"
 say "  tesseract: $(tesseract --version 2>&1 | head -1)"

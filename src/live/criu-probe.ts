@@ -5,11 +5,19 @@
  *   cold      needs `criu check` to pass
  *   precopy   also needs memory dirty tracking (`criu check --feature mem_dirty_track`,
  *             i.e. CONFIG_MEM_SOFT_DIRTY); off on this project's 6.18 kernels
- *   postcopy  also needs userfaultfd (`criu check --feature uffd-noncoop`, `uffd`)
+ *   postcopy  also needs userfaultfd (`criu check --feature uffd-noncoop`, `uffd`), and
+ *             pipes of 4 MiB for CRIU's lazy page server: /proc/sys/fs/pipe-max-size >= 4 MiB
+ *             or CAP_SYS_RESOURCE in the bounding set. Without either, CRIU's F_SETPIPE_SZ
+ *             fails, CRIU ignores it, and its page server later dies in splice() with "Bad
+ *             file descriptor" at the first page the destination asks for (docs/migrate.md).
  */
 import { ConmigError } from '../model/errors.ts';
 import type { MigrationMode } from '../model/types.ts';
 import { shq, tail, type NodeExec } from './exec/types.ts';
+
+/** Pipe size CRIU's lazy page server asks for (PIPE_MAX_SIZE pages, rounded up to 4 MiB). */
+export const LAZY_PIPE_BYTES = 4 * 1024 * 1024;
+const CAP_SYS_RESOURCE = 24n;
 
 export interface CriuProbe {
   node: string;
@@ -22,6 +30,10 @@ export interface CriuProbe {
   memDirtyTrack: boolean;
   uffd: boolean;
   uffdNoncoop: boolean;
+  /** /proc/sys/fs/pipe-max-size (undefined: not probed). */
+  pipeMaxBytes?: number;
+  /** CAP_SYS_RESOURCE is in the bounding set (then pipe-max-size does not bind CRIU). */
+  capSysResource?: boolean;
   /** Output of the feature checks that failed, for messages. */
   failures: Record<string, string>;
 }
@@ -38,6 +50,8 @@ export async function probeCriu(exec: NodeExec, criu: string): Promise<CriuProbe
     ['dirty', `${c} check --feature mem_dirty_track 2>&1`],
     ['uffd', `${c} check --feature uffd 2>&1`],
     ['uffdnc', `${c} check --feature uffd-noncoop 2>&1`],
+    ['pipe', 'cat /proc/sys/fs/pipe-max-size'],
+    ['capbnd', "awk '/^CapBnd:/ {print $2}' /proc/self/status"],
   ];
   const script = parts.map(([k, cmd]) => `${cmd}; echo "${MARK} ${k} $?"`).join('\n');
   const r = await exec.run(script, { timeoutMs: 60_000 });
@@ -58,6 +72,10 @@ export async function probeCriu(exec: NodeExec, criu: string): Promise<CriuProbe
     if (!ok) failures[name] = tail(x.text, 4);
     return ok;
   };
+  const pipe = get('pipe');
+  const capbnd = get('capbnd');
+  const pipeMaxBytes = pipe.code === 0 && /^\d+$/.test(pipe.text) ? Number(pipe.text) : undefined;
+  const capSysResource = capbnd.code === 0 && /^[0-9a-f]+$/i.test(capbnd.text) ? ((BigInt(`0x${capbnd.text}`) >> CAP_SYS_RESOURCE) & 1n) === 1n : undefined;
   const check = get('check');
   const checkOk = check.code === 0 && /Looks good/i.test(check.text);
   if (!checkOk) failures.check = tail(check.text, 6);
@@ -70,6 +88,8 @@ export async function probeCriu(exec: NodeExec, criu: string): Promise<CriuProbe
     memDirtyTrack: feature('dirty', 'mem_dirty_track'),
     uffd: feature('uffd', 'uffd'),
     uffdNoncoop: feature('uffdnc', 'uffd-noncoop'),
+    ...(pipeMaxBytes === undefined ? {} : { pipeMaxBytes }),
+    ...(capSysResource === undefined ? {} : { capSysResource }),
     failures,
   };
 }
@@ -79,7 +99,7 @@ export function supportedModes(p: CriuProbe): MigrationMode[] {
   if (!p.checkOk) return [];
   const m: MigrationMode[] = ['cold'];
   if (p.memDirtyTrack) m.push('precopy');
-  if (p.uffd && p.uffdNoncoop) m.push('postcopy');
+  if (p.uffd && p.uffdNoncoop && lazyPipesOk(p)) m.push('postcopy');
   return m;
 }
 
@@ -93,7 +113,19 @@ export function modeRefusal(mode: MigrationMode, p: CriuProbe): string | null {
   if (mode === 'postcopy' && !(p.uffd && p.uffdNoncoop)) {
     return `post-copy needs userfaultfd (criu check --feature uffd/uffd-noncoop), which ${p.node}'s kernel ${p.kernel} lacks; use --mode cold`;
   }
+  if (mode === 'postcopy' && !lazyPipesOk(p)) {
+    return (
+      `post-copy needs 4 MiB pipes for CRIU's lazy page server: ${p.node} has fs.pipe-max-size ${p.pipeMaxBytes} and no CAP_SYS_RESOURCE, ` +
+      `so CRIU's page server would fail at the first page ("page-pipe: splice: Bad file descriptor"); run \`sysctl -w fs.pipe-max-size=${LAZY_PIPE_BYTES}\` on ${p.node} ` +
+      '(scripts/setup-live.sh does) or use --mode cold'
+    );
+  }
   return null;
+}
+
+/** CRIU's lazy page server can size its pipes (unknown counts as yes: older probes did not look). */
+export function lazyPipesOk(p: CriuProbe): boolean {
+  return p.capSysResource === true || p.pipeMaxBytes === undefined || p.pipeMaxBytes >= LAZY_PIPE_BYTES;
 }
 
 /** Throw MODE_UNSUPPORTED if any node cannot do `mode`. */

@@ -223,6 +223,126 @@ class FakeNode implements MigrationNode {
     );
   }
 
+  // post-copy: CRIU holds the source's copy frozen (`paused`) while `<dir>/serving` is there
+
+  lazyCheckpoint(id: string, dir: string): Promise<StepOutcome & { port?: number }> {
+    return this.c.step<StepOutcome & { port?: number }>(
+      this.name,
+      'lazyCheckpoint',
+      () => {
+        const st = this.cs.get(id);
+        if (st) this.cs.set(id, { ...st, status: 'paused' });
+        this.fs.add(`${dir}/img`).add(`${dir}/serving`);
+        return { ok: true, port: 27100 };
+      },
+      () => NO,
+    );
+  }
+
+  lazyRestore(id: string, dir: string, bundle: string): Promise<StepOutcome> {
+    return this.c.step(
+      this.name,
+      'lazyRestore',
+      () => {
+        if (this.cs.has(id) || !this.fs.has(`${dir}/img`)) return NO;
+        this.cs.set(id, { id, pid: 43, status: 'running', bundle });
+        this.fs.add(`${dir}/fetching`);
+        return OK;
+      },
+      () => NO,
+    );
+  }
+
+  /** The daemon ends: ok, or (fault `fails`) the guard kills the partial copy and the source's page server sees the failure. */
+  lazyWait(dir: string): Promise<StepOutcome> {
+    return this.c.step(
+      this.name,
+      'lazyWait',
+      () => {
+        this.fs.delete(`${dir}/fetching`);
+        // every page served: the source's CRIU ends its frozen copy by itself (no controller needed)
+        for (const [n, files] of this.c.files) {
+          const serving = [...files].find((f) => f.endsWith('/serving'));
+          if (n === this.name || !serving) continue;
+          files.delete(serving);
+          this.c.containers.get(n)!.delete('counter');
+        }
+        return OK;
+      },
+      () => {
+        this.fs.delete(`${dir}/fetching`);
+        this.fs.add(`${dir}/fetch-failed`);
+        this.cs.delete('counter');
+        return NO;
+      },
+    );
+  }
+
+  /** The lazy dump ends: after a complete fetch CRIU ends the source's copy; after a failed one runc resumes it. */
+  lazyDumpWait(dir: string): Promise<{ rc: number | null; lazyBytes: number }> {
+    return this.check('lazyDumpWait', () => {
+      if (!this.fs.has(`${dir}/serving`)) return { rc: 0, lazyBytes: 2 ** 20 };
+      this.fs.delete(`${dir}/serving`);
+      const failed = [...this.c.files.values()].some((f) => [...f].some((x) => x.endsWith('/fetch-failed')));
+      if (failed) {
+        const st = this.cs.get('counter');
+        if (st) this.cs.set('counter', { ...st, status: 'running' });
+        return { rc: 1, lazyBytes: 2 ** 20 };
+      }
+      this.cs.delete('counter');
+      return { rc: 0, lazyBytes: 2 ** 20 };
+    });
+  }
+
+  abortLazyDump(dir: string): Promise<void> {
+    return this.check('abortLazyDump', () => {
+      if (!this.fs.delete(`${dir}/serving`)) return;
+      const st = this.cs.get('counter');
+      if (st) this.cs.set('counter', { ...st, status: 'running' });
+    });
+  }
+
+  prepareBundle(bundle: string): Promise<void> {
+    return this.check('prepareBundle', () => void this.fs.add(`${bundle}/config.json`));
+  }
+
+  startPageServer(dir: string): Promise<number> {
+    return this.check('startPageServer', () => {
+      this.fs.add(`${dir}/pswork`);
+      return 27900;
+    });
+  }
+
+  stopPageServer(): Promise<void> {
+    return this.check('stopPageServer', () => undefined);
+  }
+
+  /** The memory goes to the destination's `<dstDir>/img` (the fake's destination: the other node). */
+  streamCheckpoint(id: string, dir: string): Promise<StepOutcome & { pageBytes?: number }> {
+    return this.c.step<StepOutcome & { pageBytes?: number }>(
+      this.name,
+      'streamCheckpoint',
+      () => {
+        this.cs.delete(id);
+        this.fs.add(`${dir}/img`);
+        for (const [n, files] of this.c.files) {
+          const ps = [...files].find((f) => f.endsWith('/pswork'));
+          if (n !== this.name && ps) files.add(`${ps.slice(0, -'/pswork'.length)}/img`).add(`${ps.slice(0, -'/pswork'.length)}/pages`);
+        }
+        return { ok: true, pageBytes: 3 * 2 ** 20 };
+      },
+      () => NO,
+    );
+  }
+
+  /** Fetching the pages back: only while the other node still has them. */
+  pullPages(from: InventoryNode, localDir: string, remoteDir: string): Promise<void> {
+    return this.check('pullPages', () => {
+      if (this.c.down.has(from.name) || !this.c.files.get(from.name)!.has(`${remoteDir}/pages`)) commandFailed(this.name, `fetching pages from ${from.name}`);
+      this.fs.add(`${localDir}/pages`);
+    });
+  }
+
   deleteContainer(id: string): Promise<void> {
     return this.check('deleteContainer', () => void this.cs.delete(id));
   }

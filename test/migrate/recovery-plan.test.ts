@@ -45,6 +45,7 @@ const GROUP: Record<StateKind, Group> = {
   transferred: 'stopping',
   restoring: 'restoring',
   restored: 'restoring',
+  fetched: 'done',
   verified: 'done',
   cleaned: 'done',
 };
@@ -125,6 +126,25 @@ describe('planRecovery: every state x every observation', () => {
       // keep-source clears the destination the same way
       const k = planRecovery(s, obs('running', 'stopped'));
       expect(k).toMatchObject({ action: 'keep-source', node: 'node1', clearDestination: rb.clearDestination });
+    }
+  });
+
+  it('post-copy: never a restore from the checkpoint (it holds no memory): the same decisions otherwise, lost instead', () => {
+    for (const kind of STATE_KINDS) {
+      for (const src of Object.keys(SRC)) {
+        for (const dst of Object.keys(DST)) {
+          const s = stateOf(kind);
+          const p = planRecovery({ ...s, plan: { ...s.plan, mode: 'postcopy' } } as typeof s, obs(src, dst));
+          const cold = expected(kind, src, dst);
+          let want = cold;
+          // before the restore, a busy source is the lazy dump waiting for a restore that never comes: ended
+          if (src === 'busy' && ['checkpointing', 'checkpointed', 'transferred'].includes(kind) && dst !== 'running') want = 'restore-source';
+          else if (want === 'restore-source') want = 'lost';
+          expect(p.action, `${kind} ${src} ${dst}`).toBe(want);
+          if (p.action === 'restore-source') expect(p.restoreSource.lazy).toBe(true);
+          if (p.action === 'lost' && cold === 'restore-source') expect(p.reason).toMatch(/post-copy checkpoint holds no memory/);
+        }
+      }
     }
   });
 

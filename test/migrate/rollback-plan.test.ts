@@ -27,6 +27,10 @@ const TABLE: Record<StateKind, RollbackPlan> = {
   transferred: back(false),
   restoring: back(true),
   restored: back(true),
+  fetched: {
+    direction: 'forward',
+    cleanUp: { source: { node: 'node1', container: 'counter', dir: plan.srcDir }, destination: { node: 'node2', dir: plan.dstDir } },
+  },
   verified: {
     direction: 'forward',
     cleanUp: { source: { node: 'node1', container: 'counter', dir: plan.srcDir }, destination: { node: 'node2', dir: plan.dstDir } },
@@ -59,6 +63,16 @@ describe('rollback decided from the state', () => {
       const back = JSON.parse(JSON.stringify(s)) as typeof s;
       expect(back).toEqual(s);
       expect(planRollback(back)).toEqual(planRollback(s));
+    }
+  });
+
+  it('post-copy: the way back never restores from the checkpoint (it holds no memory), it resumes the source\'s copy', () => {
+    for (const k of STATE_KINDS) {
+      const s = stateOf(k);
+      const p = planRollback({ ...s, plan: { ...s.plan, mode: 'postcopy' } } as typeof s);
+      const want = TABLE[k];
+      if (want.direction === 'back') expect(p).toEqual({ ...want, restoreSource: { ...want.restoreSource, lazy: true } });
+      else expect(p).toEqual(want);
     }
   });
 

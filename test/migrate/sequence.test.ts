@@ -28,6 +28,9 @@ const inventory: Inventory = parseInventory({
   })),
 });
 
+/** `cold` is disk-less by default; `cold-disk` the dump to the source's disk (diskless: false). */
+type Mode = MigrationMode | 'cold-disk';
+
 interface Outcome {
   result: LiveMigrationResult | null;
   error: ConmigError | null;
@@ -36,7 +39,7 @@ interface Outcome {
   cluster: FakeCluster;
 }
 
-async function migrate(mode: MigrationMode, setup: (c: FakeCluster) => void, extra: (c: FakeCluster) => Partial<MigrateOptions> = () => ({})): Promise<Outcome> {
+async function migrate(mode: Mode, setup: (c: FakeCluster) => void, extra: (c: FakeCluster) => Partial<MigrateOptions> = () => ({})): Promise<Outcome> {
   const cluster = new FakeCluster(['node1', 'node2']);
   cluster.run('node1', 'counter', '/b1/counter');
   setup(cluster);
@@ -50,7 +53,8 @@ async function migrate(mode: MigrationMode, setup: (c: FakeCluster) => void, ext
       container: 'counter',
       from: 'node1',
       to: 'node2',
-      mode,
+      mode: mode === 'cold-disk' ? 'cold' : mode,
+      ...(mode === 'cold-disk' ? { diskless: false } : {}),
       precopyRounds: 2,
       nodes: (n) => cluster.node(n),
       ...extra(cluster),
@@ -88,8 +92,9 @@ function expectOneNodeAtMost(o: Outcome): void {
   } else {
     // not rolled back / rollback failed: it says so, and the checkpoint is kept for a hand restore
     expect(said).toBe('unknown');
-    expect(e.message).toMatch(/NOT rolled back|ROLLBACK FAILED/);
-    if (running.length === 0) expect(c.files.get('node1')!.has(`${checkpointDir(c, 'node1')}/img`)).toBe(true);
+    // post-copy may lose it (the source's copy gone, the destination's partial): said as LOST
+    expect(e.message).toMatch(/NOT rolled back|ROLLBACK FAILED|LOST: "counter" runs nowhere/);
+    if (running.length === 0 && !/LOST/.test(e.message)) expect(c.files.get('node1')!.has(`${checkpointDir(c, 'node1')}/img`)).toBe(true);
   }
 }
 
@@ -98,7 +103,7 @@ function checkpointDir(c: FakeCluster, node: string): string {
   return img ? img.slice(0, -'/img'.length) : '(none)';
 }
 
-async function cleanRun(mode: MigrationMode): Promise<Call[]> {
+async function cleanRun(mode: Mode): Promise<Call[]> {
   let calls: Call[] = [];
   const o = await migrate(mode, (c) => {
     calls = c.calls;
@@ -107,18 +112,25 @@ async function cleanRun(mode: MigrationMode): Promise<Call[]> {
   return [...calls];
 }
 
-describe.each(['cold', 'precopy'] as const)('the migration sequence over in-memory nodes (%s)', (mode) => {
+describe.each(['cold', 'cold-disk', 'precopy', 'postcopy'] as const)('the migration sequence over in-memory nodes (%s)', (mode) => {
   it('a clean migration: phases in order, the container on the destination only, no checkpoint files left', async () => {
     const o = await migrate(mode, () => {});
     expect(o.error).toBeNull();
     const phases = o.result!.phases.map((p) => p.phase);
     expect(phases).toEqual(
       mode === 'cold'
+        ? ['preflight', 'preflight', 'checkpoint', 'transfer', 'restore', 'verify', 'cleanup']
+        : mode === 'cold-disk'
         ? ['preflight', 'checkpoint', 'transfer', 'restore', 'verify', 'cleanup']
-        : ['preflight', 'predump', 'predump', 'checkpoint', 'transfer', 'restore', 'verify', 'cleanup'],
+        : mode === 'postcopy'
+          ? ['preflight', 'checkpoint', 'transfer', 'restore', 'lazy-pages', 'verify', 'cleanup']
+          : ['preflight', 'predump', 'predump', 'checkpoint', 'transfer', 'restore', 'verify', 'cleanup'],
     );
-    expect(o.result!.precopyRounds).toBe(mode === 'cold' ? 0 : 2);
-    expect(o.result!.checkpointBytes).toBe(100_000 + (mode === 'cold' ? 0 : 2000));
+    expect(o.result!.precopyRounds).toBe(mode === 'precopy' ? 2 : 0);
+    // post-copy: the pages fetched after the restore count (the fake's lazy dump served 1 MiB)
+    // disk-less cold: the 3 MiB the dump streamed to the destination count
+    expect(o.result!.checkpointBytes).toBe(100_000 + (mode === 'precopy' ? 2000 : mode === 'postcopy' ? 2 ** 20 : mode === 'cold' ? 3 * 2 ** 20 : 0));
+    expect(o.result!.lazyPagesMs > 0).toBe(mode === 'postcopy');
     expectOneNodeAtMost(o);
     for (const n of ['node1', 'node2']) expect([...o.cluster.files.get(n)!].filter((f) => f.includes('/checkpoints/'))).toEqual([]);
   });
@@ -181,7 +193,7 @@ describe.each(['cold', 'precopy'] as const)('the migration sequence over in-memo
 
 describe('what a failure leaves, decided by the state', () => {
   it('a checkpoint that fails while the container keeps running: nothing changed, the error stands', async () => {
-    const o = await migrate('cold', (c) => {
+    const o = await migrate('cold-disk', (c) => {
       c.fault = { node: 'node1', step: 'checkpoint', nth: 1, kind: 'fails' };
     });
     expect(o.error?.message).toMatch(/runc checkpoint of "counter" failed on node1; the container still runs there, nothing was changed/);
@@ -191,7 +203,7 @@ describe('what a failure leaves, decided by the state', () => {
   });
 
   it('the destination lost during the restore: not rolled back (it may run there), the checkpoint kept on the source', async () => {
-    const o = await migrate('cold', (c) => {
+    const o = await migrate('cold-disk', (c) => {
       c.fault = { node: 'node2', step: 'restore', nth: 1, kind: 'unreachable-after' };
     });
     expect(o.error?.context.runningOn).toBe('unknown');
@@ -199,9 +211,60 @@ describe('what a failure leaves, decided by the state', () => {
     expect(o.cluster.runningOn('counter')).toEqual(['node2']); // it did: restoring on node1 too would have made two
   });
 
-  it('the destination lost during the transfer: rolled back (it cannot hold the container before its restore)', async () => {
+  it('disk-less cold: no page server on the destination: the dump goes to disk (the fallback), said in the phase note', async () => {
+    const o = await migrate('cold', (c) => {
+      c.fault = { node: 'node2', step: 'startPageServer', nth: 1, kind: 'fails' };
+    });
+    expect(o.error).toBeNull();
+    const ck = o.result!.phases.filter((p) => p.phase === 'checkpoint');
+    expect(ck).toHaveLength(1);
+    expect(ck[0].note).toMatch(/^to disk \(the fallback\): no page server on node2/);
+    expect(o.cluster.calls.some((c) => c.step === 'streamCheckpoint')).toBe(false);
+    expect(o.result!.checkpointBytes).toBe(100_000);
+  });
+
+  it('disk-less cold: a streaming dump that fails while the container runs falls back to the dump to disk', async () => {
+    const o = await migrate('cold', (c) => {
+      c.fault = { node: 'node1', step: 'streamCheckpoint', nth: 1, kind: 'fails' };
+    });
+    expect(o.error).toBeNull();
+    expect(o.result!.phases.filter((p) => p.phase === 'checkpoint').map((p) => p.note)).toEqual([
+      "disk-less: memory streamed to node2's page server",
+      expect.stringMatching(/^to disk \(the fallback\): runc checkpoint --page-server failed while the container kept running/),
+    ]);
+    expect(o.cluster.runningOn('counter')).toEqual(['node2']);
+  });
+
+  it('disk-less cold: the transfer phase begins with the dump (startWallMs), and the phases say so', async () => {
+    const o = await migrate('cold', () => {});
+    const ck = o.result!.phases.find((p) => p.phase === 'checkpoint')!;
+    const tr = o.result!.phases.find((p) => p.phase === 'transfer')!;
+    expect(tr.startWallMs).toBeLessThanOrEqual(ck.startWallMs);
+    expect(tr.startWallMs + tr.wallMs).toBeGreaterThanOrEqual(ck.startWallMs + ck.wallMs);
+    expect(tr.note).toBe('disk-less: began with the dump');
+  });
+
+  it('disk-less cold: rolled back after the dump: the memory pages come back from the destination before it is cleared', async () => {
     const o = await migrate(
       'cold',
+      () => {},
+      (c) => ({
+        hooks: {
+          beforePhase: (p) => {
+            if (p === 'transfer') c.fault = { node: 'node1', step: 'pushCheckpoint', nth: 1, kind: 'fails' };
+          },
+        },
+      }),
+    );
+    expect(o.error?.context.runningOn).toBe('node1');
+    const steps = o.cluster.calls.map((c) => `${c.node}.${c.step}`);
+    expect(steps.indexOf('node1.pullPages')).toBeGreaterThan(-1);
+    expect(steps.indexOf('node1.pullPages')).toBeLessThan(steps.indexOf('node2.clear'));
+  });
+
+  it('the destination lost during the transfer: rolled back (it cannot hold the container before its restore)', async () => {
+    const o = await migrate(
+      'cold-disk',
       () => {},
       (c) => ({
         hooks: {

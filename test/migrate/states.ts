@@ -4,6 +4,7 @@ import type {
   Checkpointed,
   Checkpointing,
   Cleaned,
+  Fetched,
   MigrationPlan,
   MigrationState,
   Planned,
@@ -48,8 +49,9 @@ export function stateOf(kind: StateKind, f: PreflightFacts = facts()): Migration
   const transferred: Transferred = { ...checkpointed, kind: 'transferred', sent: { checkpointBytes: 1e5, bundleBytes: 900, rootfsCached: true } };
   const restoring: Restoring = { ...transferred, kind: 'restoring', destination: { node: 'node2', container: 'counter', bundle: f.dstBundle } };
   const restored: Restored = { ...restoring, kind: 'restored' };
+  const fetched: Fetched = { ...restored, kind: 'fetched', lazyBytes: 2 ** 20 };
   const verified: Verified = { ...restored, kind: 'verified' };
   const cleaned: Cleaned = { ...verified, kind: 'cleaned' };
-  const all = { planned, prepared, predumped, checkpointing, checkpointed, transferred, restoring, restored, verified, cleaned };
+  const all = { planned, prepared, predumped, checkpointing, checkpointed, transferred, restoring, restored, fetched, verified, cleaned };
   return all[kind];
 }

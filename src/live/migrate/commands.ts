@@ -89,7 +89,8 @@ export function checkpointSpaceCmd(n: InventoryNode): string {
  */
 export function rmCheckpointDir(dir: string): string {
   const d = shq(dir);
-  return `for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
+  // a disk-less dump's page server that never got its dump goes too
+  return `{ [ -f ${shq(`${dir}/pswork/ps.pid`)} ] && kill -KILL "$(cat ${shq(`${dir}/pswork/ps.pid`)})" 2>/dev/null; }; for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
 }
 
 /** Pre-copy round `round` (images in `<dir>/pre<round>`), on top of the previous round's. */
@@ -159,4 +160,141 @@ export function toInt(s: string): number {
 /** `key value...` lines as a map (the value is the rest of the line). */
 export function parseKv(text: string): Map<string, string> {
   return new Map(text.trim().split('\n').map((l) => [l.split(' ')[0], l.split(' ').slice(1).join(' ')] as [string, string]));
+}
+
+// ---- post-copy (CRIU lazy pages) and disk-less cold (CRIU page server) ----
+
+/**
+ * A shell snippet setting `port` to a TCP port nothing listens on in this network namespace
+ * (ports LO..LO+799, from /proc/net/tcp{,6}); exits 1 if none is found.
+ */
+export function freePortSnippet(lo: number): string {
+  return [
+    'port=',
+    `for _i in $(seq 1 40); do p=$(( ${lo} + RANDOM % 800 ))`,
+    '  awk \'$4 == "0A" {print $2}\' /proc/net/tcp /proc/net/tcp6 2>/dev/null | grep -qi ":$(printf %04X "$p")$" || { port=$p; break; }',
+    'done',
+    '[ -n "$port" ] || { echo "no free TCP port" >&2; exit 1; }',
+  ].join('\n');
+}
+
+/** Files of a lazy (post-copy) dump on the source, under `<dir>/work`. */
+export function lazyDumpFiles(dir: string): { ready: string; rc: string; runcPid: string; err: string; log: string } {
+  const w = `${dir}/work`;
+  return { ready: `${w}/ready`, rc: `${w}/ckpt.rc`, runcPid: `${w}/runc.pid`, err: `${w}/runc.err`, log: `${w}/dump.log` };
+}
+
+/**
+ * Source, post-copy: start `runc checkpoint --lazy-pages` in the background (it outlives this
+ * command: CRIU keeps the memory and serves it from its page server on `address:$port` until
+ * the destination has every page), and return once CRIU says the dump is done (a byte on the
+ * status fd) or it failed. Prints `port N` on success.
+ */
+export function lazyCheckpointCmd(n: InventoryNode, id: string, dir: string, address: string): string {
+  const f = lazyDumpFiles(dir);
+  const dump = runc(n, `checkpoint --lazy-pages --page-server "${address}:$port" --status-fd 3 --image-path ${shq(`${dir}/img`)} --work-path ${shq(`${dir}/work`)} ${shq(id)}`);
+  // the background job: runc's pid for an abort (kill its CRIU), its exit status when it ends
+  const job = `${dump} 3>${shq(f.ready)} </dev/null >/dev/null 2>${shq(f.err)} & echo $! > ${shq(f.runcPid)}; wait $!; echo $? > ${shq(`${f.rc}.tmp`)}; mv ${shq(`${f.rc}.tmp`)} ${shq(f.rc)}`;
+  return [
+    `mkdir -p ${shq(`${dir}/img`)} ${shq(`${dir}/work`)} && : > ${shq(f.ready)}`,
+    freePortSnippet(27100),
+    `port=$port setsid bash -c ${shq(job)} </dev/null >/dev/null 2>&1 &`,
+    `for _i in $(seq 1 6000); do [ -s ${shq(f.ready)} ] && break; [ -e ${shq(f.rc)} ] && break; sleep 0.02; done`,
+    `if [ -s ${shq(f.ready)} ]; then echo "port $port"; exit 0; fi`,
+    `cat ${shq(f.err)} >&2; exit 1`,
+  ].join('\n');
+}
+
+/**
+ * Source, post-copy: wait until the lazy dump ended (every page served: CRIU then ends the
+ * source's copy) and print `rc N` and the lazy bytes CRIU had kept (`lazy_bytes N`).
+ */
+export function lazyDumpWaitCmd(dir: string, timeoutS: number): string {
+  const f = lazyDumpFiles(dir);
+  return [
+    `for _i in $(seq 1 ${timeoutS * 20}); do [ -e ${shq(f.rc)} ] && break; sleep 0.05; done`,
+    `echo "rc $(cat ${shq(f.rc)} 2>/dev/null || echo timeout)"`,
+    `echo "lazy_bytes $(grep -o '([0-9]* lazy)' ${shq(f.log)} 2>/dev/null | tr -dc '0-9\\n' | awk '{s += $1} END {print s * 4096}')"`,
+  ].join('\n');
+}
+
+/**
+ * Source, post-copy: end a lazy dump that is still serving (kill runc's CRIU: runc then
+ * resumes the container, as a failed dump does) and wait for runc to exit. No-op if it ended.
+ */
+export function abortLazyDumpCmd(dir: string): string {
+  const f = lazyDumpFiles(dir);
+  return [
+    `if [ -e ${shq(f.runcPid)} ] && [ ! -e ${shq(f.rc)} ]; then`,
+    `  pkill -KILL -P "$(cat ${shq(f.runcPid)})" 2>/dev/null`,
+    `  for _i in $(seq 1 200); do [ -e ${shq(f.rc)} ] && break; sleep 0.05; done`,
+    'fi',
+    `cat ${shq(f.rc)} 2>/dev/null || echo none`,
+  ].join('\n');
+}
+
+/** Files of the destination's lazy-pages daemon, under `<dir>/rwork`. */
+export function lazyDaemonFiles(dir: string): { rc: string; log: string; socket: string } {
+  const w = `${dir}/rwork`;
+  return { rc: `${w}/lazy.rc`, log: `${w}/lazy-pages.log`, socket: `${w}/lazy-pages.socket` };
+}
+
+/**
+ * Destination, post-copy: start CRIU's lazy-pages daemon (it fetches the pages from the
+ * source's page server, on demand and in the background) and restore with --lazy-pages.
+ * The daemon runs in a guard job: if it ends with an error before the last page arrived, the
+ * container it served is killed at once (missing pages would otherwise read as zeroes).
+ */
+export function lazyRestoreCmd(n: InventoryNode, id: string, dir: string, bundle: string, srcAddress: string, port: number): string {
+  const f = lazyDaemonFiles(dir);
+  const w = `${dir}/rwork`;
+  const daemon = `${shq(n.criuPath)} lazy-pages --page-server --address ${shq(srcAddress)} --port ${port} --images-dir ${shq(`${dir}/img`)} --work-dir ${shq(w)} -o lazy-pages.log`;
+  const guard = `${daemon} </dev/null >/dev/null 2>&1; rc=$?; if [ $rc != 0 ]; then runc --root ${shq(n.runcRoot)} kill ${shq(id)} KILL >/dev/null 2>&1; ${deleteCmd(n, id)}; fi; echo $rc > ${shq(`${f.rc}.tmp`)}; mv ${shq(`${f.rc}.tmp`)} ${shq(f.rc)}`;
+  const restore = runc(n, `restore -d --lazy-pages --image-path ${shq(`${dir}/img`)} --work-path ${shq(w)} --bundle ${shq(bundle)} ${shq(id)}`);
+  return [
+    `mkdir -p ${shq(w)}`,
+    `setsid bash -c ${shq(guard)} </dev/null >/dev/null 2>&1 &`,
+    `for _i in $(seq 1 500); do [ -S ${shq(f.socket)} ] && break; [ -e ${shq(f.rc)} ] && break; sleep 0.01; done`,
+    `[ -S ${shq(f.socket)} ] || { echo "criu lazy-pages did not start" >&2; tail -n 15 ${shq(f.log)} >&2; exit 1; }`,
+    `${restore} </dev/null >/dev/null 2>${shq(`${w}/runc.err`)}`,
+  ].join('\n');
+}
+
+/** Destination, post-copy: wait for the lazy-pages daemon to end; `rc N` (0: every page arrived). */
+export function lazyWaitCmd(dir: string, timeoutS: number): string {
+  const f = lazyDaemonFiles(dir);
+  return [
+    `for _i in $(seq 1 ${timeoutS * 20}); do [ -e ${shq(f.rc)} ] && break; sleep 0.05; done`,
+    `rc=$(cat ${shq(f.rc)} 2>/dev/null || echo timeout); echo "rc $rc"`,
+    `[ "$rc" = 0 ] || tail -n 15 ${shq(f.log)}`,
+  ].join('\n');
+}
+
+/**
+ * Destination, disk-less cold: start a one-shot `criu page-server` that receives the memory pages into `<dir>/img` while the source dumps.
+ * Prints `port N` (the server is listening when this returns).
+ */
+export function pageServerCmd(n: InventoryNode, dir: string, address: string): string {
+  return [
+    `mkdir -p ${shq(`${dir}/img`)} ${shq(`${dir}/pswork`)}`,
+    'for _t in 1 2 3; do',
+    freePortSnippet(27900),
+    `  if ${shq(n.criuPath)} page-server -d --images-dir ${shq(`${dir}/img`)} --work-dir ${shq(`${dir}/pswork`)} --address ${shq(address)} --port "$port" --pidfile ${shq(`${dir}/pswork/ps.pid`)} -o page-server.log </dev/null >/dev/null 2>&1; then echo "port $port"; exit 0; fi`,
+    'done',
+    `tail -n 10 ${shq(`${dir}/pswork/page-server.log`)} >&2; exit 1`,
+  ].join('\n');
+}
+
+/** Source, disk-less cold: the final dump, memory pages streamed to the destination's page server. */
+export function streamCheckpointCmd(n: InventoryNode, id: string, dir: string, dstAddress: string, port: number): string {
+  const cmd = runc(n, `checkpoint --page-server ${shq(`${dstAddress}:${port}`)} --image-path ${shq(`${dir}/img`)} --work-path ${shq(`${dir}/work`)} ${shq(id)}`);
+  const log = shq(`${dir}/work/dump.log`);
+  // the bytes that went to the page server (CRIU's pagemap, 4 KiB pages), for the record
+  return `mkdir -p ${shq(`${dir}/img`)} ${shq(`${dir}/work`)} && ${cmd} && echo "page_bytes $(grep -o 'Pagemap generated: [0-9]* pages' ${log} | awk '{s += $3} END {print s * 4096}')"`;
+}
+
+/** Destination, disk-less cold: stop a page server that did not get its dump (no-op if it ended). */
+export function stopPageServerCmd(dir: string): string {
+  const pid = shq(`${dir}/pswork/ps.pid`);
+  return `[ -e ${pid} ] && kill -KILL "$(cat ${pid})" 2>/dev/null; true`;
 }

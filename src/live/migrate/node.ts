@@ -83,6 +83,34 @@ export interface MigrationNode {
   /** Restore `id` from `<dir>/img` with `bundle`. */
   restore(id: string, dir: string, bundle: string): Promise<StepOutcome>;
 
+  // ---- post-copy (CRIU lazy pages) ----
+  /**
+   * Source: the lazy dump, started in the background (CRIU keeps the memory and serves it from
+   * a page server on `address`); resolves once everything but the memory is in `<dir>/img` and
+   * the container is stopped. `port` is the page server's.
+   */
+  lazyCheckpoint(id: string, dir: string, address: string): Promise<StepOutcome & { port?: number }>;
+  /** Destination: start the lazy-pages daemon (guarded: it kills the container if it fails) and restore with --lazy-pages. */
+  lazyRestore(id: string, dir: string, bundle: string, srcAddress: string, port: number): Promise<StepOutcome>;
+  /** Destination: wait until the lazy-pages daemon ended; ok only if every page arrived. */
+  lazyWait(dir: string, timeoutMs: number): Promise<StepOutcome>;
+  /** Source: wait until the lazy dump ended; its exit status (null: still running at the timeout) and the bytes it served. */
+  lazyDumpWait(dir: string, timeoutMs: number): Promise<{ rc: number | null; lazyBytes: number }>;
+  /** Source: end a lazy dump still serving pages (runc then resumes the container); no-op if it ended. */
+  abortLazyDump(dir: string): Promise<void>;
+
+  // ---- disk-less cold (CRIU page server on the destination) ----
+  /** Destination: the bundle's config.json in place before the freeze. */
+  prepareBundle(bundle: string, config: string): Promise<void>;
+  /** Destination: a one-shot page server receiving the dump's memory into `<dir>/img`; its port. */
+  startPageServer(dir: string, address: string): Promise<number>;
+  /** Destination: stop a page server that did not get its dump. */
+  stopPageServer(dir: string): Promise<void>;
+  /** Source: the final dump with the memory streamed to the destination's page server; the container stops. */
+  streamCheckpoint(id: string, dir: string, dstAddress: string, port: number): Promise<StepOutcome & { pageBytes?: number }>;
+  /** Source, rollback of a disk-less dump: fetch `<remoteDir>/img` (the memory pages) from `from` into `<localDir>/img`. */
+  pullPages(from: InventoryNode, localDir: string, remoteDir: string): Promise<void>;
+
   deleteContainer(id: string): Promise<void>;
   removeDir(dir: string, timeoutMs?: number): Promise<void>;
   /** Rollback at the destination: no container `id`, `dir` and `bundle` (if given) removed; true if no `id` is left. */

@@ -47,6 +47,14 @@ export interface MigrateOptions {
   /** Service port (default: the inventory's containers[].port). */
   port?: number;
   verifyTimeoutMs?: number;
+  /**
+   * Cold: stream the dump's memory to a page server on the destination (disk-less, default
+   * true); false: dump to the source's disk, then push (the fallback, also taken by itself
+   * when the page server cannot be started or reached).
+   */
+  diskless?: boolean;
+  /** Post-copy: how long the page fetch after the restore may take (default 15 min). */
+  lazyTimeoutMs?: number;
   /** Pre-copy rounds before the final dump. */
   precopyRounds?: number;
   /** Only run the pre-flight checks (nothing is changed on any node) and report. */

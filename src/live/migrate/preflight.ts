@@ -15,24 +15,6 @@ import type { TransferChannel } from './node.ts';
 import type { MigrationPlan, PreflightFacts, Prepared } from './state.ts';
 import type { StepContext } from './steps.ts';
 
-/**
- * Why post-copy is refused even where userfaultfd is available. Tried for real
- * on this project's machines (kernel 6.18, CRIU 4.2.1, runc 1.1.5), see
- * docs/migrate.md: `runc checkpoint --lazy-pages --page-server SRC:PORT
- * --status-fd` dumped and started the page server, `criu lazy-pages
- * --page-server --address SRC --port PORT` on the destination connected, and
- * `runc restore --lazy-pages` began; then the source's page server failed with
- * "page-pipe: splice: -1: Bad file descriptor" / "Lazy pages transfer FAILED"
- * (the source container was resumed), the destination's restore hung after
- * "uffd: Failed sending restore finished indication: Broken pipe", leaving a
- * half-restored process and CRIU's cgroup yard mounted in the work dir. A
- * migration mode that can leave that behind is not offered.
- */
-export const POSTCOPY_REFUSAL =
-  'post-copy (CRIU lazy pages) is refused: userfaultfd is available, but with runc 1.1.5 + CRIU 4.2.1 the source page server ' +
-  'fails while serving pages ("page-pipe: splice: -1: Bad file descriptor", "Lazy pages transfer FAILED") and the destination ' +
-  'restore hangs half-restored ("uffd: Failed sending restore finished indication: Broken pipe"); use --mode cold (see docs/migrate.md)';
-
 /** What pre-flight needs beyond the plan and the nodes. */
 export interface PreflightOptions {
   /** CRIU probes by node, reused across migrations of one command. */
@@ -124,10 +106,8 @@ async function probeBoth(ctx: StepContext, mode: MigrationMode, probeCache: Map<
       return p;
     }),
   );
+  // post-copy's conditions (userfaultfd, pipes CRIU's lazy page server can size) are the probe's
   assertModeSupported(mode, probes);
-  if (mode === 'postcopy') {
-    throw new ConmigError('MODE_UNSUPPORTED', POSTCOPY_REFUSAL, { context: { mode, nodes: `${ctx.from.name}, ${ctx.to.name}` } });
-  }
   return probes;
 }
 

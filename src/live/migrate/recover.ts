@@ -109,6 +109,10 @@ async function recoverEntry(e: JournalEntry, o: RecoverOptions, nodeOf: NodeFact
   if (!release) return skipped(`migration ${e.id} is being recovered by another process`);
   try {
     const settleMs = o.settleMs ?? 60_000;
+    // disk-less cold: a page server the destination started for a dump that may never come
+    // would count as a command of the migration still running. Stopping it is safe: a dump
+    // streaming to it fails, and runc resumes the container on the source.
+    if (p.mode === 'cold' && ['planned', 'prepared', 'checkpointing'].includes(e.state.kind)) await nodeOf(p.to).stopPageServer(p.dstDir).catch(() => undefined);
     const t0 = Date.now();
     let plan: RecoveryPlan;
     let obs: Observation;

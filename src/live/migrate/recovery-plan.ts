@@ -60,8 +60,10 @@ export type RecoveryAction = RecoveryPlan['action'];
 
 /** States in which the container has not been stopped by the migration. */
 const UNTOUCHED: readonly StateKind[] = ['planned', 'prepared', 'predumped'];
+/** Post-copy states in which the source's lazy dump serves pages to a restore that was never issued. */
+const LAZY_BEFORE_RESTORE: readonly StateKind[] = ['checkpointing', 'checkpointed', 'transferred'];
 /** States from which the destination may hold the container (its restore was issued). */
-const DESTINATION_MAY_HOLD: readonly StateKind[] = ['restoring', 'restored', 'verified', 'cleaned'];
+const DESTINATION_MAY_HOLD: readonly StateKind[] = ['restoring', 'restored', 'fetched', 'verified', 'cleaned'];
 
 export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
   const { plan } = s;
@@ -69,6 +71,13 @@ export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
   const dst = o.destination;
   const closeChannel = s.kind !== 'planned';
 
+  // Post-copy before the restore: the busy command on the source is the lazy dump, which serves
+  // pages to nobody (the controller that would have restored died) and would hold the container
+  // frozen forever: end it (runc resumes the source's copy, as after any failed dump).
+  if (s.plan.mode === 'postcopy' && LAZY_BEFORE_RESTORE.includes(s.kind) && src.reachable && src.busy && !(dst.reachable && dst.container === 'running')) {
+    const rb = planRollback(s);
+    if (rb.direction === 'back') return { action: 'restore-source', clearDestination: rb.clearDestination, restoreSource: rb.restoreSource, closeChannel };
+  }
   // A command of the migration still runs on a node: its outcome decides; wait for it.
   const busy = [src.reachable && src.busy ? plan.from : null, dst.reachable && dst.busy ? plan.to : null].filter((n): n is string => n !== null);
   if (busy.length > 0) {
@@ -97,7 +106,8 @@ export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
   const clear = clearOf(s);
   const cleanUp = cleanUpFromPlan(s);
   const mayHold = DESTINATION_MAY_HOLD.includes(s.kind);
-  const done = s.kind === 'verified' || s.kind === 'cleaned';
+  // post-copy's `fetched`: every page at the destination, the source's copy gone: it is done too
+  const done = s.kind === 'fetched' || s.kind === 'verified' || s.kind === 'cleaned';
 
   if (srcRuns && dstRuns) {
     // two copies: keep the one the migration had settled on
@@ -126,7 +136,14 @@ export function planRecovery(s: MigrationState, o: Observation): RecoveryPlan {
   if (!src.checkpoint) {
     return { action: 'lost', reason: `"${plan.container}" runs on neither ${plan.from} nor ${plan.to} and its checkpoint is not on ${plan.from} (${plan.srcDir}/img)` };
   }
+  if (s.plan.mode === 'postcopy') {
+    // the checkpoint has no memory (it stayed in the source's CRIU, now ended): nothing to restore from
+    return { action: 'lost', reason: `"${plan.container}" runs on neither ${plan.from} nor ${plan.to}, and a post-copy checkpoint holds no memory (the pages were served by the source's CRIU, which has ended): nothing to restore it from` };
+  }
   const rb = planRollback(s);
+  if (rb.direction === 'back' && rb.restoreSource.pagesFrom && !dst.reachable) {
+    return { action: 'wait', retry: false, reason: `the checkpoint's memory pages are on ${plan.to} (disk-less dump), which cannot be reached` };
+  }
   if (rb.direction !== 'back') throw new Error(`planRollback(${s.kind}) is not a way back`); // unreachable: every state left here has a checkpoint
   return { action: 'restore-source', clearDestination: rb.clearDestination, restoreSource: rb.restoreSource, closeChannel };
 }

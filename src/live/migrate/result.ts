@@ -82,6 +82,8 @@ function environmentOf(probes: CriuProbe[]): Record<string, string> {
 export function migratedResult(s: Cleaned, m: ResultMeta, downtime: DowntimeMeasurement | null): LiveMigrationResult {
   const { plan, sent } = s;
   const ms = (p: MigrationPhase): number => phaseMs(m.phases, p);
+  // post-copy: the memory the destination fetched after the restore (not in the pushed images)
+  const lazyBytes = s.lazyBytes ?? 0;
   return {
     id: m.id,
     containerId: plan.container,
@@ -95,21 +97,33 @@ export function migratedResult(s: Cleaned, m: ResultMeta, downtime: DowntimeMeas
     checkpointMs: ms('checkpoint'),
     transferMs: ms('transfer'),
     restoreMs: ms('restore'),
-    lazyPagesMs: 0,
-    downtimeMs: downtime ? downtime.downtimeMs : ms('checkpoint') + ms('transfer') + ms('restore'),
+    lazyPagesMs: ms('lazy-pages'),
+    downtimeMs: downtime ? downtime.downtimeMs : downFromPhases(m.phases),
     totalMs: m.totalMs,
-    bytes: sent.checkpointBytes + sent.bundleBytes,
+    bytes: sent.checkpointBytes + lazyBytes + sent.bundleBytes,
     status: 'ok',
     phases: m.phases,
     verifyMs: ms('verify'),
     cleanupMs: ms('cleanup'),
-    checkpointBytes: sent.checkpointBytes,
+    checkpointBytes: sent.checkpointBytes + lazyBytes,
     bundleBytes: sent.bundleBytes,
     rootfsCached: sent.rootfsCached,
     downtime,
     runningOn: plan.to,
     environment: environmentOf(s.facts.probes),
   };
+}
+
+/**
+ * Downtime without a prober: checkpoint + transfer + restore, or, when the transfer overlapped
+ * the dump (disk-less cold), from the start of the last checkpoint to the end of the restore.
+ */
+function downFromPhases(phases: PhaseTiming[]): number {
+  const ck = phases.filter((p) => p.phase === 'checkpoint').at(-1);
+  const tr = phases.find((p) => p.phase === 'transfer');
+  const rs = phases.filter((p) => p.phase === 'restore').at(-1);
+  if (ck && tr && rs && tr.startWallMs < ck.startWallMs + ck.wallMs) return rs.startWallMs + rs.wallMs - ck.startWallMs;
+  return phaseMs(phases, 'checkpoint') + phaseMs(phases, 'transfer') + phaseMs(phases, 'restore');
 }
 
 /** A dry run: only pre-flight ran; `bytes` is its estimate. */

@@ -10,10 +10,13 @@
  *     transferred                  |           |   then restore on the source from its checkpoint
  *   restoring, restored            | back      | clear the destination (unreachable: it MAY hold it: stop there),
  *                                  |           |   then restore on the source from its checkpoint
+ *   (post-copy: the checkpoint has no memory; "restore on the source" is then "end the
+ *    lazy dump so CRIU resumes the source's copy", never a restore from the checkpoint)
+ *   fetched (post-copy)            | forward   | clean up: every page is at the destination, the source's copy is gone
  *   verified                       | forward   | clean up: the migration has happened
  *   cleaned                        | none      | - (done)
  */
-import type { MigrationPlan, MigrationState, Verified } from './state.ts';
+import type { Fetched, MigrationPlan, MigrationState, Verified } from './state.ts';
 
 export interface NodeDir {
   node: string;
@@ -42,6 +45,17 @@ export interface RestoreSource {
   dir: string;
   bundle: string;
   service: MigrationPlan['service'];
+  /**
+   * Post-copy: the checkpoint holds no memory (CRIU served it from the source's page server).
+   * The way back is then to end the lazy dump, after which runc resumes the source's copy; if
+   * that copy is gone the container is lost, and it is never restored from the checkpoint.
+   */
+  lazy?: boolean;
+  /**
+   * Disk-less cold: the checkpoint's memory pages are in this folder's img/ on another node
+   * (the destination's page server got them): fetched back before the destination is cleared.
+   */
+  pagesFrom?: { node: string; dir: string };
 }
 
 /** After a verified migration: the source's container state and both checkpoint folders go. */
@@ -81,9 +95,18 @@ export function planRollback(s: MigrationState): RollbackPlan {
           bundle: facts.dstBundleExisted ? null : facts.dstBundle,
           mayHoldContainer: s.kind === 'restoring' || s.kind === 'restored',
         },
-        restoreSource: { node: checkpoint.node, container: plan.container, dir: checkpoint.dir, bundle: checkpoint.bundle, service: plan.service },
+        restoreSource: {
+          node: checkpoint.node,
+          container: plan.container,
+          dir: checkpoint.dir,
+          bundle: checkpoint.bundle,
+          service: plan.service,
+          ...(plan.mode === 'postcopy' ? { lazy: true } : {}),
+          ...(checkpoint.pagesAt ? { pagesFrom: checkpoint.pagesAt } : {}),
+        },
       };
     }
+    case 'fetched':
     case 'verified':
       return { direction: 'forward', cleanUp: cleanUpOf(s) };
   }
@@ -97,7 +120,7 @@ export function checkpointDirs(plan: MigrationPlan): NodeDir[] {
 }
 
 /** The cleanup of a verified migration (also the cleanup phase's own). */
-export function cleanUpOf(s: Verified): CleanUp {
+export function cleanUpOf(s: Verified | Fetched): CleanUp {
   return {
     source: { node: s.checkpoint.node, container: s.plan.container, dir: s.checkpoint.dir },
     destination: { node: s.destination.node, dir: s.plan.dstDir },

@@ -40,6 +40,24 @@ export async function rollBack(p: { clearDestination: ClearDestination; restoreS
   const details: string[] = [];
   const d = p.clearDestination;
   const r = p.restoreSource;
+  // disk-less cold: the memory pages are at the destination; bring them back before clearing it
+  if (r.pagesFrom && !r.lazy) {
+    const from = r.pagesFrom;
+    try {
+      await env.nodeOf(r.node).pullPages(nodeByName(env.inventory, from.node), r.dir, from.dir);
+      details.push(`${r.node}: memory pages fetched back from ${from.node}`);
+    } catch (e) {
+      details.push(`${r.node}: fetching the memory pages back from ${from.node} failed (${(e as Error).message})`);
+      const running = await env.nodeOf(r.node).containerState(r.container).catch(() => null);
+      if (!running || running.status !== 'running') {
+        return {
+          runningOn: null,
+          summary: `NOT rolled back: the checkpoint's memory pages are on ${from.node} at ${from.dir}/img (disk-less dump) and could not be fetched back; the rest is kept on ${r.node} at ${r.dir}/img`,
+          details,
+        };
+      }
+    }
+  }
   if (!(await clearDestination(d, env, details))) {
     return {
       runningOn: null,
@@ -64,6 +82,7 @@ async function clearDestination(d: ClearDestination, env: RollbackEnv, details: 
 }
 
 async function restoreSource(r: RestoreSource, env: RollbackEnv, details: string[]): Promise<RollbackOutcome> {
+  if (r.lazy) return resumeLazySource(r, env, details);
   const src = env.nodeOf(r.node);
   const n = nodeByName(env.inventory, r.node);
   try {
@@ -94,5 +113,40 @@ async function restoreSource(r: RestoreSource, env: RollbackEnv, details: string
       summary: `ROLLBACK FAILED: could not restore "${r.container}" on ${r.node}; its checkpoint is kept there at ${r.dir}/img`,
       details,
     };
+  }
+}
+
+/**
+ * Post-copy's way back: the checkpoint has no memory, so the only copy that can come back is
+ * the source's own, which CRIU still holds (frozen) while its page server serves: end the lazy
+ * dump (runc then resumes it, as after any failed dump) and check that it runs. The destination
+ * was cleared first, so there are never two copies. If the source's copy is gone (CRIU ended
+ * it, taking the transfer for finished) the container is lost: said, never restored from the
+ * page-less checkpoint.
+ */
+async function resumeLazySource(r: RestoreSource, env: RollbackEnv, details: string[]): Promise<RollbackOutcome> {
+  const src = env.nodeOf(r.node);
+  const n = nodeByName(env.inventory, r.node);
+  try {
+    await src.abortLazyDump(r.dir);
+    const st = await src.containerState(r.container);
+    if (!st || st.status !== 'running') {
+      details.push(`${r.node}: "${r.container}" is ${st?.status ?? 'gone'} after the lazy dump ended`);
+      return {
+        runningOn: null,
+        summary: `LOST: "${r.container}" runs nowhere: post-copy keeps its memory only in the source's CRIU until every page is fetched, and that copy is ${st?.status ?? 'gone'} on ${r.node}; the destination's partial copy was killed (its missing pages would read as zeroes). Logs kept on ${r.node} at ${r.dir}/work`,
+        details,
+      };
+    }
+    if (r.service) {
+      const { port, healthPath } = r.service;
+      const ok = await waitHealthy(n.address, port, healthPath, 10_000);
+      details.push(`${r.node}: the lazy dump ended, runc resumed "${r.container}" with its memory as at the freeze; it ${ok ? 'answers' : 'does NOT answer'} http://${n.address}:${port}${healthPath}`);
+    } else details.push(`${r.node}: the lazy dump ended, runc resumed "${r.container}" with its memory as at the freeze`);
+    await src.removeDir(r.dir);
+    return { runningOn: r.node, summary: `rolled back: "${r.container}" runs on ${r.node} again (as at the freeze: what it did at the destination meanwhile is lost)`, details };
+  } catch (e) {
+    details.push(`${r.node}: ${(e as Error).message}`);
+    return { runningOn: null, summary: `ROLLBACK FAILED: could not check "${r.container}" on ${r.node} after ending its lazy dump`, details };
   }
 }

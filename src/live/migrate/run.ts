@@ -116,15 +116,35 @@ export class MigrationRun {
   }
 
   /** Run a phase: hook, progress, wall time; its result becomes the state. */
-  async step<S extends MigrationState>(name: MigrationPhase, fn: () => Promise<S>, note?: string): Promise<S> {
-    const next = await this.timed(name, fn, note);
+  async step<S extends MigrationState>(name: MigrationPhase, fn: () => Promise<S>, note?: string, startedAt?: number): Promise<S> {
+    const next = await this.timed(name, fn, note, startedAt);
     await this.ctx.enter(next);
     return next;
   }
 
-  private async timed<T>(name: MigrationPhase, fn: () => Promise<T>, note?: string): Promise<T> {
+  /** A timed phase that does not change the state (disk-less cold's preparation before the freeze). */
+  phase<T>(name: MigrationPhase, fn: () => Promise<T>, note?: string): Promise<T> {
+    return this.timed(name, fn, note);
+  }
+
+  /** Now, on the clock phases are timed with (a phase that began earlier: `step`'s startedAt). */
+  now(): number {
+    return performance.now();
+  }
+
+  /** Note on the last timed phase (how a disk-less dump went). */
+  noteLast(note: string): void {
+    const last = this.phases.at(-1);
+    if (last) last.note = last.note ? `${last.note}; ${note}` : note;
+  }
+
+  /**
+   * `startedAt` (run.now()): the phase began before this call, overlapping the previous one
+   * (disk-less cold: the transfer began with the dump); its wall time counts from then.
+   */
+  private async timed<T>(name: MigrationPhase, fn: () => Promise<T>, note?: string, startedAt?: number): Promise<T> {
     await this.opts.hooks?.beforePhase?.(name, this.hookCtx);
-    const s = performance.now();
+    const s = startedAt ?? performance.now();
     this.current = name;
     this.opts.onPhase?.(name, 'start', 0);
     try {

@@ -7,6 +7,14 @@ import type { InventoryNode } from '../inventory.ts';
 import { runChecked, shq, tail, type NodeExec } from '../exec/types.ts';
 import {
   CRIU_CONF,
+  abortLazyDumpCmd,
+  lazyCheckpointCmd,
+  lazyDumpWaitCmd,
+  lazyRestoreCmd,
+  lazyWaitCmd,
+  pageServerCmd,
+  stopPageServerCmd,
+  streamCheckpointCmd,
   checkpointCmd,
   checkpointSpaceCmd,
   criuConfPath,
@@ -144,6 +152,66 @@ export class ShellNode implements MigrationNode {
     const r = await this.exec.run(restoreCmd(this.n, id, dir, bundle), { timeoutMs: 300_000 });
     if (r.code === 0) return { ok: true };
     return { ok: false, stderr: tail(r.stderr), log: (await this.exec.run(restoreLogCmd(dir))).stdout };
+  }
+
+  async lazyCheckpoint(id: string, dir: string, address: string): Promise<StepOutcome & { port?: number }> {
+    const r = await this.exec.run(lazyCheckpointCmd(this.n, id, dir, address), { timeoutMs: 180_000 });
+    const port = toInt(parseKv(r.stdout).get('port') ?? '');
+    if (r.code === 0 && port > 0) return { ok: true, port };
+    const log = (await this.exec.run(dumpLogCmd(dir))).stdout;
+    return { ok: false, stderr: tail(r.stderr), log };
+  }
+
+  async lazyRestore(id: string, dir: string, bundle: string, srcAddress: string, port: number): Promise<StepOutcome> {
+    const r = await this.exec.run(lazyRestoreCmd(this.n, id, dir, bundle, srcAddress, port), { timeoutMs: 300_000 });
+    if (r.code === 0) return { ok: true };
+    return { ok: false, stderr: tail(r.stderr), log: (await this.exec.run(restoreLogCmd(dir))).stdout };
+  }
+
+  async lazyWait(dir: string, timeoutMs: number): Promise<StepOutcome> {
+    const s = Math.ceil(timeoutMs / 1000);
+    const r = await this.exec.run(lazyWaitCmd(dir, s), { timeoutMs: timeoutMs + 15_000 });
+    const rc = parseKv(r.stdout).get('rc');
+    if (r.code === 0 && rc === '0') return { ok: true };
+    return { ok: false, stderr: r.code === 0 ? `criu lazy-pages ended with ${rc ?? 'nothing'}` : tail(r.stderr), log: r.stdout };
+  }
+
+  async lazyDumpWait(dir: string, timeoutMs: number): Promise<{ rc: number | null; lazyBytes: number }> {
+    const s = Math.ceil(timeoutMs / 1000);
+    const r = await this.exec.run(lazyDumpWaitCmd(dir, s), { timeoutMs: timeoutMs + 15_000 });
+    const kv = parseKv(r.stdout);
+    const rc = kv.get('rc');
+    return { rc: rc === undefined || !/^\d+$/.test(rc) ? null : Number(rc), lazyBytes: toInt(kv.get('lazy_bytes') ?? '0') };
+  }
+
+  async abortLazyDump(dir: string): Promise<void> {
+    await this.exec.run(abortLazyDumpCmd(dir), { timeoutMs: 30_000 });
+  }
+
+  async prepareBundle(bundle: string, config: string): Promise<void> {
+    await runChecked(this.exec, `mkdir -p ${shq(bundle)} && cat > ${shq(`${bundle}/config.json`)}`, { stdin: config, phase: 'checkpoint', what: 'preparing the bundle' });
+  }
+
+  async startPageServer(dir: string, address: string): Promise<number> {
+    const r = await runChecked(this.exec, pageServerCmd(this.n, dir, address), { phase: 'checkpoint', what: 'starting criu page-server' });
+    return toInt(parseKv(r.stdout).get('port') ?? '0');
+  }
+
+  async stopPageServer(dir: string): Promise<void> {
+    await this.exec.run(stopPageServerCmd(dir), { timeoutMs: 10_000 });
+  }
+
+  async streamCheckpoint(id: string, dir: string, dstAddress: string, port: number): Promise<StepOutcome & { pageBytes?: number }> {
+    const r = await this.exec.run(streamCheckpointCmd(this.n, id, dir, dstAddress, port));
+    if (r.code === 0) return { ok: true, pageBytes: toInt(parseKv(r.stdout).get('page_bytes') ?? '0') };
+    const log = (await this.exec.run(dumpLogCmd(dir))).stdout;
+    return { ok: false, stderr: tail(r.stderr), log };
+  }
+
+  async pullPages(from: InventoryNode, localDir: string, remoteDir: string): Promise<void> {
+    const remote = `tar -C ${shq(remoteDir)} -cf - img`;
+    const pipeline = `${transferSsh(this.n, from, 'none', ['-o', 'ControlMaster=no'], remote)} | tar -C ${shq(localDir)} -xf -`;
+    await runChecked(this.exec, `mkdir -p ${shq(localDir)} && bash -o pipefail -c ${shq(pipeline)}`, { phase: 'rollback', what: `fetching the memory pages back from ${from.name}`, timeoutMs: 600_000 });
   }
 
   async deleteContainer(id: string): Promise<void> {

@@ -5,7 +5,7 @@
  * a recovery can read it back.
  *
  *   planned -> prepared -> [predumped x N] -> checkpointing -> checkpointed -> transferred
- *           -> restoring -> restored -> verified -> cleaned
+ *           -> restoring -> restored -> [fetched] -> verified -> cleaned
  *
  * `checkpointing` and `restoring` are entered before the irreversible command
  * (runc checkpoint stops the container; runc restore may leave it, whole or
@@ -57,6 +57,11 @@ export interface CheckpointRef {
   node: string;
   dir: string;
   bundle: string;
+  /**
+   * Disk-less cold: the dump's memory pages went straight to this folder's img/ on the
+   * destination (CRIU's page server), not to `dir`: a way back must fetch them first.
+   */
+  pagesAt?: { node: string; dir: string };
 }
 
 /** The container at the destination: its runc id and bundle there. */
@@ -105,6 +110,14 @@ export interface Checkpointing extends Omit<Prepared, 'kind'> {
 /** The container is stopped; its checkpoint is on the source (and stays there until verified). */
 export interface Checkpointed extends Omit<Checkpointing, 'kind'> {
   kind: 'checkpointed';
+  /**
+   * Post-copy: the memory is NOT in the checkpoint; CRIU keeps it on the source and serves it
+   * from its page server on this port until the destination has every page. A rollback can
+   * then only resume the source's copy (never restore from the checkpoint).
+   */
+  lazy?: { port: number };
+  /** Disk-less cold: memory bytes the dump streamed to the destination's page server. */
+  streamedBytes?: number;
 }
 
 /** Images, config.json and (if needed) rootfs are at the destination, its bundle in place. */
@@ -124,8 +137,20 @@ export interface Restored extends Omit<Restoring, 'kind'> {
   kind: 'restored';
 }
 
+/**
+ * Post-copy only: every page arrived at the destination (its lazy-pages daemon ended with
+ * success) and the source's copy is gone: from here the container exists only at the
+ * destination, so a failure goes forward, never back.
+ */
+export interface Fetched extends Omit<Restored, 'kind'> {
+  kind: 'fetched';
+  /** Memory bytes the destination fetched after the restore. */
+  lazyBytes: number;
+}
+
 /** The container runs (and answers) at the destination: the migration has happened. */
 export interface Verified extends Omit<Restored, 'kind'> {
+  lazyBytes?: number;
   kind: 'verified';
 }
 
@@ -143,12 +168,13 @@ export type MigrationState =
   | Transferred
   | Restoring
   | Restored
+  | Fetched
   | Verified
   | Cleaned;
 
 export type StateKind = MigrationState['kind'];
 
-/** Every state, in the order a migration passes them (pre-copy's `predumped` only with --mode precopy). */
+/** Every state, in the order a migration passes them (pre-copy's `predumped` only with --mode precopy, post-copy's `fetched` only with --mode postcopy). */
 export const STATE_KINDS = [
   'planned',
   'prepared',
@@ -158,6 +184,7 @@ export const STATE_KINDS = [
   'transferred',
   'restoring',
   'restored',
+  'fetched',
   'verified',
   'cleaned',
 ] as const satisfies readonly StateKind[];

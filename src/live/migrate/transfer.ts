@@ -9,6 +9,18 @@ import { containerCgroupsPath } from '../testbed/cgroup.ts';
 import type { StepContext } from './steps.ts';
 import { roundsOf, type Checkpointed, type Predumped, type Prepared, type Transferred } from './state.ts';
 
+/** The destination's config.json: with the cached rootfs, or with the one the transfer sends. */
+export function destinationConfigs(ctx: StepContext, s: Prepared | Checkpointed): { configCached: string; configSent: string } {
+  const { plan, facts } = s;
+  const netnsPath = ctx.to.netns ? `/run/netns/${ctx.to.netns}` : null;
+  // restored under the destination's CPU-limited parent (or runc's default cgroup where the node has none)
+  const cgroupsPath = ctx.to.cpu ? containerCgroupsPath(ctx.to.cpu.cgroupParent, plan.container) : null;
+  return {
+    configCached: bundleConfigForNode(facts.config, netnsPath, { rootfsPath: facts.dstRootfs, cgroupsPath }),
+    configSent: bundleConfigForNode(facts.config, netnsPath, { rootfsPath: `${facts.dstBundle}/rootfs`, cgroupsPath }),
+  };
+}
+
 /** One pre-copy round: dump the memory at the source (the container runs on), push it. */
 export async function predumpRound(ctx: StepContext, s: Prepared | Predumped): Promise<Predumped> {
   const { plan } = s;
@@ -25,11 +37,7 @@ export async function predumpRound(ctx: StepContext, s: Prepared | Predumped): P
  */
 export async function transfer(ctx: StepContext, s: Checkpointed): Promise<Transferred> {
   const { plan, facts } = s;
-  const netnsPath = ctx.to.netns ? `/run/netns/${ctx.to.netns}` : null;
-  // restored under the destination's CPU-limited parent (or runc's default cgroup where the node has none)
-  const cgroupsPath = ctx.to.cpu ? containerCgroupsPath(ctx.to.cpu.cgroupParent, plan.container) : null;
-  const configCached = bundleConfigForNode(facts.config, netnsPath, { rootfsPath: facts.dstRootfs, cgroupsPath });
-  const configSent = bundleConfigForNode(facts.config, netnsPath, { rootfsPath: `${facts.dstBundle}/rootfs`, cgroupsPath });
+  const { configCached, configSent } = destinationConfigs(ctx, s);
   const pushed = await ctx.src.pushCheckpoint(s.channel, ctx.to, {
     srcDir: plan.srcDir,
     dstDir: plan.dstDir,
@@ -40,7 +48,8 @@ export async function transfer(ctx: StepContext, s: Checkpointed): Promise<Trans
     configCached,
     configSent,
   });
-  let checkpointBytes = pushed.imageBytes;
+  // disk-less cold: the memory pages went to the destination during the dump
+  let checkpointBytes = pushed.imageBytes + (s.streamedBytes ?? 0);
   if (s.rounds > 0) checkpointBytes += await ctx.src.dirBytes(Array.from({ length: s.rounds }, (_, k) => `${plan.srcDir}/pre${k + 1}`));
   const cached = pushed.rootfsCached;
   const bundleBytes = Buffer.byteLength(cached ? configCached : configSent) + (cached ? 0 : pushed.rootfsBytes);

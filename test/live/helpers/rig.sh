@@ -15,12 +15,14 @@
 #   rig.sh counter STATE_DIR NODE NAME start a stateful counter container
 set -uo pipefail
 CMD=${1:?cmd}; STATE=${2:?state dir}
-PFX=cmb
+# RIG_PFX/RIG_NET/RIG_BASE/RIG_ROOT/RIG_RUN move the rig elsewhere (e.g. a helper's own
+# experiments beside the shared rig); the defaults are the shared rig's.
+PFX=${RIG_PFX:-cmb}
 BR=${PFX}-br0
-NET=10.77.0
-BASE=193
-RIGROOT=/var/lib/conmig/rigb
-RUNROOT=/run/conmig/rigb
+NET=${RIG_NET:-10.77.0}
+BASE=${RIG_BASE:-193}
+RIGROOT=${RIG_ROOT:-/var/lib/conmig/rigb}
+RUNROOT=${RIG_RUN:-/run/conmig/rigb}
 
 node_names() { ls "$STATE/nodes" 2>/dev/null; }
 
@@ -178,9 +180,9 @@ counter() {
   mkdir -p "$b"
   rm -f "$b/config.json"; (cd "$b" && runc spec)
   # edit config: no terminal, our args, netns path, hostname
-  node - "$b/config.json" "$i" "$ballast" "$RIGROOT/$n/images/counter/rootfs" <<'JS'
+  node - "$b/config.json" "$i" "$ballast" "$RIGROOT/$n/images/counter/rootfs" "$PFX" <<'JS'
 const fs = require('node:fs');
-const [p, i, ballast] = process.argv.slice(2);
+const [p, i, ballast, , pfx] = process.argv.slice(2);
 const c = JSON.parse(fs.readFileSync(p, 'utf8'));
 c.process.terminal = false;
 c.process.args = ['/bin/sh', '/bin/start'];
@@ -189,7 +191,7 @@ c.root.readonly = false;
 c.root.path = process.argv[5];
 c.mounts.push({ destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'nodev', 'mode=1777', 'size=2g'] });
 c.mounts = c.mounts.filter((m, k, all) => all.findIndex((x) => x.destination === m.destination) === k || m.destination !== '/dev/shm');
-for (const ns of c.linux.namespaces) if (ns.type === 'network') ns.path = '/run/netns/cmb-node' + i;
+for (const ns of c.linux.namespaces) if (ns.type === 'network') ns.path = '/run/netns/' + pfx + '-node' + i;
 fs.writeFileSync(p, JSON.stringify(c, null, 2));
 JS
   runc --root "$rr" run -d --bundle "$b" "$name" >/dev/null 2>/dev/null </dev/null || { echo "runc run $name failed" >&2; exit 1; }
