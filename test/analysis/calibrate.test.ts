@@ -250,26 +250,34 @@ describe('live records: probed downtime, real checkpoint sizes', () => {
     expect(r.fit.find((f) => f.group === 'cold downtime share of the phases')?.note).toContain('share mean 0.750');
   });
 
-  it('stretches the phases when clients saw more downtime than the phases (share > 1, not capped)', async () => {
-    // two records: phases 2700 ms each; clients saw 2025 ms (share 0.75) and 5400 ms (share 2: a
-    // restored container that answered seconds after its restore returned). The model's
-    // downtime must be their mean, (2025 + 5400) / 2 = 3712.5 ms; capped at 1 it was
-    // (2025 + 2700) / 2 = 2362.5 ms.
+  it('models downtime no phase covers (share > 1) as a restore stall, keeping the mean downtime', async () => {
+    // two records with phases of 2700 ms: clients saw 2025 ms (share 0.75) and 5400 ms (share 2:
+    // a restored container that answered seconds after its restore returned). The second's
+    // phases are like the others' (0.75 of them: 2025 ms), its excess 5400 - 2025 = 3375 ms is a
+    // stall that half the migrations have: the model's mean downtime is
+    // 2025 + 0.5 * 3375 = 3712.5 ms = (2025 + 5400) / 2 (capped at 1, the fit gave 2362.5).
     const recs = [
       migration({ id: 0, containerId: 'c1', checkpointMs: 400, transferMs: 2004, restoreMs: 296, downtimeMs: 2025, bytes: 128 * 1048576 }),
       migration({ id: 1, containerId: 'c1', checkpointMs: 400, transferMs: 2004, restoreMs: 296, downtimeMs: 5400, bytes: 128 * 1048576 }),
     ];
     const r = await calibrate([liveRun('r', recs)], scenario());
     const c = { ...DEFAULT_MIGRATION_COST, ...r.params.cold };
-    const modelDowntime =
+    const phasesMs =
       c.checkpointBaseMs + c.checkpointMsPerMiB * 128 + c.restoreBaseMs + c.restoreMsPerMiB * 128 + 2 * 2 + (c.transferBaseMs ?? 0) +
       (mibToMegabits(128) / (c.transferEfficiency * 1000)) * 1000;
-    expect(modelDowntime).toBeCloseTo((2025 + 5400) / 2, 6);
-    // each phase is the mean of its scaled values: checkpoint 400 * (0.75 + 2) / 2
-    expect(c.checkpointBaseMs + c.checkpointMsPerMiB * 128).toBeCloseTo((400 * (0.75 + 2)) / 2, 6);
+    expect(phasesMs).toBeCloseTo(0.75 * 2700, 6);
+    expect(c.restoreStallProbability).toBe(0.5);
+    expect(c.restoreStallMs).toBeCloseTo(5400 - 0.75 * 2700, 6);
+    expect(phasesMs + (c.restoreStallProbability ?? 0) * (c.restoreStallMs ?? 0)).toBeCloseTo((2025 + 5400) / 2, 6);
     const note = r.fit.find((f) => f.group === 'cold downtime share of the phases')?.note ?? '';
-    expect(note).toContain('share mean 1.375, min 0.750, max 2.000');
-    expect(note).toContain('1 of 2 records saw more downtime than their phases');
+    expect(note).toContain('1 of 2 records saw more downtime than their phases span (up to 2.00x)');
+  });
+
+  it('fits no stall when every downtime is within its phases', async () => {
+    const recs = [0, 1, 2].map((id) => migration({ id, containerId: 'c1', checkpointMs: 400, transferMs: 2004, restoreMs: 296, downtimeMs: 2025, bytes: 128 * 1048576 }));
+    const r = await calibrate([liveRun('r', recs)], scenario());
+    expect(r.params.cold?.restoreStallProbability).toBeUndefined();
+    expect(r.params.cold?.restoreStallMs).toBeUndefined();
   });
 
   it('leaves the phases alone when the downtime is their sum (no client probes)', async () => {
