@@ -217,6 +217,14 @@ export interface MigrationCostParams {
    * of link bandwidth. Absent: transferEfficiency.
    */
   lazyPagesEfficiency?: number;
+  /**
+   * Probability that a restored container answers only restoreStallMs after its restore
+   * ended (a stall outside the phases, drawn per migration; on the testbed about 1 in 20
+   * restored containers answered its first health check 3.5-4.5 s late). Absent: 0.
+   */
+  restoreStallProbability?: number;
+  /** Length of that stall in ms (downtime, counted in the restore phase). Absent: 0. */
+  restoreStallMs?: number;
 }
 
 /** How a cold migration's memory reaches the destination (MigrationCostParams.coldTransport). */

@@ -28,6 +28,7 @@
 import type { AcceptedMigration } from '../model/decisions.ts';
 import { checkpointMs, restoreMs, transferSetupMs } from '../model/migration-cost.ts';
 import { setPhaseMs } from '../model/phases.ts';
+import { createRng, uniform, type Rng } from '../model/random.ts';
 import { BYTES_PER_MIB, mibToMegabits } from '../model/units.ts';
 import type { MigrationRecord } from '../model/results.ts';
 import type { MigrationInFlightView } from '../model/view.ts';
@@ -40,6 +41,8 @@ import type { FlowNetwork } from './flows.ts';
 /** What a migration process reads and changes in the simulator. */
 export interface MigrationHost {
   readonly scenario: Scenario;
+  /** The run's seed (the restore-stall draws are their own stream of it). */
+  readonly seed: number;
   readonly engine: Engine;
   readonly graph: BackhaulGraph;
   readonly flows: FlowNetwork;
@@ -72,8 +75,22 @@ export class MigrationRunner {
   private readonly done: MigrationRecord[] = [];
   private readonly active = new Map<number, InFlight>();
   private nextId = 1;
+  private stallRng: Rng | undefined;
 
   constructor(private readonly sim: MigrationHost) {}
+
+  /**
+   * The restore stall of one migration in µs: restoreStallMs with probability
+   * restoreStallProbability, else 0. Draws only when both are > 0 (runs without a stall
+   * draw nothing, so their results do not move).
+   */
+  private stallUs(cost: Scenario['migration']['cost']): number {
+    const p = cost.restoreStallProbability ?? 0;
+    const ms = cost.restoreStallMs ?? 0;
+    if (!(p > 0 && ms > 0)) return 0;
+    this.stallRng ??= createRng(this.sim.seed, 'restore-stall');
+    return uniform(this.stallRng, 0, 1) < p ? msToUs(ms) : 0;
+  }
 
   inFlight(): MigrationInFlightView[] {
     return [...this.active.values()];
@@ -220,7 +237,10 @@ export class MigrationRunner {
     }
     const rsUs = msToUs(restoreMs(mode === 'postcopy' ? cost.postcopyStateMiB : mem, cost));
     yield rsUs;
-    setPhaseMs(rec, 'restore', rsUs / 1000);
+    // A stall after the restore (the container answers late): downtime, in the restore phase.
+    const stallUs = this.stallUs(cost);
+    if (stallUs > 0) yield stallUs;
+    setPhaseMs(rec, 'restore', (rsUs + stallUs) / 1000);
 
     // Switch over.
     sim.containerNode[c] = to;

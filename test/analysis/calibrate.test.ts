@@ -159,15 +159,19 @@ describe('migration cost calibration', () => {
     const recs = Array.from({ length: 60 }, (_, id) => {
       const ci = id % MEMORY_MIB.length;
       const m = MEMORY_MIB[ci];
+      const checkpointMs = noisy(rng, 85 + 1.0 * stateMiB);
+      const restoreMs = noisy(rng, 60 + 0.95 * stateMiB);
       return migration({
         id,
         containerId: `c${ci}`,
         mode: 'postcopy',
         from: 'n1',
         to: 'n2',
-        checkpointMs: noisy(rng, 85 + 1.0 * stateMiB),
-        restoreMs: noisy(rng, 60 + 0.95 * stateMiB),
+        checkpointMs,
+        restoreMs,
         transferMs: 5,
+        // no client probe: the downtime is the stop's phases
+        downtimeMs: checkpointMs + 5 + restoreMs,
         lazyPagesMs: 4 + noisy(rng, (mibToMegabits(m) / (0.8 * 1000)) * 1000),
       });
     });
@@ -244,6 +248,36 @@ describe('live records: probed downtime, real checkpoint sizes', () => {
     // 0.75 of each phase (the scaled transfer, 1503 ms, minus its 2 l = 4 ms setup gives eta)
     expect(modelDowntime).toBeCloseTo(2025, 6);
     expect(r.fit.find((f) => f.group === 'cold downtime share of the phases')?.note).toContain('share mean 0.750');
+  });
+
+  it('models downtime no phase covers (share > 1) as a restore stall, keeping the mean downtime', async () => {
+    // two records with phases of 2700 ms: clients saw 2025 ms (share 0.75) and 5400 ms (share 2:
+    // a restored container that answered seconds after its restore returned). The second's
+    // phases are like the others' (0.75 of them: 2025 ms), its excess 5400 - 2025 = 3375 ms is a
+    // stall that half the migrations have: the model's mean downtime is
+    // 2025 + 0.5 * 3375 = 3712.5 ms = (2025 + 5400) / 2 (capped at 1, the fit gave 2362.5).
+    const recs = [
+      migration({ id: 0, containerId: 'c1', checkpointMs: 400, transferMs: 2004, restoreMs: 296, downtimeMs: 2025, bytes: 128 * 1048576 }),
+      migration({ id: 1, containerId: 'c1', checkpointMs: 400, transferMs: 2004, restoreMs: 296, downtimeMs: 5400, bytes: 128 * 1048576 }),
+    ];
+    const r = await calibrate([liveRun('r', recs)], scenario());
+    const c = { ...DEFAULT_MIGRATION_COST, ...r.params.cold };
+    const phasesMs =
+      c.checkpointBaseMs + c.checkpointMsPerMiB * 128 + c.restoreBaseMs + c.restoreMsPerMiB * 128 + 2 * 2 + (c.transferBaseMs ?? 0) +
+      (mibToMegabits(128) / (c.transferEfficiency * 1000)) * 1000;
+    expect(phasesMs).toBeCloseTo(0.75 * 2700, 6);
+    expect(c.restoreStallProbability).toBe(0.5);
+    expect(c.restoreStallMs).toBeCloseTo(5400 - 0.75 * 2700, 6);
+    expect(phasesMs + (c.restoreStallProbability ?? 0) * (c.restoreStallMs ?? 0)).toBeCloseTo((2025 + 5400) / 2, 6);
+    const note = r.fit.find((f) => f.group === 'cold downtime share of the phases')?.note ?? '';
+    expect(note).toContain('1 of 2 records saw more downtime than their phases span (up to 2.00x)');
+  });
+
+  it('fits no stall when every downtime is within its phases', async () => {
+    const recs = [0, 1, 2].map((id) => migration({ id, containerId: 'c1', checkpointMs: 400, transferMs: 2004, restoreMs: 296, downtimeMs: 2025, bytes: 128 * 1048576 }));
+    const r = await calibrate([liveRun('r', recs)], scenario());
+    expect(r.params.cold?.restoreStallProbability).toBeUndefined();
+    expect(r.params.cold?.restoreStallMs).toBeUndefined();
   });
 
   it('leaves the phases alone when the downtime is their sum (no client probes)', async () => {

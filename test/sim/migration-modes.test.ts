@@ -71,3 +71,35 @@ describe('post-copy memory', () => {
     expect(rows('n1', Math.ceil(lazyFromS), 100).every((x) => x.memoryUsedMiB === 512 && x.containers === 1)).toBe(true);
   });
 });
+
+describe('restore stall (restoreStallProbability, restoreStallMs)', () => {
+  const run = (cost: Partial<MigrationCostParams>, containers = 1, seed = 1) =>
+    simulate(makeScenario({ nodes: 2, containers, users: containers, ratePerS: 0, durationS: 120, containerMemoryMiB: 128, cost }), pushAllPolicy('n1', false), seed).migrations;
+
+  it('with probability 1 every downtime (and restore phase) is longer by exactly restoreStallMs', () => {
+    const base = run({})[0];
+    const stalled = run({ restoreStallProbability: 1, restoreStallMs: 3500 })[0];
+    expect(stalled.downtimeMs - base.downtimeMs).toBeCloseTo(3500, 6);
+    expect(stalled.restoreMs - base.restoreMs).toBeCloseTo(3500, 6);
+    expect(stalled.checkpointMs).toBe(base.checkpointMs);
+    // the model's downtime is still its phases
+    expect(stalled.downtimeMs).toBeCloseTo(stalled.checkpointMs + stalled.transferMs + stalled.restoreMs, 6);
+  });
+
+  it('with probability 0 (or no stall length) nothing moves', () => {
+    expect(run({ restoreStallProbability: 0, restoreStallMs: 3500 })).toEqual(run({}));
+    expect(run({ restoreStallProbability: 0.5 })).toEqual(run({}));
+  });
+
+  it('stalls a fraction of the migrations close to the probability (binomial, 3 sd)', () => {
+    const p = 0.3;
+    const base = run({}, 200)[0].restoreMs;
+    // 200 containers pushed to n1: the controller admits some of them (64 here), each once
+    const ms = run({ restoreStallProbability: p, restoreStallMs: 1000 }, 200);
+    const n = ms.length;
+    expect(n).toBeGreaterThanOrEqual(50);
+    const k = ms.filter((m) => m.restoreMs > base + 999).length;
+    expect(ms.every((m) => Math.abs(m.restoreMs - base) < 1e-6 || Math.abs(m.restoreMs - base - 1000) < 1e-6)).toBe(true);
+    expect(Math.abs(k / n - p)).toBeLessThan(3 * Math.sqrt((p * (1 - p)) / n));
+  });
+});

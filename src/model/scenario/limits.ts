@@ -121,6 +121,7 @@ const RULES: readonly Rule[] = [
   { path: 'migration.cost.precopyMaxRounds', max: S.precopyMaxRounds },
   { path: 'migration.cost.postcopyStateMiB', max: S.containerMiB[1] },
   { path: 'migration.cost.postcopyFaultPenaltyMs', max: S.costBaseMs },
+  { path: 'migration.cost.restoreStallMs', max: S.costBaseMs },
   { path: 'live.timeScale', min: 0.001, max: 1000 },
 ];
 

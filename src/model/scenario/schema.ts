@@ -362,6 +362,8 @@ const MigrationCostSchema = obj(
     postcopyFaultPenaltyMs: num('Post-copy: extra delay per request while pages are fetched.', 'nonnegative').optional(),
     coldTransport: oneOf(['disk', 'stream'], 'Cold: disk (dump, then copy) or stream (disk-less: pages sent while the dump runs). Default disk.').optional(),
     lazyPagesEfficiency: num('Post-copy: goodput of the background page fetch as a fraction of link bandwidth (0..1]. Default transferEfficiency.', 'fraction').optional(),
+    restoreStallProbability: num('Probability that a restored container answers only restoreStallMs after its restore (drawn per migration). Default 0.', 'fraction').optional(),
+    restoreStallMs: num('Length of that stall in ms (downtime). Default 0.', 'nonnegative').optional(),
   },
   'Partial override of the migration cost model constants.',
 );
