@@ -18,7 +18,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { median } from 'simple-statistics';
-import { executeRun } from '../src/sweep/execute.ts';
+import { executeRun, runDir } from '../src/sweep/execute.ts';
 import { loadSweep } from '../src/sweep/load.ts';
 import { bundleWorker } from '../src/sweep/entry.ts';
 import { writeFileAtomic } from '../src/results/write.ts';
@@ -121,6 +121,8 @@ try {
   const cgFirst: number[] = [];
   for (let i = 0; i < 5; i++) {
     for (const first of [true, false]) {
+      // A sweep's run writes into a fresh folder: the previous repeat's is removed untimed.
+      rmSync(runDir(cgDir, cg.runs[0].id), { recursive: true, force: true });
       const t0 = performance.now();
       const o = await executeRun(first ? structuredClone(cg) : cg, cg.runs[0], cgDir);
       if (o.status !== 'ok') throw new Error(o.failure.message);
