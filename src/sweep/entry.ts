@@ -79,17 +79,7 @@ export function hasTypeScriptPolicy(plan: SweepPlan): boolean {
   return plan.scenarios.some((s) => /module:\s*['"]?\S+\.[mc]?ts\b/.test(s.text)) || plan.cells.some((c) => /"module":"[^"]*\.[mc]?ts"/.test(JSON.stringify(c.overrides)));
 }
 
-/**
- * A worker's young generation: 32 MiB semi-spaces instead of V8's 16. A simulation allocates
- * short-lived objects at a high rate; with the default, a short city-grid sweep's 64 runs
- * took about 170 scavenges in one worker, with 32 MiB about 90 (measured with
- * PerformanceObserver 'gc'). Fewer scavenges is less CPU per run, and less of the GC's
- * helper threads competing with the other workers for the cores. Costs at most 64 MiB
- * more memory per worker.
- */
-export const WORKER_V8_FLAGS = ['--max-semi-space-size=32'];
-
 /** Node's arguments before the bundle's path: tsx's loader only when a policy module needs it. */
 export function workerExecArgv(plan: SweepPlan): string[] {
-  return [...WORKER_V8_FLAGS, ...(hasTypeScriptPolicy(plan) ? ['--import', import.meta.resolve('tsx/esm')] : [])];
+  return hasTypeScriptPolicy(plan) ? ['--import', import.meta.resolve('tsx/esm')] : [];
 }
