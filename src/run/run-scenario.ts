@@ -27,6 +27,8 @@ export interface RunScenarioOptions {
   noReport?: boolean;
   /** Wall-clock budget of one decide call of a custom policy, in seconds. */
   policyTimeoutS?: number;
+  /** scenarioHash(scenario), when the caller has it already (a sweep worker: once per cell, not per run). */
+  scenarioHash?: string;
 }
 
 export interface ScenarioRun {
@@ -77,7 +79,7 @@ export async function runScenario(scenario: Scenario, opts: RunScenarioOptions):
   const dirs = policyDirs(opts.outDir, scenario.policies.map((p) => p.name));
   for (const ref of scenario.policies) policies.push(await loadPolicy(ref, scenario, { policyTimeoutS: opts.policyTimeoutS }));
   // One hash for all the policies' summaries (it is ~40 ms for city-grid).
-  const hash = scenarioHash(scenario);
+  const hash = opts.scenarioHash ?? scenarioHash(scenario);
   for (let i = 0; i < policies.length; i++) {
     const policy = policies[i];
     const label = scenario.policies[i].name;

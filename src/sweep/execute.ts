@@ -57,6 +57,20 @@ function baseOf(plan: SweepPlan, index: number): Record<string, unknown> {
   return d;
 }
 
+/**
+ * Each cell's scenario hash, per plan, once known: scenarioHash leaves out the policies and
+ * the seed (and counts a seed's draws as the rule that drew them), so it is one value per
+ * cell, and hashing city-grid's resolved scenario costs tens of milliseconds, a run's
+ * largest cost outside its simulation. The first run of a cell in a process computes it.
+ */
+const cellHashes = new WeakMap<SweepPlan, Map<number, string>>();
+
+function hashesOf(plan: SweepPlan): Map<number, string> {
+  let m = cellHashes.get(plan);
+  if (!m) cellHashes.set(plan, (m = new Map()));
+  return m;
+}
+
 export async function executeRun(plan: SweepPlan, run: PlanRun, outDir: string, opts: ExecuteOptions = {}): Promise<RunOutcome> {
   const dir = runDir(outDir, run.id);
   try {
@@ -72,14 +86,17 @@ export async function executeRun(plan: SweepPlan, run: PlanRun, outDir: string, 
       throw new ConmigError('SCENARIO_INVALID', `cell ${cell.index} of ${base.label} no longer validates here: ${msgs.join('; ')}`);
     }
     let simMs = NaN;
+    const hashes = hashesOf(plan);
     const { runs } = await runScenario(built.scenario, {
       outDir: dir,
       seed: run.seed,
+      scenarioHash: hashes.get(cell.index),
       noReport: true,
       onProgress: opts.onProgress ? (_i, _name, f) => opts.onProgress!(f) : undefined,
       onRunWritten: (_name, _dir, _result, wallMs) => (simMs = wallMs),
     });
     // The summary has the hash already (hashing city-grid's resolved scenario again takes ~60 ms).
+    hashes.set(cell.index, runs[0].data.summary.scenario.hash);
     const marker: RunMarker = { id: run.id, cell: run.cell, policy: run.policy, seed: run.seed, scenarioHash: runs[0].data.summary.scenario.hash, dir: policyDirName(runs[0].policy) };
     await writeFileAtomic(path.join(dir, RUN_DONE_FILE), JSON.stringify(marker, null, 2) + '\n');
     return { status: 'ok', marker, simMs };
