@@ -242,6 +242,15 @@ describe('what a failure leaves, decided by the state', () => {
     expect(tr.startWallMs).toBeLessThanOrEqual(ck.startWallMs);
     expect(tr.startWallMs + tr.wallMs).toBeGreaterThanOrEqual(ck.startWallMs + ck.wallMs);
     expect(tr.note).toBe('disk-less: began with the dump');
+    // calibrate reads such a record as streamed (transferMs from the dump's start to the last image)
+    expect(o.result!.transport).toBe('stream');
+  });
+
+  it('the record says how the memory travelled: disk after the fallback from a failed streaming dump', async () => {
+    const o = await migrate('cold', (c) => {
+      c.fault = { node: 'node1', step: 'streamCheckpoint', nth: 1, kind: 'fails' };
+    });
+    expect(o.result!.transport).toBe('disk');
   });
 
   it('disk-less cold: rolled back after the dump: the memory pages come back from the destination before it is cleared', async () => {

@@ -269,6 +269,7 @@ export class LiveBackend implements ControlPort {
       totalMs: r ? r.totalMs : wallMs,
       bytes: r ? r.bytes : 0,
       status,
+      ...(r?.transport ? { transport: r.transport } : {}),
     };
     this.records.push(row);
     let result: LiveMigrationDetail['result'];

@@ -5,6 +5,7 @@
  */
 import type { MigrationPhase } from '../../model/phases.ts';
 import type { MigrationRecord } from '../../model/results.ts';
+import type { ColdTransport } from '../../model/types.ts';
 import type { CriuProbe } from '../criu-probe.ts';
 import type { Cleaned, Prepared } from './state.ts';
 
@@ -111,7 +112,23 @@ export function migratedResult(s: Cleaned, m: ResultMeta, downtime: DowntimeMeas
     downtime,
     runningOn: plan.to,
     environment: environmentOf(s.facts.probes),
+    ...(plan.mode === 'cold' ? { transport: coldTransportOf(m.phases) } : {}),
   };
+}
+
+/**
+ * How a cold migration's memory travelled: `stream` when the transfer began before the dump
+ * ended (CRIU's page server, disk-less), else `disk`. The record's transferMs then runs from the
+ * checkpoint's start to the last image landing, which is what calibrate reads for `stream`.
+ */
+export function coldTransportOf(phases: PhaseTiming[]): ColdTransport {
+  return overlapsDump(phases) ? 'stream' : 'disk';
+}
+
+function overlapsDump(phases: PhaseTiming[]): boolean {
+  const ck = phases.filter((p) => p.phase === 'checkpoint').at(-1);
+  const tr = phases.find((p) => p.phase === 'transfer');
+  return Boolean(ck && tr && tr.startWallMs < ck.startWallMs + ck.wallMs);
 }
 
 /**
@@ -120,9 +137,8 @@ export function migratedResult(s: Cleaned, m: ResultMeta, downtime: DowntimeMeas
  */
 function downFromPhases(phases: PhaseTiming[]): number {
   const ck = phases.filter((p) => p.phase === 'checkpoint').at(-1);
-  const tr = phases.find((p) => p.phase === 'transfer');
   const rs = phases.filter((p) => p.phase === 'restore').at(-1);
-  if (ck && tr && rs && tr.startWallMs < ck.startWallMs + ck.wallMs) return rs.startWallMs + rs.wallMs - ck.startWallMs;
+  if (ck && rs && overlapsDump(phases)) return rs.startWallMs + rs.wallMs - ck.startWallMs;
   return phaseMs(phases, 'checkpoint') + phaseMs(phases, 'transfer') + phaseMs(phases, 'restore');
 }
 
