@@ -4,7 +4,7 @@
  * by src/run's runScenario with
  * the run's policy and seed, so the folder is the one
  * `conmig run SCENARIO --policy P --seed N --out runs/<id> --no-report` writes.
- * run.json is written last: a folder without it is unfinished and is redone.
+ * done.json is written last: a folder without it is unfinished and is redone.
  * A failure is recorded in error.json and returned, never thrown, so one
  * failed run does not stop the others.
  *

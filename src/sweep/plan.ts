@@ -8,7 +8,8 @@
  *
  *   <out>/sweep.json               this plan
  *   <out>/runs/<id>/<policy>/...   each run's folder, as `conmig run` writes it
- *   <out>/runs/<id>/run.json       written last: the run is finished
+ *   <out>/runs/<id>/run.json       the run's identity, as `conmig run` writes it
+ *   <out>/runs/<id>/done.json      written last: the run is finished
  *   <out>/runs/<id>/error.json     the run failed (it is retried on the next sweep)
  */
 export const PLAN_SCHEMA = 'conmig-sweep/1';
@@ -65,10 +66,10 @@ export interface SweepPlan {
 
 export const PLAN_FILE = 'sweep.json';
 export const RUNS_DIR = 'runs';
-export const RUN_DONE_FILE = 'run.json';
+export const RUN_DONE_FILE = 'done.json';
 export const RUN_ERROR_FILE = 'error.json';
 
-/** What run.json holds: enough to check that the folder is this run's. */
+/** What done.json holds: enough to check that the folder is this run's. */
 export interface RunMarker {
   id: string;
   cell: number;

@@ -7,7 +7,7 @@
  * is recorded as failed and a fresh worker takes the next one.
  *
  * Interrupting (the signal) ends the workers at once: finished runs are in
- * their folders already, unfinished ones have no run.json and are redone
+ * their folders already, unfinished ones have no done.json and are redone
  * next time.
  */
 import { fork, type ChildProcess } from 'node:child_process';

@@ -1,7 +1,7 @@
 /**
- * What a sweep's output folder says about each run: done (run.json names
+ * What a sweep's output folder says about each run: done (done.json names
  * the plan's run, and its summary.json is there and says the scenario hash,
- * policy and seed run.json recorded), failed (error.json), or pending. Read-only; the folder
+ * policy and seed done.json recorded), failed (error.json), or pending. Read-only; the folder
  * is the only state, so local workers, Slurm tasks on other machines and a
  * rerun after a crash all agree on it.
  */

@@ -81,7 +81,14 @@ describe('conmig sweep (local)', () => {
     const scenario = (JSON.parse(readFileSync(path.join(one, 'sweep.json'), 'utf8')) as { scenarios: { file: string }[] }).scenarios[0].file;
     const run = await conmig('run', scenario, '--policy', 'threshold', '--seed', '2', '--out', ref, '--no-report', '--no-progress');
     expect(run.status, run.stderr).toBe(0);
-    expect(readdirSync(path.join(one, 'runs', id))).toEqual(['run.json', 'threshold']);
+    expect(readdirSync(path.join(one, 'runs', id))).toEqual(['done.json', 'run.json', 'threshold']);
+    // its run.json is the identity conmig run writes (the done marker has a name of its own)
+    const identity = JSON.parse(readFileSync(path.join(one, 'runs', id, 'run.json'), 'utf8')) as { format: string; seed: number; policies: unknown; scenario: { hash: string } };
+    const refIdentity = JSON.parse(readFileSync(path.join(ref, 'run.json'), 'utf8')) as typeof identity;
+    expect(identity.format).toBe('conmig-run/1');
+    expect({ seed: identity.seed, policies: identity.policies }).toEqual({ seed: refIdentity.seed, policies: refIdentity.policies });
+    const summary = JSON.parse(readFileSync(path.join(one, 'runs', id, 'threshold', 'summary.json'), 'utf8')) as { scenario: { hash: string } };
+    expect(identity.scenario.hash).toBe(summary.scenario.hash);
     expect(tree(path.join(one, 'runs', id, 'threshold'))).toEqual(tree(path.join(ref, 'threshold')));
   }, SLOW);
 });

@@ -26,7 +26,7 @@ describe('conmig sweep (local)', () => {
     const m = /conmig: interrupted: (\d+) of 12 run\(s\) finished and kept in .*; run the same command again to resume/.exec(output());
     expect(m, output()).not.toBeNull();
     expect(output()).not.toContain('FAILED');
-    const kept = readdirSync(path.join(out, 'runs')).filter((id) => existsSync(path.join(out, 'runs', id, 'run.json')));
+    const kept = readdirSync(path.join(out, 'runs')).filter((id) => existsSync(path.join(out, 'runs', id, 'done.json')));
     expect(kept.length).toBe(Number(m![1]));
     const again = await conmig('sweep', file, '--jobs', '2', '--out', out);
     expect(again.status).toBe(0);

@@ -17,7 +17,7 @@ describe('conmig sweep (local)', () => {
     const { dir, file } = sweepDir(SWEEP);
     const out = path.join(dir, 'out');
     const { child, stderr: output, exited } = startDetachedSweep(file, out);
-    const finished = (): string[] => (existsSync(path.join(out, 'runs')) ? readdirSync(path.join(out, 'runs')).filter((id) => existsSync(path.join(out, 'runs', id, 'run.json'))) : []);
+    const finished = (): string[] => (existsSync(path.join(out, 'runs')) ? readdirSync(path.join(out, 'runs')).filter((id) => existsSync(path.join(out, 'runs', id, 'done.json'))) : []);
     const t0 = Date.now();
     while (finished().length < 3 && Date.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 25));
     // The whole process group, as a crash or the OOM killer would leave it: no chance to clean up.
