@@ -58,14 +58,20 @@ gcObserver.observe({ entryTypes: ['gc'] });
 const profiler = spec.profile ? new CpuProfiler() : undefined;
 await profiler?.start();
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const r = simulate(scenario, policy, scenario.seed);
 const wallMs = performance.now() - t0;
+// CPU time of this process during the run: on a shared machine wall time also counts the
+// time other processes held the cores; CPU time (user + system) much less so.
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 const top: SelfTime[] | undefined = await profiler?.stop(spec.profileTop ?? 5);
 await new Promise((r) => setTimeout(r, 50)); // let the observer deliver the last entries
 gcObserver.disconnect();
 process.stdout.write(
   JSON.stringify({
     wallMs,
+    cpuMs,
     events: r.stats.events,
     requests: r.stats.requests,
     migrations: r.summary.migrations.count,

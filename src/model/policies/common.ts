@@ -115,13 +115,29 @@ export function serviceMsOf(c: ContainerView, node: NodeView): number {
   return Number.isFinite(c.meanServiceMs) ? c.meanServiceMs : node.meanServiceMs;
 }
 
+/** Each node's position in view.nodes, by id (built once per view). */
+export function nodeIndexMap(view: ClusterView): ReadonlyMap<NodeId, number> {
+  let m = nodeIndexMaps.get(view);
+  if (m === undefined) {
+    m = new Map(view.nodes.map((n, k) => [n.id, k]));
+    nodeIndexMaps.set(view, m);
+  }
+  return m;
+}
+const nodeIndexMaps = new WeakMap<ClusterView, ReadonlyMap<NodeId, number>>();
+
 export class StepLedger {
   private readonly reservedMiB = new Map<NodeId, number>();
   private readonly erlangDelta = new Map<NodeId, number>();
+  /** erlangDelta by node position in view.nodes (the same values; 0 where the map has none). */
+  private readonly deltaAt: Float64Array;
+  private readonly nodeIndex: ReadonlyMap<NodeId, number>;
   private readonly view: ClusterView;
 
   constructor(view: ClusterView) {
     this.view = view;
+    this.nodeIndex = nodeIndexMap(view);
+    this.deltaAt = new Float64Array(view.nodes.length);
     // A migration in flight still loads its source and not yet its destination:
     // count its load as already moved. (Its memory is in memoryUsedMiB already.)
     for (const m of view.migrationsInFlight) {
@@ -142,6 +158,11 @@ export class StepLedger {
   /** Load added (+) or removed (−) at a node by this step's decisions and in-flight migrations. */
   erlangsDelta(nodeId: NodeId): number {
     return this.erlangDelta.get(nodeId) ?? 0;
+  }
+
+  /** erlangsDelta of the node at position k of view.nodes, without a lookup by id. */
+  erlangsDeltaAt(k: number): number {
+    return this.deltaAt[k];
   }
 
   /** Record a decision: reserve memory at `to`, move the load. */
@@ -170,7 +191,10 @@ export class StepLedger {
   }
 
   private addErlangs(id: NodeId, x: number): void {
-    this.erlangDelta.set(id, (this.erlangDelta.get(id) ?? 0) + x);
+    const v = (this.erlangDelta.get(id) ?? 0) + x;
+    this.erlangDelta.set(id, v);
+    const k = this.nodeIndex.get(id);
+    if (k !== undefined) this.deltaAt[k] = v;
   }
 }
 
