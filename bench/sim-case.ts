@@ -10,7 +10,7 @@ import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf
 import { parseScenarioText } from '../src/scenario-io/load.ts';
 import { loadPolicy } from '../src/run/load-policy.ts';
 import { simulate } from '../src/sim/simulator.ts';
-import { CpuProfiler, type SelfTime } from './profile.ts';
+import { AllocationProfiler, CpuProfiler, type AllocSite, type SelfTime } from './profile.ts';
 
 interface CaseSpec {
   scenario: string;
@@ -25,6 +25,8 @@ interface CaseSpec {
   profile?: boolean;
   /** How many functions the profile summary lists (5). */
   profileTop?: number;
+  /** Sample allocations instead (garbage included) and print the top allocation sites. */
+  allocProfile?: boolean;
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
@@ -57,6 +59,8 @@ const gcObserver = new PerformanceObserver((list) => {
 gcObserver.observe({ entryTypes: ['gc'] });
 const profiler = spec.profile ? new CpuProfiler() : undefined;
 await profiler?.start();
+const allocProfiler = spec.allocProfile ? new AllocationProfiler() : undefined;
+await allocProfiler?.start();
 const t0 = performance.now();
 const cpu0 = process.cpuUsage();
 const r = simulate(scenario, policy, scenario.seed);
@@ -66,6 +70,7 @@ const wallMs = performance.now() - t0;
 const cpu = process.cpuUsage(cpu0);
 const cpuMs = (cpu.user + cpu.system) / 1000;
 const top: SelfTime[] | undefined = await profiler?.stop(spec.profileTop ?? 5);
+const allocs: AllocSite[] | undefined = await allocProfiler?.stop(spec.profileTop ?? 5);
 await new Promise((r) => setTimeout(r, 50)); // let the observer deliver the last entries
 gcObserver.disconnect();
 process.stdout.write(
@@ -78,5 +83,6 @@ process.stdout.write(
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     gc,
     ...(top ? { profile: top } : {}),
+    ...(allocs ? { allocations: allocs } : {}),
   }) + '\n',
 );

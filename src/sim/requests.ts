@@ -75,6 +75,8 @@ export class SimRequests {
   private readonly samplers: Array<() => number>;
   /** The one sampler when every container has the same service-time spec (no per-container read), else null. */
   private readonly onlySampler: (() => number) | null;
+  /** The mean (ms) when that one spec is exponential (drawn inline), else 0. */
+  private readonly onlyExpMeanMs: number;
   private readonly userTimeoutUs: Float64Array;
   /**
    * Per user, interleaved: [container, timeoutUs]. A request reads both, so they
@@ -99,9 +101,12 @@ export class SimRequests {
   private readonly userByAlias: Int32Array;
   private readonly uniformUsers: boolean;
   private readonly totalRatePerUs: number;
+  /** 1 / totalRatePerUs: the mean gap between arrivals, as exponential() is given it. */
+  private readonly arrivalMeanUs: number;
   private readonly bgAlias: AliasTable;
   private readonly bgNodes: Int32Array;
   private readonly bgRatePerUs: number;
+  private readonly bgMeanGapUs: number;
   private readonly bgJobUs: number;
 
   /** Requests generated (warm-up included). */
@@ -154,6 +159,8 @@ export class SimRequests {
       this.samplers.push(sampler);
     });
     this.onlySampler = samplerBySpec.size === 1 ? this.samplers[0] : null;
+    const spec0 = s.containers[0]?.serviceTime;
+    this.onlyExpMeanMs = samplerBySpec.size === 1 && spec0?.kind === 'exponential' ? spec0.meanMs : 0;
     this.userTimeoutUs = Float64Array.from(s.users, (u) => Math.round(u.requests.timeoutMs * 1000));
     this.userRec = new Float64Array(2 * s.users.length);
     for (let u = 0; u < s.users.length; u++) {
@@ -171,6 +178,7 @@ export class SimRequests {
     // pick is floor(u * n) (the same draw, the same user) and the tables need not be read.
     this.uniformUsers = active.length === s.users.length && active.length > 0 && active.every((x) => x.rate === active[0].rate);
     this.totalRatePerUs = active.reduce((a, x) => a + x.rate, 0) / US_PER_S;
+    this.arrivalMeanUs = 1 / this.totalRatePerUs;
 
     // Background jobs.
     this.backgroundRng = createRng(seed, 'background');
@@ -181,6 +189,7 @@ export class SimRequests {
     this.bgAlias = new AliasTable(bg.map((x) => x.rate));
     this.bgNodes = Int32Array.from(bg.map((x) => x.i));
     this.bgRatePerUs = bg.reduce((a, x) => a + x.rate, 0) / US_PER_S;
+    this.bgMeanGapUs = 1 / this.bgRatePerUs;
   }
 
   /** The first arrival and the first background job. */
@@ -193,6 +202,21 @@ export class SimRequests {
   private nextGapUs(rng: Rng, ratePerUs: number): number {
     // At least 1 us apart: integer time cannot hold two arrivals of one stream in the same instant.
     return Math.max(1, Math.round(exponential(rng, 1 / ratePerUs)));
+  }
+
+  // The hot path draws its exponentials inline, with exponential()'s own
+  // expression (-mean * log(1 - u)) and stream, so the values are the same
+  // bits: a double returned from a call that is not inlined is boxed, which
+  // was the one allocation per request left (two per arrival).
+
+  /** nextGapUs(arrivalRng, totalRatePerUs). */
+  private arrivalGapUs(): number {
+    return Math.max(1, Math.round(-this.arrivalMeanUs * Math.log(1 - this.arrivalRng())));
+  }
+
+  /** nextGapUs(backgroundRng, bgRatePerUs). */
+  private backgroundGapUs(): number {
+    return Math.max(1, Math.round(-this.bgMeanGapUs * Math.log(1 - this.backgroundRng())));
   }
 
   /**
@@ -208,11 +232,17 @@ export class SimRequests {
 
   private onArrival(): void {
     const now = this.engine.now;
-    this.engine.schedule(this.nextGapUs(this.arrivalRng, this.totalRatePerUs), Priority.arrival, this.onEvent, ARG_ARRIVAL);
+    this.engine.schedule(this.arrivalGapUs(), Priority.arrival, this.onEvent, ARG_ARRIVAL);
     const u = this.uniformUsers ? Math.floor(this.arrivalRng() * this.userByAlias.length) : this.userByAlias[this.userAlias.pick(this.arrivalRng)];
     const c = this.userRec[2 * u];
     const sampler = this.onlySampler;
-    const svcUs = Math.max(1, Math.round((sampler !== null ? sampler() : this.samplers[c]()) * 1000));
+    const ms =
+      this.onlyExpMeanMs > 0
+        ? -this.onlyExpMeanMs * Math.log(1 - this.serviceRng()) // = the exponential sampler's draw
+        : sampler !== null
+          ? sampler()
+          : this.samplers[c]();
+    const svcUs = Math.max(1, Math.round(ms * 1000));
     this.requestCount++;
     if (now >= this.warmupUs) this.collector.generated++;
     if (this.containerDown[c] === 1) this.hold(c, u, now, svcUs);
@@ -344,9 +374,9 @@ export class SimRequests {
 
   private onBackground(): void {
     const now = this.engine.now;
-    this.engine.schedule(this.nextGapUs(this.backgroundRng, this.bgRatePerUs), Priority.arrival, this.onEvent, ARG_BACKGROUND);
+    this.engine.schedule(this.backgroundGapUs(), Priority.arrival, this.onEvent, ARG_BACKGROUND);
     const n = this.bgNodes[this.bgAlias.pick(this.backgroundRng)];
-    const svcUs = Math.max(1, Math.round(exponential(this.backgroundRng, this.bgJobUs) / this.nodeSpeed[n]));
+    const svcUs = Math.max(1, Math.round((-this.bgJobUs * Math.log(1 - this.backgroundRng())) / this.nodeSpeed[n]));
     const start = this.takeCore(n, now, svcUs);
     this.observed.add(start + svcUs, -1, n, 0, 0, svcUs, start - now, svcUs * this.nodeSpeed[n], 0);
     this.collector.nodeWork(start, n, svcUs, start - now, false);
