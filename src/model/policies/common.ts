@@ -126,6 +126,49 @@ export function nodeIndexMap(view: ClusterView): ReadonlyMap<NodeId, number> {
 }
 const nodeIndexMaps = new WeakMap<ClusterView, ReadonlyMap<NodeId, number>>();
 
+/**
+ * The position in view.nodes of each container's node, remembered per
+ * container with the id it was found for: while a container stays on its
+ * node the lookup is a comparison of ids, not a map lookup by id. Used only
+ * while view.node(id) is view.nodes[k] for every node (checked at every
+ * step, O(nodes)); otherwise indexOf says -1 and the caller asks view.node.
+ */
+export class NodeOfMemo {
+  private readonly ids: Array<NodeId | undefined>;
+  private readonly ks: Int32Array;
+  private usable = false;
+
+  private constructor(private readonly view: ClusterView) {
+    this.ids = new Array<NodeId | undefined>(view.containers.length).fill(undefined);
+    this.ks = new Int32Array(view.containers.length);
+  }
+
+  /** The memo of this view, checked for this step. */
+  static forStep(view: ClusterView): NodeOfMemo {
+    let m = nodeOfMemos.get(view);
+    if (m === undefined) {
+      m = new NodeOfMemo(view);
+      nodeOfMemos.set(view, m);
+    }
+    const nodes = view.nodes;
+    const index = nodeIndexMap(view);
+    m.usable = nodes.every((n, k) => index.get(n.id) === k && view.node(n.id) === n);
+    return m;
+  }
+
+  /** k with view.nodes[k] = view.node(nodeId), the node of container i; -1: ask view.node. */
+  indexOf(i: number, nodeId: NodeId): number {
+    if (!this.usable) return -1;
+    if (this.ids[i] === nodeId) return this.ks[i];
+    const k = nodeIndexMap(this.view).get(nodeId);
+    if (k === undefined) return -1;
+    this.ids[i] = nodeId;
+    this.ks[i] = k;
+    return k;
+  }
+}
+const nodeOfMemos = new WeakMap<ClusterView, NodeOfMemo>();
+
 export class StepLedger {
   private readonly reservedMiB = new Map<NodeId, number>();
   private readonly erlangDelta = new Map<NodeId, number>();
