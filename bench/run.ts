@@ -20,7 +20,7 @@
  * the cost is a ratio measured here, not a number from another machine.
  */
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { median } from 'simple-statistics';
 
 interface SelfTime {
@@ -31,6 +31,8 @@ interface SelfTime {
 
 interface CaseResult {
   wallMs: number;
+  /** CPU time (user + system) of the case's process during the run: on a shared machine, less noisy than wall. */
+  cpuMs: number;
   events: number;
   requests: number;
   migrations: number;
@@ -78,18 +80,19 @@ function medianOf(spec: Record<string, unknown>, runs = repeat, heapMiB?: number
     process.stderr.write('.');
   }
   const m = (k: Exclude<keyof CaseResult, 'profile' | 'gc'>): number => median(rs.map((r) => r[k]));
-  return { wallMs: m('wallMs'), events: m('events'), requests: m('requests'), migrations: m('migrations'), maxRssMiB: m('maxRssMiB'), runs: rs.length };
+  return { wallMs: m('wallMs'), cpuMs: m('cpuMs'), events: m('events'), requests: m('requests'), migrations: m('migrations'), maxRssMiB: m('maxRssMiB'), runs: rs.length };
 }
 
 const fmt = (x: number, d = 1): string => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const row = (label: string, r: CaseResult & { runs: number }, base?: CaseResult): string =>
-  `| ${label} | ${fmt(r.requests / 1e6, 2)} M | ${fmt(r.wallMs / 1000)} s | ${fmt(r.requests / (r.wallMs / 1000) / 1e6, 2)} M/s | ${fmt(r.events / (r.wallMs / 1000) / 1e6, 2)} M/s | ${fmt(r.maxRssMiB, 0)} MiB | ${r.migrations.toLocaleString('en-US')} | ${base ? `${fmt(r.wallMs / base.wallMs, 2)}x` : '1.00x (baseline)'} | ${r.runs} |`;
+  `| ${label} | ${fmt(r.requests / 1e6, 2)} M | ${fmt(r.wallMs / 1000)} s | ${fmt(r.cpuMs / 1000)} s | ${fmt(r.requests / (r.wallMs / 1000) / 1e6, 2)} M/s | ${fmt(r.requests / (r.cpuMs / 1000) / 1e6, 2)} M/s | ${fmt(r.maxRssMiB, 0)} MiB | ${r.migrations.toLocaleString('en-US')} | ${base ? `${fmt(r.wallMs / base.wallMs, 2)}x` : '1.00x (baseline)'} | ${base ? `${fmt(r.cpuMs / base.cpuMs, 2)}x` : '1.00x'} | ${r.runs} |`;
 
 const header =
-  '| case | requests | wall (median) | requests/s | events/s | peak RSS | migrations | wall vs baseline | runs |\n|---|---|---|---|---|---|---|---|---|';
+  '| case | requests | wall (median) | CPU (median) | requests/s (wall) | requests/s (CPU) | peak RSS | migrations | wall vs baseline | CPU vs baseline | runs |\n|---|---|---|---|---|---|---|---|---|---|---|';
 const durationS = quick ? 300 : 3600;
 
 process.stderr.write(`simulator benchmarks (${repeat} run(s) per case, medians; load ${loadavg().map((x) => x.toFixed(2)).join(' ')})\n`);
+const loadAtStart = loadavg()[0];
 const lines: string[] = [];
 lines.push(`### metro: 10,000 users, 100 nodes, ${durationS} s, 1 request/s per user, control every 1 s\n`, header);
 const metro = { scenario: 'scenarios/metro.yaml', durationS };
@@ -122,10 +125,11 @@ if (with1M) {
     const r = medianOf(spec, 1, 8192);
     lines.push(row(`1,000,000 users, ${String(spec.durationS)} s`, r, first));
   } catch (e) {
-    lines.push(`| 1,000,000 users, ${String(spec.durationS)} s | failed: ${(e as Error).message.split('\n').slice(-3).join(' ')} | | | | | | | 1 |`);
+    lines.push(`| 1,000,000 users, ${String(spec.durationS)} s | failed: ${(e as Error).message.split('\n').slice(-3).join(' ')} | | | | | | | | | 1 |`);
   }
 }
-lines.push(`\n10,000 -> 100,000 users: wall x${fmt(scaled[2].wallMs / scaled[1].wallMs, 2)} for x${fmt(scaled[2].requests / scaled[1].requests, 2)} the requests.`);
+lines.push(`\n10,000 -> 100,000 users: wall x${fmt(scaled[2].wallMs / scaled[1].wallMs, 2)}, CPU x${fmt(scaled[2].cpuMs / scaled[1].cpuMs, 2)} for x${fmt(scaled[2].requests / scaled[1].requests, 2)} the requests.`);
+lines.push(`\nLoad (1-min average) at the start ${fmt(loadAtStart, 2)}, at the end ${fmt(loadavg()[0], 2)}, on ${availableParallelism()} cores.`);
 if (profiles.length > 0) lines.push('\n#### Top 5 self-time functions per case\n', ...profiles.map((p) => `- ${p}`));
 process.stderr.write('\n');
 process.stdout.write(lines.join('\n') + '\n');
