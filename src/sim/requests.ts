@@ -233,8 +233,10 @@ export class SimRequests {
   private onArrival(): void {
     const now = this.engine.now;
     this.engine.schedule(this.arrivalGapUs(), Priority.arrival, this.onEvent, ARG_ARRIVAL);
-    const u = this.uniformUsers ? Math.floor(this.arrivalRng() * this.userByAlias.length) : this.userByAlias[this.userAlias.pick(this.arrivalRng)];
-    const c = this.userRec[2 * u];
+    const u = this.uniformUsers ? Math.floor(this.arrivalRng() * this.userByAlias.length) | 0 : this.userByAlias[this.userAlias.pick(this.arrivalRng)];
+    // Indices read from a Float64Array are doubles: | 0 keeps them small integers, so the
+    // functions they are passed to are not deoptimised for a double ("not a Smi").
+    const c = this.userRec[2 * u] | 0;
     const sampler = this.onlySampler;
     const ms =
       this.onlyExpMeanMs > 0
@@ -260,7 +262,7 @@ export class SimRequests {
     this.held[c] = [];
     const now = this.engine.now;
     for (let i = 0; i < list.length; i += 3) {
-      const u = list[i];
+      const u = list[i] | 0; // the list holds doubles too: keep the index an integer
       const orig = list[i + 1];
       if (now - orig > this.userRec[2 * u + 1]) {
         if (orig >= this.warmupUs) this.collector.failed1(orig);
@@ -304,9 +306,9 @@ export class SimRequests {
     const now = this.engine.now;
     const r = this.slots;
     const b = slot * SLOT;
-    const u = r[b + S_USER];
-    const c = r[b + S_CONTAINER];
-    const n = r[b + S_NODE];
+    const u = r[b + S_USER] | 0;
+    const c = r[b + S_CONTAINER] | 0;
+    const n = r[b + S_NODE] | 0;
     const origUs = r[b + S_ORIG];
     const sendUs = r[b + S_SEND];
     const rttUs = r[b + S_RTT];
