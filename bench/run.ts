@@ -8,6 +8,9 @@
  *   npm run bench -- --repeat 5   more repeats
  *   npm run bench -- --sim-only   the simulator's rows only (no sweep, no live)
  *   npm run bench -- --no-1m      without the 1M-user run
+ *   npm run bench -- --policies never,traffic-aware --users 10000,100000
+ *                                 only these metro policies (never, the baseline, always runs)
+ *                                 and these user counts of the scaling rows (1000 is their baseline)
  *
  * Every case also gets one extra, profiled run (node:inspector's sampling
  * profiler; metro's at 300 s) whose top-5 self-time functions are printed
@@ -49,6 +52,12 @@ const repeat = repeatIdx >= 0 ? Number(args[repeatIdx + 1]) : quick ? 1 : 3;
 const noProfile = args.includes('--no-profile');
 const simOnly = args.includes('--sim-only');
 const with1M = !args.includes('--no-1m');
+const listArg = (flag: string): string[] | undefined => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? String(args[i + 1]).split(',') : undefined;
+};
+const policyRows = (listArg('--policies') ?? ['nearest', 'threshold', 'traffic-aware']).filter((p) => p !== 'never');
+const userRows = (listArg('--users') ?? ['1000', '10000', '100000']).map(Number);
 
 function runCase(spec: Record<string, unknown>, heapMiB?: number): CaseResult {
   const heap = heapMiB !== undefined ? [`--max-old-space-size=${heapMiB}`] : [];
@@ -99,17 +108,17 @@ const metro = { scenario: 'scenarios/metro.yaml', durationS };
 const base = medianOf({ ...metro, policy: 'never' });
 lines.push(row('metro, never (baseline)', base));
 profileOf('metro, never', { ...metro, durationS: Math.min(durationS, 300), policy: 'never' });
-for (const policy of ['nearest', 'threshold', 'traffic-aware']) {
+for (const policy of policyRows) {
   const r = medianOf({ ...metro, policy });
   lines.push(row(`metro, ${policy}`, r, base));
   profileOf(`metro, ${policy}`, { ...metro, durationS: Math.min(durationS, 300), policy });
 }
 
 const scaleS = quick ? 120 : 300;
-lines.push(`\n### scaling: users x10 at constant load per node (service time / 10), ${scaleS} s, traffic-aware\n`, header.replace('wall vs baseline', 'wall vs 1,000 users'));
+lines.push(`\n### scaling: users x10 at constant load per node (service time / 10), ${scaleS} s, traffic-aware\n`, header.replace('wall vs baseline', 'wall vs 1,000 users').replace('CPU vs baseline', 'CPU vs 1,000 users'));
 let first: CaseResult | undefined;
 const scaled: CaseResult[] = [];
-for (const users of [1_000, 10_000, 100_000]) {
+for (const users of userRows) {
   const spec = { scenario: 'scenarios/metro.yaml', users, durationS: scaleS, policy: 'traffic-aware', nodeMemoryMiB: Math.max(32_768, users * 2) };
   const r = medianOf(spec);
   lines.push(row(`${users.toLocaleString('en-US')} users`, r, first));
@@ -128,7 +137,12 @@ if (with1M) {
     lines.push(`| 1,000,000 users, ${String(spec.durationS)} s | failed: ${(e as Error).message.split('\n').slice(-3).join(' ')} | | | | | | | | | 1 |`);
   }
 }
-lines.push(`\n10,000 -> 100,000 users: wall x${fmt(scaled[2].wallMs / scaled[1].wallMs, 2)}, CPU x${fmt(scaled[2].cpuMs / scaled[1].cpuMs, 2)} for x${fmt(scaled[2].requests / scaled[1].requests, 2)} the requests.`);
+const i10k = userRows.indexOf(10_000);
+const i100k = userRows.indexOf(100_000);
+if (i10k >= 0 && i100k >= 0) {
+  const [a, b] = [scaled[i10k], scaled[i100k]];
+  lines.push(`\n10,000 -> 100,000 users: wall x${fmt(b.wallMs / a.wallMs, 2)}, CPU x${fmt(b.cpuMs / a.cpuMs, 2)} for x${fmt(b.requests / a.requests, 2)} the requests.`);
+}
 lines.push(`\nLoad (1-min average) at the start ${fmt(loadAtStart, 2)}, at the end ${fmt(loadavg()[0], 2)}, on ${availableParallelism()} cores.`);
 if (profiles.length > 0) lines.push('\n#### Top 5 self-time functions per case\n', ...profiles.map((p) => `- ${p}`));
 process.stderr.write('\n');
