@@ -8,6 +8,9 @@
  *   npm run bench -- --repeat 5   more repeats
  *   npm run bench -- --sim-only   the simulator's rows only (no sweep, no live)
  *   npm run bench -- --no-1m      without the 1M-user run
+ *   npm run bench -- --policies never,traffic-aware --users 10000,100000
+ *                                 only these metro policies (never, the baseline, always runs)
+ *                                 and these user counts of the scaling rows (1000 is their baseline)
  *
  * Every case also gets one extra, profiled run (node:inspector's sampling
  * profiler; metro's at 300 s) whose top-5 self-time functions are printed
@@ -20,7 +23,7 @@
  * the cost is a ratio measured here, not a number from another machine.
  */
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { median } from 'simple-statistics';
 
 interface SelfTime {
@@ -31,6 +34,8 @@ interface SelfTime {
 
 interface CaseResult {
   wallMs: number;
+  /** CPU time (user + system) of the case's process during the run: on a shared machine, less noisy than wall. */
+  cpuMs: number;
   events: number;
   requests: number;
   migrations: number;
@@ -47,6 +52,12 @@ const repeat = repeatIdx >= 0 ? Number(args[repeatIdx + 1]) : quick ? 1 : 3;
 const noProfile = args.includes('--no-profile');
 const simOnly = args.includes('--sim-only');
 const with1M = !args.includes('--no-1m');
+const listArg = (flag: string): string[] | undefined => {
+  const i = args.indexOf(flag);
+  return i >= 0 ? String(args[i + 1]).split(',') : undefined;
+};
+const policyRows = (listArg('--policies') ?? ['nearest', 'threshold', 'traffic-aware']).filter((p) => p !== 'never');
+const userRows = (listArg('--users') ?? ['1000', '10000', '100000']).map(Number);
 
 function runCase(spec: Record<string, unknown>, heapMiB?: number): CaseResult {
   const heap = heapMiB !== undefined ? [`--max-old-space-size=${heapMiB}`] : [];
@@ -78,35 +89,36 @@ function medianOf(spec: Record<string, unknown>, runs = repeat, heapMiB?: number
     process.stderr.write('.');
   }
   const m = (k: Exclude<keyof CaseResult, 'profile' | 'gc'>): number => median(rs.map((r) => r[k]));
-  return { wallMs: m('wallMs'), events: m('events'), requests: m('requests'), migrations: m('migrations'), maxRssMiB: m('maxRssMiB'), runs: rs.length };
+  return { wallMs: m('wallMs'), cpuMs: m('cpuMs'), events: m('events'), requests: m('requests'), migrations: m('migrations'), maxRssMiB: m('maxRssMiB'), runs: rs.length };
 }
 
 const fmt = (x: number, d = 1): string => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const row = (label: string, r: CaseResult & { runs: number }, base?: CaseResult): string =>
-  `| ${label} | ${fmt(r.requests / 1e6, 2)} M | ${fmt(r.wallMs / 1000)} s | ${fmt(r.requests / (r.wallMs / 1000) / 1e6, 2)} M/s | ${fmt(r.events / (r.wallMs / 1000) / 1e6, 2)} M/s | ${fmt(r.maxRssMiB, 0)} MiB | ${r.migrations.toLocaleString('en-US')} | ${base ? `${fmt(r.wallMs / base.wallMs, 2)}x` : '1.00x (baseline)'} | ${r.runs} |`;
+  `| ${label} | ${fmt(r.requests / 1e6, 2)} M | ${fmt(r.wallMs / 1000)} s | ${fmt(r.cpuMs / 1000)} s | ${fmt(r.requests / (r.wallMs / 1000) / 1e6, 2)} M/s | ${fmt(r.requests / (r.cpuMs / 1000) / 1e6, 2)} M/s | ${fmt(r.maxRssMiB, 0)} MiB | ${r.migrations.toLocaleString('en-US')} | ${base ? `${fmt(r.wallMs / base.wallMs, 2)}x` : '1.00x (baseline)'} | ${base ? `${fmt(r.cpuMs / base.cpuMs, 2)}x` : '1.00x'} | ${r.runs} |`;
 
 const header =
-  '| case | requests | wall (median) | requests/s | events/s | peak RSS | migrations | wall vs baseline | runs |\n|---|---|---|---|---|---|---|---|---|';
+  '| case | requests | wall (median) | CPU (median) | requests/s (wall) | requests/s (CPU) | peak RSS | migrations | wall vs baseline | CPU vs baseline | runs |\n|---|---|---|---|---|---|---|---|---|---|---|';
 const durationS = quick ? 300 : 3600;
 
 process.stderr.write(`simulator benchmarks (${repeat} run(s) per case, medians; load ${loadavg().map((x) => x.toFixed(2)).join(' ')})\n`);
+const loadAtStart = loadavg()[0];
 const lines: string[] = [];
 lines.push(`### metro: 10,000 users, 100 nodes, ${durationS} s, 1 request/s per user, control every 1 s\n`, header);
 const metro = { scenario: 'scenarios/metro.yaml', durationS };
 const base = medianOf({ ...metro, policy: 'never' });
 lines.push(row('metro, never (baseline)', base));
 profileOf('metro, never', { ...metro, durationS: Math.min(durationS, 300), policy: 'never' });
-for (const policy of ['nearest', 'threshold', 'traffic-aware']) {
+for (const policy of policyRows) {
   const r = medianOf({ ...metro, policy });
   lines.push(row(`metro, ${policy}`, r, base));
   profileOf(`metro, ${policy}`, { ...metro, durationS: Math.min(durationS, 300), policy });
 }
 
 const scaleS = quick ? 120 : 300;
-lines.push(`\n### scaling: users x10 at constant load per node (service time / 10), ${scaleS} s, traffic-aware\n`, header.replace('wall vs baseline', 'wall vs 1,000 users'));
+lines.push(`\n### scaling: users x10 at constant load per node (service time / 10), ${scaleS} s, traffic-aware\n`, header.replace('wall vs baseline', 'wall vs 1,000 users').replace('CPU vs baseline', 'CPU vs 1,000 users'));
 let first: CaseResult | undefined;
 const scaled: CaseResult[] = [];
-for (const users of [1_000, 10_000, 100_000]) {
+for (const users of userRows) {
   const spec = { scenario: 'scenarios/metro.yaml', users, durationS: scaleS, policy: 'traffic-aware', nodeMemoryMiB: Math.max(32_768, users * 2) };
   const r = medianOf(spec);
   lines.push(row(`${users.toLocaleString('en-US')} users`, r, first));
@@ -122,10 +134,16 @@ if (with1M) {
     const r = medianOf(spec, 1, 8192);
     lines.push(row(`1,000,000 users, ${String(spec.durationS)} s`, r, first));
   } catch (e) {
-    lines.push(`| 1,000,000 users, ${String(spec.durationS)} s | failed: ${(e as Error).message.split('\n').slice(-3).join(' ')} | | | | | | | 1 |`);
+    lines.push(`| 1,000,000 users, ${String(spec.durationS)} s | failed: ${(e as Error).message.split('\n').slice(-3).join(' ')} | | | | | | | | | 1 |`);
   }
 }
-lines.push(`\n10,000 -> 100,000 users: wall x${fmt(scaled[2].wallMs / scaled[1].wallMs, 2)} for x${fmt(scaled[2].requests / scaled[1].requests, 2)} the requests.`);
+const i10k = userRows.indexOf(10_000);
+const i100k = userRows.indexOf(100_000);
+if (i10k >= 0 && i100k >= 0) {
+  const [a, b] = [scaled[i10k], scaled[i100k]];
+  lines.push(`\n10,000 -> 100,000 users: wall x${fmt(b.wallMs / a.wallMs, 2)}, CPU x${fmt(b.cpuMs / a.cpuMs, 2)} for x${fmt(b.requests / a.requests, 2)} the requests.`);
+}
+lines.push(`\nLoad (1-min average) at the start ${fmt(loadAtStart, 2)}, at the end ${fmt(loadavg()[0], 2)}, on ${availableParallelism()} cores.`);
 if (profiles.length > 0) lines.push('\n#### Top 5 self-time functions per case\n', ...profiles.map((p) => `- ${p}`));
 process.stderr.write('\n');
 process.stdout.write(lines.join('\n') + '\n');

@@ -10,7 +10,7 @@ import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf
 import { parseScenarioText } from '../src/scenario-io/load.ts';
 import { loadPolicy } from '../src/run/load-policy.ts';
 import { simulate } from '../src/sim/simulator.ts';
-import { CpuProfiler, type SelfTime } from './profile.ts';
+import { AllocationProfiler, CpuProfiler, type AllocSite, type SelfTime } from './profile.ts';
 
 interface CaseSpec {
   scenario: string;
@@ -25,6 +25,8 @@ interface CaseSpec {
   profile?: boolean;
   /** How many functions the profile summary lists (5). */
   profileTop?: number;
+  /** Sample allocations instead (garbage included) and print the top allocation sites. */
+  allocProfile?: boolean;
 }
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as CaseSpec;
@@ -57,20 +59,30 @@ const gcObserver = new PerformanceObserver((list) => {
 gcObserver.observe({ entryTypes: ['gc'] });
 const profiler = spec.profile ? new CpuProfiler() : undefined;
 await profiler?.start();
+const allocProfiler = spec.allocProfile ? new AllocationProfiler() : undefined;
+await allocProfiler?.start();
 const t0 = performance.now();
+const cpu0 = process.cpuUsage();
 const r = simulate(scenario, policy, scenario.seed);
 const wallMs = performance.now() - t0;
+// CPU time of this process during the run: on a shared machine wall time also counts the
+// time other processes held the cores; CPU time (user + system) much less so.
+const cpu = process.cpuUsage(cpu0);
+const cpuMs = (cpu.user + cpu.system) / 1000;
 const top: SelfTime[] | undefined = await profiler?.stop(spec.profileTop ?? 5);
+const allocs: AllocSite[] | undefined = await allocProfiler?.stop(spec.profileTop ?? 5);
 await new Promise((r) => setTimeout(r, 50)); // let the observer deliver the last entries
 gcObserver.disconnect();
 process.stdout.write(
   JSON.stringify({
     wallMs,
+    cpuMs,
     events: r.stats.events,
     requests: r.stats.requests,
     migrations: r.summary.migrations.count,
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     gc,
     ...(top ? { profile: top } : {}),
+    ...(allocs ? { allocations: allocs } : {}),
   }) + '\n',
 );

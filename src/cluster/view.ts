@@ -45,9 +45,14 @@ function same(a: number, b: number): boolean {
 class ChangeTracker implements ViewChanges {
   step = 0;
   sinceStep = 0;
-  readonly containers: number[] = [];
   readonly handovers: number[] = [];
-  readonly nodes: number[] = [];
+  // The lists of changed containers and nodes are built from the flags when first read at
+  // a step (the built-in policies read only the flags and handovers): no 10,000-entry array
+  // regrown every step.
+  private readonly containerList: number[] = [];
+  private readonly nodeList: number[] = [];
+  private containerListStep = -1;
+  private nodeListStep = -1;
   readonly containerFlags: Uint8Array;
   readonly nodeFlags: Uint8Array;
   private readonly cSnap: Float64Array;
@@ -84,9 +89,7 @@ class ChangeTracker implements ViewChanges {
     const nf = this.nodeFlags;
     cf.fill(0);
     nf.fill(0);
-    this.containers.length = 0;
-    this.handovers.length = 0;
-    this.nodes.length = 0;
+    let handovers = 0;
     const w = this.v.windowUs;
     // The window's length enters every rate: while it grows (start of a run) every container changes.
     const all = first || w !== this.lastWindowUs;
@@ -108,7 +111,6 @@ class ChangeTracker implements ViewChanges {
         cs[b + 2] = x2;
         cs[b + 3] = x3;
         cf[c] = CHANGED_STATE;
-        this.containers.push(c);
       }
     }
     const ap = this.v.userAp;
@@ -128,9 +130,10 @@ class ChangeTracker implements ViewChanges {
       }
       if (moved) {
         cf[c] |= CHANGED_NETWORK;
-        this.handovers.push(c);
+        this.handovers[handovers++] = c; // in place: the array keeps its room from step to step
       }
     }
+    this.handovers.length = handovers;
     for (let n = 0, b = 0; n < nf.length; n++, b += N_FIELDS) {
       let changed = this.putN(b, w);
       changed = this.putN(b + 1, st.memUsedMiB[n] + st.memReservedMiB[n]) || changed;
@@ -138,11 +141,34 @@ class ChangeTracker implements ViewChanges {
       changed = this.putN(b + 3, o.nCountTot[n]) || changed;
       changed = this.putN(b + 4, o.nQueueTot[n]) || changed;
       changed = this.putN(b + 5, o.nSvcTot[n]) || changed;
-      if (changed || first) {
-        nf[n] = 1;
-        this.nodes.push(n);
-      }
+      if (changed || first) nf[n] = 1;
     }
+  }
+
+  /** Containers with CHANGED_STATE, ascending. */
+  get containers(): readonly number[] {
+    if (this.containerListStep !== this.step) {
+      const list = this.containerList;
+      let k = 0;
+      const cf = this.containerFlags;
+      for (let c = 0; c < cf.length; c++) if ((cf[c] & CHANGED_STATE) !== 0) list[k++] = c;
+      list.length = k;
+      this.containerListStep = this.step;
+    }
+    return this.containerList;
+  }
+
+  /** Nodes whose load changed, ascending. */
+  get nodes(): readonly number[] {
+    if (this.nodeListStep !== this.step) {
+      const list = this.nodeList;
+      let k = 0;
+      const nf = this.nodeFlags;
+      for (let n = 0; n < nf.length; n++) if (nf[n] === 1) list[k++] = n;
+      list.length = k;
+      this.nodeListStep = this.step;
+    }
+    return this.nodeList;
   }
 
   private putN(i: number, x: number): boolean {

@@ -365,7 +365,10 @@ export class Engine {
       h.pop();
       this.now = t;
       this.fired++;
-      handler(arg);
+      // Two call sites: the hot heap's handlers are the few request handlers, so its
+      // call stays monomorphic (inlined); the cold heap's are many (processes, flows, mobility).
+      if (h === hot) handler(arg);
+      else handler(arg);
     }
     if (!this.stopped && Number.isFinite(untilUs) && this.now < untilUs) this.now = untilUs;
   }

@@ -40,6 +40,8 @@ interface Flow {
   mark: number;
 }
 
+const byId = (a: Flow, b: Flow): number => a.id - b.id;
+
 /** A flow is complete when less than this is left (rounding of integer-us times). */
 const EPSILON_BITS = 1e-6;
 
@@ -146,9 +148,10 @@ export class FlowNetwork {
     const epoch = ++this.markEpoch;
     const linkMark = this.linkMark;
     const flowsOn = this.flowsOn;
-    // Every flow reachable from a dirty link through shared links.
-    const comp: Flow[] = [];
-    const stack: number[] = [];
+    // Every flow reachable from a dirty link through shared links (scratch lists, reused).
+    const comp = this.compScratch;
+    const stack = this.stackScratch;
+    comp.length = 0;
     for (const l of dirty) {
       this.isDirty[l] = 0;
       if (linkMark[l] !== epoch) {
@@ -174,15 +177,21 @@ export class FlowNetwork {
     if (comp.length === 0) return;
     // Start order, as a reallocation over every flow would visit them (no spread: there
     // can be more active flows than a call has room for arguments).
-    this.reallocate(comp.length < this.active.length ? comp.sort((a, b) => a.id - b.id) : this.active);
+    this.reallocate(comp.length < this.active.length ? comp.sort(byId) : this.active);
+    comp.length = 0;
   }
+
+  private readonly compScratch: Flow[] = [];
+  private readonly stackScratch: number[] = [];
+  private readonly linksScratch: number[] = [];
 
   /** Progressive filling over `flows` (in start order), which share no link with any other flow. */
   private reallocate(flows: readonly Flow[]): void {
     const remCap = this.remCap;
     const count = this.count;
     const onLink = this.onLink;
-    const links: number[] = [];
+    const links = this.linksScratch;
+    links.length = 0;
     for (let i = 0; i < flows.length; i++) {
       const f = flows[i];
       f.rateBitsPerUs = -1; // unfrozen
@@ -226,10 +235,17 @@ export class FlowNetwork {
     for (const f of this.active) soonestUs = Math.min(soonestUs, f.remainingBits / f.rateBitsPerUs);
     if (!Number.isFinite(soonestUs)) return;
     const delayUs = Math.max(0, Math.ceil(soonestUs));
-    const onDue = (): void => this.complete(version);
-    if (key >= 0) this.engine.scheduleAtKey(this.engine.now + delayUs, key, onDue);
-    else this.engine.schedule(delayUs, Priority.state, onDue);
+    if (key >= 0) this.engine.scheduleAtKey(this.engine.now + delayUs, key, this.onDue, version);
+    else this.engine.schedule(delayUs, Priority.state, this.onDue, version);
   }
+
+  /** The completion event's handler; its argument is the version it was armed with (no closure per arm). */
+  private readonly onDue = (version: number): void => {
+    this.complete(version);
+  };
+
+  /** Flows finished at one completion (scratch, emptied after use). */
+  private readonly finished: Flow[] = [];
 
   private complete(version: number): void {
     if (version !== this.armed) return;
@@ -247,10 +263,16 @@ export class FlowNetwork {
       this.arm();
       return;
     }
-    const finished: Flow[] = [];
-    const left: Flow[] = [];
-    for (const f of this.active) (f.remainingBits <= EPSILON_BITS ? finished : left).push(f);
-    this.active = left;
+    // Split in place: the finished ones to the scratch list, the others stay in start order.
+    const finished = this.finished;
+    const active = this.active;
+    let kept = 0;
+    for (let i = 0; i < active.length; i++) {
+      const f = active[i];
+      if (f.remainingBits <= EPSILON_BITS) finished.push(f);
+      else active[kept++] = f;
+    }
+    active.length = kept;
     for (const f of finished) {
       for (const l of f.links) {
         const on = this.flowsOn[l];
@@ -259,6 +281,7 @@ export class FlowNetwork {
       }
     }
     for (const f of finished) f.done.succeed(now - f.startUs);
+    finished.length = 0;
     this.changed();
   }
 }

@@ -20,6 +20,19 @@ import type { SimMotion } from './motion.ts';
 /** Mean service time of one background job (other tenants' work). */
 export const BACKGROUND_JOB_MS = 100;
 
+/** Fields of a request slot (a request travelling to its node). */
+const SLOT = 8;
+const S_USER = 0;
+const S_CONTAINER = 1;
+const S_NODE = 2;
+const S_ORIG = 3;
+const S_SEND = 4;
+const S_RTT = 5;
+const S_SVC = 6;
+/** Arguments of the request handler (onEvent) that are not slots. */
+const ARG_ARRIVAL = -1;
+const ARG_BACKGROUND = -2;
+
 export interface RequestsContext {
   readonly scenario: Scenario;
   readonly seed: number;
@@ -60,18 +73,25 @@ export class SimRequests {
   readonly lazyUntilUs: Float64Array;
   private readonly held: number[][]; // per container: [user, origSentUs, serviceUs]*
   private readonly samplers: Array<() => number>;
+  /** The one sampler when every container has the same service-time spec (no per-container read), else null. */
+  private readonly onlySampler: (() => number) | null;
+  /** The mean (ms) when that one spec is exponential (drawn inline), else 0. */
+  private readonly onlyExpMeanMs: number;
   private readonly userTimeoutUs: Float64Array;
+  /**
+   * Per user, interleaved: [container, timeoutUs]. A request reads both, so they
+   * share a cache line (at 100,000 users the per-user arrays leave the caches).
+   */
+  private readonly userRec: Float64Array;
+  private readonly postcopyPenaltyUs: number;
 
-  // --- request slots (requests travelling to a node) ---
-  private slotUser: number[] = [];
-  private slotContainer: number[] = [];
-  private slotNode: number[] = [];
-  private slotOrigUs: number[] = [];
-  private slotSendUs: number[] = [];
-  private slotRttUs: number[] = [];
-  private slotSvcUs: number[] = [];
-  private freeSlots: number[] = [];
-  private inFlight = 0;
+  // --- request slots (requests travelling to a node), a record of SLOT numbers each ---
+  private slots = new Float64Array(64 * SLOT);
+  /** Stack of free slot indices: freeSlots[0 .. freeCount). */
+  private freeSlots = new Int32Array(64);
+  private freeCount = 0;
+  /** Slots ever handed out (slot indices < this are in use or free). */
+  private slotCount = 0;
 
   // --- random streams ---
   private readonly arrivalRng: Rng;
@@ -79,10 +99,14 @@ export class SimRequests {
   private readonly backgroundRng: Rng;
   private readonly userAlias: AliasTable;
   private readonly userByAlias: Int32Array;
+  private readonly uniformUsers: boolean;
   private readonly totalRatePerUs: number;
+  /** 1 / totalRatePerUs: the mean gap between arrivals, as exponential() is given it. */
+  private readonly arrivalMeanUs: number;
   private readonly bgAlias: AliasTable;
   private readonly bgNodes: Int32Array;
   private readonly bgRatePerUs: number;
+  private readonly bgMeanGapUs: number;
   private readonly bgJobUs: number;
 
   /** Requests generated (warm-up included). */
@@ -134,14 +158,27 @@ export class SimRequests {
       }
       this.samplers.push(sampler);
     });
+    this.onlySampler = samplerBySpec.size === 1 ? this.samplers[0] : null;
+    const spec0 = s.containers[0]?.serviceTime;
+    this.onlyExpMeanMs = samplerBySpec.size === 1 && spec0?.kind === 'exponential' ? spec0.meanMs : 0;
     this.userTimeoutUs = Float64Array.from(s.users, (u) => Math.round(u.requests.timeoutMs * 1000));
+    this.userRec = new Float64Array(2 * s.users.length);
+    for (let u = 0; u < s.users.length; u++) {
+      this.userRec[2 * u] = this.userContainer[u];
+      this.userRec[2 * u + 1] = this.userTimeoutUs[u];
+    }
+    this.postcopyPenaltyUs = Math.round(s.migration.cost.postcopyFaultPenaltyMs * 1000);
 
     // Merged arrival process.
     this.arrivalRng = createRng(seed, 'arrivals');
     const active = s.users.map((u, i) => ({ i, rate: u.requests.ratePerS })).filter((x) => x.rate > 0);
     this.userAlias = new AliasTable(active.map((x) => x.rate));
     this.userByAlias = Int32Array.from(active.map((x) => x.i));
+    // Every user active at one rate: the alias table's every probability is 1, so a
+    // pick is floor(u * n) (the same draw, the same user) and the tables need not be read.
+    this.uniformUsers = active.length === s.users.length && active.length > 0 && active.every((x) => x.rate === active[0].rate);
     this.totalRatePerUs = active.reduce((a, x) => a + x.rate, 0) / US_PER_S;
+    this.arrivalMeanUs = 1 / this.totalRatePerUs;
 
     // Background jobs.
     this.backgroundRng = createRng(seed, 'background');
@@ -152,13 +189,14 @@ export class SimRequests {
     this.bgAlias = new AliasTable(bg.map((x) => x.rate));
     this.bgNodes = Int32Array.from(bg.map((x) => x.i));
     this.bgRatePerUs = bg.reduce((a, x) => a + x.rate, 0) / US_PER_S;
+    this.bgMeanGapUs = 1 / this.bgRatePerUs;
   }
 
   /** The first arrival and the first background job. */
   start(): void {
     const e = this.engine;
-    if (this.totalRatePerUs > 0) e.schedule(this.nextGapUs(this.arrivalRng, this.totalRatePerUs), Priority.arrival, this.onArrival);
-    if (this.bgRatePerUs > 0) e.schedule(this.nextGapUs(this.backgroundRng, this.bgRatePerUs), Priority.arrival, this.onBackground);
+    if (this.totalRatePerUs > 0) e.schedule(this.nextGapUs(this.arrivalRng, this.totalRatePerUs), Priority.arrival, this.onEvent, ARG_ARRIVAL);
+    if (this.bgRatePerUs > 0) e.schedule(this.nextGapUs(this.backgroundRng, this.bgRatePerUs), Priority.arrival, this.onEvent, ARG_BACKGROUND);
   }
 
   private nextGapUs(rng: Rng, ratePerUs: number): number {
@@ -166,17 +204,52 @@ export class SimRequests {
     return Math.max(1, Math.round(exponential(rng, 1 / ratePerUs)));
   }
 
-  private readonly onArrival = (): void => {
+  // The hot path draws its exponentials inline, with exponential()'s own
+  // expression (-mean * log(1 - u)) and stream, so the values are the same
+  // bits: a double returned from a call that is not inlined is boxed, which
+  // was the one allocation per request left (two per arrival).
+
+  /** nextGapUs(arrivalRng, totalRatePerUs). */
+  private arrivalGapUs(): number {
+    return Math.max(1, Math.round(-this.arrivalMeanUs * Math.log(1 - this.arrivalRng())));
+  }
+
+  /** nextGapUs(backgroundRng, bgRatePerUs). */
+  private backgroundGapUs(): number {
+    return Math.max(1, Math.round(-this.bgMeanGapUs * Math.log(1 - this.backgroundRng())));
+  }
+
+  /**
+   * The one handler of every request event (a single function at the engine's
+   * hot call site, so V8 can inline the request path): arg >= 0 is a slot
+   * reaching its node, else an arrival or a background job.
+   */
+  private readonly onEvent = (arg: number): void => {
+    if (arg >= 0) this.onNodeArrival(arg);
+    else if (arg === ARG_ARRIVAL) this.onArrival();
+    else this.onBackground();
+  };
+
+  private onArrival(): void {
     const now = this.engine.now;
-    this.engine.schedule(this.nextGapUs(this.arrivalRng, this.totalRatePerUs), Priority.arrival, this.onArrival);
-    const u = this.userByAlias[this.userAlias.pick(this.arrivalRng)];
-    const c = this.userContainer[u];
-    const svcUs = Math.max(1, Math.round(this.samplers[c]() * 1000));
+    this.engine.schedule(this.arrivalGapUs(), Priority.arrival, this.onEvent, ARG_ARRIVAL);
+    const u = this.uniformUsers ? Math.floor(this.arrivalRng() * this.userByAlias.length) | 0 : this.userByAlias[this.userAlias.pick(this.arrivalRng)];
+    // Indices read from a Float64Array are doubles: | 0 keeps them small integers, so the
+    // functions they are passed to are not deoptimised for a double ("not a Smi").
+    const c = this.userRec[2 * u] | 0;
+    const sampler = this.onlySampler;
+    const ms =
+      this.onlyExpMeanMs > 0
+        ? -this.onlyExpMeanMs * Math.log(1 - this.serviceRng()) // = the exponential sampler's draw
+        : sampler !== null
+          ? sampler()
+          : this.samplers[c]();
+    const svcUs = Math.max(1, Math.round(ms * 1000));
     this.requestCount++;
     if (now >= this.warmupUs) this.collector.generated++;
     if (this.containerDown[c] === 1) this.hold(c, u, now, svcUs);
     else this.send(u, c, now, now, svcUs);
-  };
+  }
 
   private hold(c: number, u: number, origUs: number, svcUs: number): void {
     this.held[c].push(u, origUs, svcUs);
@@ -189,9 +262,9 @@ export class SimRequests {
     this.held[c] = [];
     const now = this.engine.now;
     for (let i = 0; i < list.length; i += 3) {
-      const u = list[i];
+      const u = list[i] | 0; // the list holds doubles too: keep the index an integer
       const orig = list[i + 1];
-      if (now - orig > this.userTimeoutUs[u]) {
+      if (now - orig > this.userRec[2 * u + 1]) {
         if (orig >= this.warmupUs) this.collector.failed1(orig);
         continue;
       }
@@ -202,39 +275,46 @@ export class SimRequests {
   private send(u: number, c: number, sendUs: number, origUs: number, svcUs: number): void {
     const n = this.containerNode[c];
     const rttUs = Math.round(this.motion.rttMs(u, n, sendUs) * 1000);
-    let slot = this.freeSlots.pop();
-    if (slot === undefined) {
-      slot = this.slotUser.length;
-      this.slotUser.push(0);
-      this.slotContainer.push(0);
-      this.slotNode.push(0);
-      this.slotOrigUs.push(0);
-      this.slotSendUs.push(0);
-      this.slotRttUs.push(0);
-      this.slotSvcUs.push(0);
-    }
-    this.slotUser[slot] = u;
-    this.slotContainer[slot] = c;
-    this.slotNode[slot] = n;
-    this.slotOrigUs[slot] = origUs;
-    this.slotSendUs[slot] = sendUs;
-    this.slotRttUs[slot] = rttUs;
-    this.slotSvcUs[slot] = svcUs;
-    this.inFlight++;
-    this.engine.schedule(rttUs >> 1, Priority.arrival, this.onNodeArrival, slot);
+    const slot = this.freeCount > 0 ? this.freeSlots[--this.freeCount] : this.newSlot();
+    const r = this.slots;
+    const b = slot * SLOT;
+    r[b + S_USER] = u;
+    r[b + S_CONTAINER] = c;
+    r[b + S_NODE] = n;
+    r[b + S_ORIG] = origUs;
+    r[b + S_SEND] = sendUs;
+    r[b + S_RTT] = rttUs;
+    r[b + S_SVC] = svcUs;
+    this.engine.schedule(rttUs >> 1, Priority.arrival, this.onEvent, slot);
   }
 
-  private readonly onNodeArrival = (slot: number): void => {
+  /** A slot never used before (the records and the free stack grow by doubling). */
+  private newSlot(): number {
+    const slot = this.slotCount++;
+    if (slot * SLOT >= this.slots.length) {
+      const grown = new Float64Array(this.slots.length * 2);
+      grown.set(this.slots);
+      this.slots = grown;
+      const free = new Int32Array(this.freeSlots.length * 2);
+      free.set(this.freeSlots);
+      this.freeSlots = free;
+    }
+    return slot;
+  }
+
+  private onNodeArrival(slot: number): void {
     const now = this.engine.now;
-    const u = this.slotUser[slot];
-    const c = this.slotContainer[slot];
-    const n = this.slotNode[slot];
-    const origUs = this.slotOrigUs[slot];
-    const sendUs = this.slotSendUs[slot];
-    const rttUs = this.slotRttUs[slot];
-    let svcUs = this.slotSvcUs[slot];
-    this.freeSlots.push(slot);
-    this.inFlight--;
+    const r = this.slots;
+    const b = slot * SLOT;
+    const u = r[b + S_USER] | 0;
+    const c = r[b + S_CONTAINER] | 0;
+    const n = r[b + S_NODE] | 0;
+    const origUs = r[b + S_ORIG];
+    const sendUs = r[b + S_SEND];
+    const rttUs = r[b + S_RTT];
+    let svcUs = r[b + S_SVC];
+    r[b + S_ORIG] = Number.NaN; // free (fileOutstanding skips it)
+    this.freeSlots[this.freeCount++] = slot;
 
     // The container stopped or moved while the request travelled: the client re-sends.
     if (this.containerDown[c] === 1) {
@@ -247,7 +327,7 @@ export class SimRequests {
     }
 
     svcUs = Math.max(1, Math.round(svcUs / this.nodeSpeed[n]));
-    if (now < this.lazyUntilUs[c]) svcUs += Math.round(this.scenario.migration.cost.postcopyFaultPenaltyMs * 1000);
+    if (now < this.lazyUntilUs[c]) svcUs += this.postcopyPenaltyUs;
     const start = this.takeCore(n, now, svcUs);
     const depart = start + svcUs;
     if (depart > this.lastDepartureUs[c]) this.lastDepartureUs[c] = depart;
@@ -258,10 +338,11 @@ export class SimRequests {
     this.observed.add(completion, c, n, responseUs, rttUs, svcUs, queueUs, svcUs * this.nodeSpeed[n], waitUs);
     this.collector.nodeWork(start, n, svcUs, queueUs, true);
     if (origUs < this.warmupUs) return;
-    const failed = responseUs > this.userTimeoutUs[u];
+    const timeoutUs = this.userRec[2 * u + 1];
+    const failed = responseUs > timeoutUs;
     if (completion > this.endUs) {
       // Still on the node at the end: failed if its client gave up before then, else unfinished.
-      if (failed && this.endUs - origUs > this.userTimeoutUs[u]) this.collector.failed1(origUs);
+      if (failed && this.endUs - origUs > timeoutUs) this.collector.failed1(origUs);
       else this.collector.unfinished1(origUs, this.endUs);
     } else if (failed) this.collector.failed1(origUs);
     else this.collector.served1(origUs, u, responseUs, rttUs, queueUs, svcUs, waitUs);
@@ -280,7 +361,7 @@ export class SimRequests {
         migrationWaitMs: waitUs / 1000,
       });
     }
-  };
+  }
 
   /** FCFS on c cores: the earliest free core takes the job. Returns its start time. */
   private takeCore(n: number, now: number, svcUs: number): number {
@@ -293,23 +374,22 @@ export class SimRequests {
     return start;
   }
 
-  private readonly onBackground = (): void => {
+  private onBackground(): void {
     const now = this.engine.now;
-    this.engine.schedule(this.nextGapUs(this.backgroundRng, this.bgRatePerUs), Priority.arrival, this.onBackground);
+    this.engine.schedule(this.backgroundGapUs(), Priority.arrival, this.onEvent, ARG_BACKGROUND);
     const n = this.bgNodes[this.bgAlias.pick(this.backgroundRng)];
-    const svcUs = Math.max(1, Math.round(exponential(this.backgroundRng, this.bgJobUs) / this.nodeSpeed[n]));
+    const svcUs = Math.max(1, Math.round((-this.bgJobUs * Math.log(1 - this.backgroundRng())) / this.nodeSpeed[n]));
     const start = this.takeCore(n, now, svcUs);
     this.observed.add(start + svcUs, -1, n, 0, 0, svcUs, start - now, svcUs * this.nodeSpeed[n], 0);
     this.collector.nodeWork(start, n, svcUs, start - now, false);
-  };
+  }
 
   /** At the end of the run: requests still travelling or held back are unfinished (unless already timed out). */
   fileOutstanding(): void {
-    const freeSet = new Set(this.freeSlots);
-    for (let slot = 0; slot < this.slotUser.length; slot++) {
-      const orig = this.slotOrigUs[slot];
-      if (freeSet.has(slot) || orig < this.warmupUs) continue;
-      if (this.endUs - orig > this.userTimeoutUs[this.slotUser[slot]]) this.collector.failed1(orig);
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const orig = this.slots[slot * SLOT + S_ORIG];
+      if (Number.isNaN(orig) || orig < this.warmupUs) continue; // free, or sent in the warm-up
+      if (this.endUs - orig > this.userTimeoutUs[this.slots[slot * SLOT + S_USER]]) this.collector.failed1(orig);
       else this.collector.unfinished1(orig, this.endUs);
     }
     for (let c = 0; c < this.held.length; c++) {

@@ -178,7 +178,7 @@ export class Simulator {
 
   /** Network RTT (ms) of user u's request to node n at time t. */
   rttMs(u: number, n: number, timeUs: number): number {
-    return this.motion.rttMs(u, n, timeUs);
+    return this.motion.viewRttMs(u, n, timeUs);
   }
 
   /** Nodes by RTT from user u now (indices). */

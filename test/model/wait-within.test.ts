@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StepLedger } from '../../src/model/policies/common.ts';
-import { expectedWaitMs, waitWithin } from '../../src/model/policies/traffic-aware.ts';
+import { expectedWaitMs, waitWithin, waitWithinAt } from '../../src/model/policies/traffic-aware.ts';
 import type { NodeView } from '../../src/model/view.ts';
 import { fakeView } from './fake-view.ts';
 
@@ -38,6 +38,11 @@ describe('waitWithin', () => {
           expect(waitWithin(ledger, c, n, serviceMs, scv, margin, factors)).toBe(exact <= margin);
           // And again from the remembered factor.
           expect(waitWithin(ledger, c, n, serviceMs, scv, margin, factors)).toBe(exact <= margin);
+          // The values-passed variant decide() uses, fresh and from its remembered factor.
+          const busy = new Float64Array(1).fill(Number.NaN);
+          const g = new Float64Array(1);
+          expect(waitWithinAt(ledger, c, n, 0, c.requestRatePerS, n.utilisation, serviceMs, scv, margin, busy, g)).toBe(exact <= margin);
+          expect(waitWithinAt(ledger, c, n, 0, c.requestRatePerS, n.utilisation, serviceMs, scv, margin, busy, g)).toBe(exact <= margin);
         },
       ),
       { numRuns: 3000 },

@@ -115,13 +115,72 @@ export function serviceMsOf(c: ContainerView, node: NodeView): number {
   return Number.isFinite(c.meanServiceMs) ? c.meanServiceMs : node.meanServiceMs;
 }
 
+/** Each node's position in view.nodes, by id (built once per view). */
+export function nodeIndexMap(view: ClusterView): ReadonlyMap<NodeId, number> {
+  let m = nodeIndexMaps.get(view);
+  if (m === undefined) {
+    m = new Map(view.nodes.map((n, k) => [n.id, k]));
+    nodeIndexMaps.set(view, m);
+  }
+  return m;
+}
+const nodeIndexMaps = new WeakMap<ClusterView, ReadonlyMap<NodeId, number>>();
+
+/**
+ * The position in view.nodes of each container's node, remembered per
+ * container with the id it was found for: while a container stays on its
+ * node the lookup is a comparison of ids, not a map lookup by id. Used only
+ * while view.node(id) is view.nodes[k] for every node (checked at every
+ * step, O(nodes)); otherwise indexOf says -1 and the caller asks view.node.
+ */
+export class NodeOfMemo {
+  private readonly ids: Array<NodeId | undefined>;
+  private readonly ks: Int32Array;
+  private usable = false;
+
+  private constructor(private readonly view: ClusterView) {
+    this.ids = new Array<NodeId | undefined>(view.containers.length).fill(undefined);
+    this.ks = new Int32Array(view.containers.length);
+  }
+
+  /** The memo of this view, checked for this step. */
+  static forStep(view: ClusterView): NodeOfMemo {
+    let m = nodeOfMemos.get(view);
+    if (m === undefined) {
+      m = new NodeOfMemo(view);
+      nodeOfMemos.set(view, m);
+    }
+    const nodes = view.nodes;
+    const index = nodeIndexMap(view);
+    m.usable = nodes.every((n, k) => index.get(n.id) === k && view.node(n.id) === n);
+    return m;
+  }
+
+  /** k with view.nodes[k] = view.node(nodeId), the node of container i; -1: ask view.node. */
+  indexOf(i: number, nodeId: NodeId): number {
+    if (!this.usable) return -1;
+    if (this.ids[i] === nodeId) return this.ks[i];
+    const k = nodeIndexMap(this.view).get(nodeId);
+    if (k === undefined) return -1;
+    this.ids[i] = nodeId;
+    this.ks[i] = k;
+    return k;
+  }
+}
+const nodeOfMemos = new WeakMap<ClusterView, NodeOfMemo>();
+
 export class StepLedger {
   private readonly reservedMiB = new Map<NodeId, number>();
   private readonly erlangDelta = new Map<NodeId, number>();
+  /** erlangDelta by node position in view.nodes (the same values; 0 where the map has none). */
+  private readonly deltaAt: Float64Array;
+  private readonly nodeIndex: ReadonlyMap<NodeId, number>;
   private readonly view: ClusterView;
 
   constructor(view: ClusterView) {
     this.view = view;
+    this.nodeIndex = nodeIndexMap(view);
+    this.deltaAt = new Float64Array(view.nodes.length);
     // A migration in flight still loads its source and not yet its destination:
     // count its load as already moved. (Its memory is in memoryUsedMiB already.)
     for (const m of view.migrationsInFlight) {
@@ -142,6 +201,11 @@ export class StepLedger {
   /** Load added (+) or removed (−) at a node by this step's decisions and in-flight migrations. */
   erlangsDelta(nodeId: NodeId): number {
     return this.erlangDelta.get(nodeId) ?? 0;
+  }
+
+  /** erlangsDelta of the node at position k of view.nodes, without a lookup by id. */
+  erlangsDeltaAt(k: number): number {
+    return this.deltaAt[k];
   }
 
   /** Record a decision: reserve memory at `to`, move the load. */
@@ -170,7 +234,10 @@ export class StepLedger {
   }
 
   private addErlangs(id: NodeId, x: number): void {
-    this.erlangDelta.set(id, (this.erlangDelta.get(id) ?? 0) + x);
+    const v = (this.erlangDelta.get(id) ?? 0) + x;
+    this.erlangDelta.set(id, v);
+    const k = this.nodeIndex.get(id);
+    if (k !== undefined) this.deltaAt[k] = v;
   }
 }
 

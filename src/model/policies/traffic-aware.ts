@@ -41,7 +41,7 @@
  * the bound). Without ViewChanges (a custom backend), everything is evaluated.
  */
 import { definePolicy } from './define.ts';
-import { OrderMemo, StepLedger, candidatesOf, containerErlangs, fmtMs, meanRttMs, serviceMsOf } from './common.ts';
+import { NodeOfMemo, OrderMemo, StepLedger, candidatesOf, containerErlangs, fmtMs, meanRttMs, serviceMsOf } from './common.ts';
 import { estimateMigration } from '../migration-cost.ts';
 import { erlangC, mgcMeanWaitMs } from '../queueing.ts';
 import type { ClusterView, ContainerView, MigrationDecision, NodeView } from '../view.ts';
@@ -127,6 +127,103 @@ export function waitWithin(
   return expectedWaitMs(ledger, c, n, serviceMs, scv) <= marginMs;
 }
 
+/**
+ * waitWithin with the values it reads passed in (c's rate, n's utilisation,
+ * n's position k in view.nodes for the ledger) and the per-node factors in
+ * arrays by k (factorBusy NaN = none yet): the same tests in the same
+ * arithmetic, without a lookup by id, a map or a boxed getter result per
+ * container (decide calls it for nearly every container at every step).
+ */
+export function waitWithinAt(
+  ledger: StepLedger,
+  c: ContainerView,
+  n: NodeView,
+  k: number,
+  ratePerS: number,
+  utilisation: number,
+  serviceMs: number,
+  scv: number,
+  marginMs: number,
+  factorBusy: Float64Array,
+  factorG: Float64Array,
+): boolean {
+  const sN = serviceMs / n.speedFactor;
+  const own = (ratePerS / 1000) * (serviceMs / n.speedFactor); // containerErlangs
+  const busy = Math.max(utilisation * n.cpuCores + ledger.erlangsDeltaAt(k), own); // n is c's node
+  const cores = Math.max(1, Math.round(n.cpuCores));
+  if (busy > 1e-9 && cores - busy >= 1e-3 * cores && Number.isFinite(sN)) {
+    let g = factorG[k];
+    if (factorBusy[k] !== busy) {
+      g = ((erlangC(cores, busy) / (cores - busy)) * (1 + scv)) / 2;
+      factorBusy[k] = busy;
+      factorG[k] = g;
+    }
+    const w = g * sN;
+    if (w > 1e-200) {
+      if (w <= marginMs * (1 - 1e-9)) return true;
+      if (w >= marginMs * (1 + 1e-9)) return false;
+    }
+  }
+  return expectedWaitMs(ledger, c, n, serviceMs, scv) <= marginMs;
+}
+
+/**
+ * decide's first pass over a container, in a small function of its own (so
+ * V8 inlines the view's getters into it and returns a boolean, not boxed
+ * doubles): the early exits and the exact pruning, in decide's order.
+ */
+class Screen {
+  private readonly nodeOf: NodeOfMemo;
+  // when nodeOf is not usable
+  private readonly factors = new Map<NodeView, { busy: number; g: number }>();
+  // Per node, for this step: utilisation (read once, NaN = not yet) and waitWithin's factor.
+  private readonly utilAt: Float64Array;
+  private readonly factorBusy: Float64Array;
+  private readonly factorG: Float64Array;
+
+  constructor(
+    private readonly view: ClusterView,
+    private readonly p: Readonly<TrafficAwareParams>,
+    private readonly ledger: StepLedger,
+    private readonly memo: OrderMemo | undefined,
+    private readonly maxSpeed: number,
+  ) {
+    this.nodeOf = NodeOfMemo.forStep(view);
+    const N = view.nodes.length;
+    this.utilAt = new Float64Array(N).fill(Number.NaN);
+    this.factorBusy = new Float64Array(N).fill(Number.NaN);
+    this.factorG = new Float64Array(N);
+  }
+
+  /** Container i (= c) stays where it is without a full evaluation: not eligible, or pruned exactly. */
+  stays(i: number, c: ContainerView): boolean {
+    const view = this.view;
+    const p = this.p;
+    if (c.migrating || c.users.length === 0) return true;
+    const rate = c.requestRatePerS;
+    if (!(rate > 0)) return true;
+    if (!(view.nowMs - c.lastMigrationEndMs > p.minDwellMs)) return true;
+    const nodeId = c.nodeId;
+    const k = this.nodeOf.indexOf(i, nodeId);
+    const from = k >= 0 ? view.nodes[k] : view.node(nodeId);
+    const serviceMs = serviceMsOf(c, from);
+    if (!(serviceMs > 0)) return true;
+
+    // Exact pruning (see the header), checked before any RTT is computed.
+    const memo = this.memo;
+    if (c.users.length === 1 && from.speedFactor >= this.maxSpeed && (memo ? memo.nearest(i, c) : view.nodesByRtt(c.users[0])[0]) === nodeId) {
+      if (k < 0) return waitWithin(this.ledger, c, from, serviceMs, p.serviceScv, p.marginMs, this.factors);
+      let util = this.utilAt[k];
+      if (util !== util) {
+        util = from.utilisation;
+        this.utilAt[k] = util;
+      }
+      return waitWithinAt(this.ledger, c, from, k, rate, util, serviceMs, p.serviceScv, p.marginMs, this.factorBusy, this.factorG);
+    }
+    return false;
+  }
+}
+
 export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
   name: 'traffic-aware',
   defaults: { candidates: 4, horizonS: 60, marginMs: 5, minDwellMs: 10_000, penaltyReqMs: 0, serviceScv: 1 },
@@ -146,25 +243,15 @@ export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
     let maxSpeed = 0;
     for (const n of view.nodes) if (n.speedFactor > maxSpeed) maxSpeed = n.speedFactor;
     const memo = OrderMemo.forStep(view);
-    const factors = new Map<NodeView, { busy: number; g: number }>();
+    const screen = new Screen(view, p, ledger, memo, maxSpeed);
     const containers = view.containers;
     for (let i = 0; i < containers.length; i++) {
       const c = containers[i];
-      if (c.migrating || c.users.length === 0 || !(c.requestRatePerS > 0)) continue;
-      if (!(view.nowMs - c.lastMigrationEndMs > p.minDwellMs)) continue;
+      if (screen.stays(i, c)) continue;
+      // Evaluated in full (the values as screen read them: the view does not change during decide).
+      const rate = c.requestRatePerS;
       const from = view.node(c.nodeId);
       const serviceMs = serviceMsOf(c, from);
-      if (!(serviceMs > 0)) continue;
-
-      // Exact pruning (see the header), checked before any RTT is computed.
-      if (
-        c.users.length === 1 &&
-        from.speedFactor >= maxSpeed &&
-        (memo ? memo.nearest(i, c) : view.nodesByRtt(c.users[0])[0]) === c.nodeId &&
-        waitWithin(ledger, c, from, serviceMs, p.serviceScv, p.marginMs, factors)
-      ) {
-        continue;
-      }
       const currentMs = expectedResponseMs(view, ledger, c, from, serviceMs, p.serviceScv);
       let best: NodeView | undefined;
       let bestMs = currentMs;
@@ -192,7 +279,6 @@ export const trafficAwarePolicy = definePolicy<TrafficAwareParams>({
         pathLatencyMs: path.latencyMs,
         cost,
       });
-      const rate = c.requestRatePerS;
       const costReqMs =
         ((rate * est.downtimeMs) / 1000) * (est.downtimeMs / 2) +
         ((rate * est.phases.lazyPagesMs) / 1000) * (est.mode === 'postcopy' ? cost.postcopyFaultPenaltyMs : 0) +
