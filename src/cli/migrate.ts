@@ -71,7 +71,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
     .option('--inventory <file>', 'inventory file', path.join(DEFAULT_STATE_DIR, 'inventory.yaml'))
     .option('--health <path>', 'HTTP health path of the service', '/health')
     .option('--no-probe', 'do not measure client-side downtime')
-    .option('--no-diskless', 'cold: dump to the source\'s disk, then push (instead of streaming the memory to the destination during the dump)')
+    .option('--diskless', 'cold: stream the memory to the destination during the dump (CRIU page server) instead of dumping to the source\'s disk and pushing; faster for small containers, but the memory then exists only at the destination until the restore')
     .option('--dry-run', 'only run the pre-flight checks (changes nothing) and report')
     .option('--journal <dir>', 'journal folder (default: CONMIG_JOURNAL_DIR, else /var/lib/conmig/journal for root, else ~/.local/state/conmig/journal)')
     .option('--json', 'print the result as JSON')
@@ -106,7 +106,7 @@ export function registerMigrate(program: Command, ctx: CliContext): void {
           mode,
           signal: ctl.signal,
           probe: o.probe !== false,
-          diskless: o.diskless !== false,
+          diskless: o.diskless === true,
           healthPath: o.health,
           dryRun: o.dryRun === true,
           journalDir,

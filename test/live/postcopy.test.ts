@@ -179,7 +179,7 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
 
   it('disk-less cold: the memory streams to the destination\'s page server during the dump (no memory image on the source), the counter goes on', async () => {
     const s0 = await waitCounter(ADDR.node1);
-    const r = await migrateContainer(opts({ container: ID, from: 'node1', to: 'node2', mode: 'cold' }));
+    const r = await migrateContainer(opts({ container: ID, from: 'node1', to: 'node2', mode: 'cold', diskless: true }));
     expect(r.mode).toBe('cold');
     const ck = r.phases.find((p) => p.phase === 'checkpoint')!;
     const tr = r.phases.find((p) => p.phase === 'transfer')!;
@@ -194,7 +194,7 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
     expect(s1.pid).toBe(s0.pid);
     expect(s1.count).toBeGreaterThan(s0.count);
     await expectOnlyOn(ID, 'node2');
-    // the old path on request (diskless: false), back to node1
+    // the dump to disk (the default), back to node1
     const r2 = await migrateContainer(opts({ container: ID, from: 'node2', to: 'node1', mode: 'cold', diskless: false, probe: false }));
     expect(r2.phases.filter((p) => p.phase === 'preflight')).toHaveLength(1);
     expect(r2.phases.find((p) => p.phase === 'checkpoint')!.note).toBeUndefined();
@@ -215,7 +215,7 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
       const from = where;
       const to = from === 'node1' ? 'node2' : 'node1';
       const s0 = await waitCounter(ADDR[from]);
-      const killed = await conmig(['migrate', '--inventory', `${STATE}/inventory.yaml`, '--container', ID, '--from', from, '--to', to, '--mode', k.mode, '--no-probe'], k.at);
+      const killed = await conmig(['migrate', '--inventory', `${STATE}/inventory.yaml`, '--container', ID, '--from', from, '--to', to, '--mode', k.mode, '--no-probe', ...(k.mode === 'cold' ? ['--diskless'] : [])], k.at);
       expect(killed.signal, killed.stderr).toBe('SIGKILL');
       expect(openEntries()).toHaveLength(1);
       const rec = await conmig(['recover', '--inventory', `${STATE}/inventory.yaml`, '--json']);

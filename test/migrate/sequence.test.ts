@@ -28,7 +28,7 @@ const inventory: Inventory = parseInventory({
   })),
 });
 
-/** `cold` is disk-less by default; `cold-disk` the dump to the source's disk (diskless: false). */
+/** `cold` here is disk-less (diskless: true); `cold-disk` the dump to the source's disk (the default). */
 type Mode = MigrationMode | 'cold-disk';
 
 interface Outcome {
@@ -54,7 +54,7 @@ async function migrate(mode: Mode, setup: (c: FakeCluster) => void, extra: (c: F
       from: 'node1',
       to: 'node2',
       mode: mode === 'cold-disk' ? 'cold' : mode,
-      ...(mode === 'cold-disk' ? { diskless: false } : {}),
+      ...(mode === 'cold' ? { diskless: true } : {}),
       precopyRounds: 2,
       nodes: (n) => cluster.node(n),
       ...extra(cluster),

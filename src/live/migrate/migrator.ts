@@ -58,7 +58,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     let transferStart: number | undefined;
     let checkpointed: Checkpointed;
     if (lazy && from.kind === 'prepared') checkpointed = await run.step('checkpoint', () => lazyCheckpoint(ctx, from));
-    else if (opts.mode === 'cold' && opts.diskless !== false && from.kind === 'prepared') ({ state: checkpointed, transferStart } = await coldCheckpoint(run, ctx, from));
+    else if (opts.mode === 'cold' && opts.diskless === true && from.kind === 'prepared') ({ state: checkpointed, transferStart } = await coldCheckpoint(run, ctx, from));
     else checkpointed = await run.step('checkpoint', () => checkpoint(ctx, from));
     run.checkInterrupt();
     // disk-less: the transfer began with the dump (the phases' startWallMs show the overlap)

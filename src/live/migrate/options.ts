@@ -48,9 +48,12 @@ export interface MigrateOptions {
   port?: number;
   verifyTimeoutMs?: number;
   /**
-   * Cold: stream the dump's memory to a page server on the destination (disk-less, default
-   * true); false: dump to the source's disk, then push (the fallback, also taken by itself
-   * when the page server cannot be started or reached).
+   * Cold: true streams the dump's memory to a page server on the destination (disk-less);
+   * false (the default) dumps to the source's disk, then pushes. Disk-less is opt-in: after
+   * its dump the memory exists only at the destination, so a destination lost between the
+   * dump and the restore takes the container with it until it comes back, where the dump
+   * to disk rolls back onto the source. Disk-less itself falls back to the disk path when
+   * the page server cannot be started or reached.
    */
   diskless?: boolean;
   /** Post-copy: how long the page fetch after the restore may take (default 15 min). */
