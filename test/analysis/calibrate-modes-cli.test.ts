@@ -12,6 +12,7 @@ import { createRequestTraceWriter, writeRun } from '../../src/results/write.ts';
 import { createRng, uniform } from '../../src/model/random.ts';
 import type { MigrationRecord } from '../../src/model/results.ts';
 import { conmig as runCli } from '../helpers/cli.ts';
+import { calibrationScenario } from '../helpers/scenarios.ts';
 import { migration, syntheticRun } from './synthetic.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'conmig-calibrate-modes-'));
@@ -21,29 +22,7 @@ const wireMs = (mib: number, mbps: number, eta: number): number => ((mib * 8.388
 describe('conmig calibrate: streamed cold and post-copy records with a request trace', () => {
   it('writes coldTransport: stream, lazyPagesEfficiency and postcopyFaultPenaltyMs fitted from the folder', async () => {
     const file = join(tmp, 'modes.yaml');
-    writeFileSync(file, `name: modes
-durationS: 600
-latency: { kind: geometric, accessBaseMs: 0, accessMsPerKm: 0 }
-topology:
-  areaM: { width: 1000, height: 1000 }
-  nodes:
-    - { id: n1, x: 100, y: 500, cpuCores: 4, memoryMiB: 16384 }
-    - { id: n2, x: 900, y: 500, cpuCores: 4, memoryMiB: 16384 }
-  links:
-    - { a: n1, b: n2, latencyMs: 2, bandwidthMbps: 1000 }
-users:
-  - id: u
-    count: 2
-    start: random
-    mobility: { kind: static }
-    requests: { ratePerS: 1, requestKiB: 1, responseKiB: 1, timeoutMs: 5000 }
-containers:
-  - { id: small, node: n1, users: [u-0], memoryMiB: 64, serviceTime: { kind: exponential, meanMs: 10 } }
-  - { id: large, node: n1, users: [u-1], memoryMiB: 512, serviceTime: { kind: exponential, meanMs: 10 } }
-migration:
-  mode: postcopy
-policies: [never]
-`);
+    writeFileSync(file, calibrationScenario({ name: 'modes', durationS: 600, smallMiB: 64, largeMiB: 512, mode: 'postcopy' }));
     const rng = createRng(4, 'modes-cli');
     const n = (x: number): number => x * uniform(rng, 0.97, 1.03);
     const mem = (c: string): number => (c === 'small' ? 64 : 512);

@@ -13,6 +13,7 @@ import { writeRun } from '../../src/results/write.ts';
 import { mibToMegabits } from '../../src/model/migration-cost.ts';
 import { createRng, uniform } from '../../src/model/random.ts';
 import { conmig as runCli, type CliResult } from '../helpers/cli.ts';
+import { calibrationScenario } from '../helpers/scenarios.ts';
 import { migration, syntheticRun } from './synthetic.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -57,30 +58,7 @@ describe('conmig compare', () => {
 
 describe('conmig calibrate', () => {
   it('fits live runs of a scenario and writes the calibrated YAML with the fit on top', async () => {
-    const scenarioText = `# A tiny calibration scenario (comment kept)
-name: calib
-durationS: 60
-latency: { kind: geometric, accessBaseMs: 4, accessMsPerKm: 2 }
-topology:
-  areaM: { width: 1000, height: 1000 }
-  nodes:
-    - { id: n1, x: 100, y: 500, cpuCores: 4, memoryMiB: 16384 }
-    - { id: n2, x: 900, y: 500, cpuCores: 4, memoryMiB: 16384 }
-  links:
-    - { a: n1, b: n2, latencyMs: 2, bandwidthMbps: 1000 }
-users:
-  - id: u
-    count: 2
-    start: random
-    mobility: { kind: static }
-    requests: { ratePerS: 1, requestKiB: 1, responseKiB: 1, timeoutMs: 5000 }
-containers:
-  - { id: small, node: n1, users: [u-0], memoryMiB: 128, serviceTime: { kind: exponential, meanMs: 10 } }
-  - { id: large, node: n1, users: [u-1], memoryMiB: 1024, serviceTime: { kind: exponential, meanMs: 10 } }
-migration:
-  mode: cold
-policies: [never]
-`;
+    const scenarioText = calibrationScenario({ header: '# A tiny calibration scenario (comment kept)\n', name: 'calib', durationS: 60, accessBaseMs: 4, accessMsPerKm: 2, smallMiB: 128, largeMiB: 1024, mode: 'cold' });
     const file = join(tmp, 'calib.yaml');
     writeFileSync(file, scenarioText);
     const rng = createRng(9, 'cli-calibrate');

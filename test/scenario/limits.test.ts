@@ -4,29 +4,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { conmig } from '../helpers/cli.ts';
+import { TINY_SCENARIO } from '../helpers/scenarios.ts';
 
-const BASE = `name: tiny
-durationS: 20
-controlIntervalS: 1
-metricsWindowS: 5
-reportIntervalS: 5
-topology:
-  areaM: { width: 1000, height: 1000 }
-  nodes:
-    - { id: a, x: 100, y: 100, cpuCores: 2, memoryMiB: 4096 }
-    - { id: b, x: 900, y: 900, cpuCores: 2, memoryMiB: 4096 }
-  links:
-    - { a: a, b: b, latencyMs: 2, bandwidthMbps: 1000 }
-users:
-  - id: u
-    count: 3
-    requests: { ratePerS: 2 }
-containers:
-  - perUser: true
-    memoryMiB: 128
-    serviceTime: { kind: exponential, meanMs: 20 }
-policies: [nearest]
-`;
+const BASE = TINY_SCENARIO;
 
 function problems(text: string, budget?: number): string[] {
   return checkScenarioText(text, 's.yaml', { memoryBudgetBytes: budget }).problems.map((p) => `${p.file}: ${p.path}: ${p.message}`);

@@ -1,26 +1,9 @@
 /** The scenario fields of the new migration variants: migration.cost.coldTransport and lazyPagesEfficiency. */
 import { describe, expect, it } from 'vitest';
 import { checkScenarioText, parseScenarioText } from '../../src/scenario-io/parse.ts';
+import { TINY_SCENARIO } from '../helpers/scenarios.ts';
 
-const BASE = `name: tiny
-durationS: 20
-topology:
-  areaM: { width: 1000, height: 1000 }
-  nodes:
-    - { id: a, x: 100, y: 100, cpuCores: 2, memoryMiB: 4096 }
-    - { id: b, x: 900, y: 900, cpuCores: 2, memoryMiB: 4096 }
-  links:
-    - { a: a, b: b, latencyMs: 2, bandwidthMbps: 1000 }
-users:
-  - id: u
-    count: 1
-    requests: { ratePerS: 2 }
-containers:
-  - perUser: true
-    memoryMiB: 128
-    serviceTime: { kind: exponential, meanMs: 20 }
-policies: [nearest]
-`;
+const BASE = TINY_SCENARIO;
 const withCost = (cost: string): string => `${BASE}migration:\n  cost: { ${cost} }\n`;
 const problems = (text: string): string[] => checkScenarioText(text, 's.yaml').problems.map((p) => `${p.path}: ${p.message}`);
 
