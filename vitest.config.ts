@@ -25,7 +25,8 @@ export default defineConfig({
         },
       },
       { extends: true, test: { name: 'package', include: packageTest ? ['test/package/**/*.test.ts'] : [] } },
-      { extends: true, test: { name: 'live', include: ['test/live/**/*.test.ts'] } },
+      // Live files run one at a time; each gets its own migration journal (helpers/journal-setup.ts).
+      { extends: true, test: { name: 'live', include: ['test/live/**/*.test.ts'], setupFiles: ['test/live/helpers/journal-setup.ts'] } },
     ],
   },
 });

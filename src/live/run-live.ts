@@ -97,83 +97,85 @@ export async function runLive(scenario: Scenario, opts: LiveRunOptions): Promise
   let access: AccessPath | null = null;
   const runs: LiveScenarioRun[] = [];
   let stop: LivePolicyRunResult | null = null;
+  // The pool (SSH connections, node agents) is closed whatever ends the run, a refusal before
+  // the first policy included: an open connection would keep the process alive after its error.
   try {
-    // what an earlier controller left half-way is ended first (conmig recover)
-    if (!opts.migrate) await recoverBeforeMigrating({ inventory: inv, journalDir, pool, log: (l) => log(`recover: ${l}`) }, scenario.containers.map((c) => scenario.live?.containerNames[c.id] ?? c.id));
-    const pre = await preflight(scenario, inv, inventoryFile, pool);
-    for (const [k, p] of pre.probes) probeCache.set(k, p);
-    const names = pre.containers.map((c) => c.name);
-    const ports = pre.containers.map((c) => c.inventory.port);
-    const useRelay = opts.access ? opts.access === 'relay' : inv.relay !== undefined;
-    if (useRelay && !inv.relay) throw new ConmigError('USAGE', `access "relay" needs an inventory with a relay section (${inventoryFile} has none)`);
-    access = useRelay && inv.relay ? new RelayAccess(inv.relay) : new InClientAccess();
-    const first = pre.containers[0];
-    const firstNode = pre.nodes.find((n) => n.name === first.runningOn) ?? pre.nodes[0];
-    const base: BaseRtt = await measureBaseRtt(pre.nodes, useRelay ? inv.relay : undefined, { node: firstNode, port: first.inventory.port, healthPath: '/health' });
-    log(`base RTT per node (ms): ${pre.nodes.map((n, i) => `${n.name} ${base.baseRttMs[i].toFixed(2)}`).join(', ')} (${base.method})`);
-    for (const e of base.teardownErrors) log(`teardown: ${e}`);
+    try {
+      // what an earlier controller left half-way is ended first (conmig recover)
+      if (!opts.migrate) await recoverBeforeMigrating({ inventory: inv, journalDir, pool, log: (l) => log(`recover: ${l}`) }, scenario.containers.map((c) => scenario.live?.containerNames[c.id] ?? c.id));
+      const pre = await preflight(scenario, inv, inventoryFile, pool);
+      for (const [k, p] of pre.probes) probeCache.set(k, p);
+      const names = pre.containers.map((c) => c.name);
+      const ports = pre.containers.map((c) => c.inventory.port);
+      const useRelay = opts.access ? opts.access === 'relay' : inv.relay !== undefined;
+      if (useRelay && !inv.relay) throw new ConmigError('USAGE', `access "relay" needs an inventory with a relay section (${inventoryFile} has none)`);
+      access = useRelay && inv.relay ? new RelayAccess(inv.relay) : new InClientAccess();
+      const first = pre.containers[0];
+      const firstNode = pre.nodes.find((n) => n.name === first.runningOn) ?? pre.nodes[0];
+      const base: BaseRtt = await measureBaseRtt(pre.nodes, useRelay ? inv.relay : undefined, { node: firstNode, port: first.inventory.port, healthPath: '/health' });
+      log(`base RTT per node (ms): ${pre.nodes.map((n, i) => `${n.name} ${base.baseRttMs[i].toFixed(2)}`).join(', ')} (${base.method})`);
+      for (const e of base.teardownErrors) log(`teardown: ${e}`);
 
-    const where = new Map(pre.containers.map((c, i) => [i, c.runningOn]));
-    for (let p = 0; p < policies.length; p++) {
-      if (ctl.signal.aborted) break;
-      const label = scenario.policies[p].name;
-      const resets = await resetPlacement(scenario, inv, pool, names, ports, where, migrate, probeCache, ctl.signal, log);
-      if (ctl.signal.aborted) break;
-      const dir = path.join(opts.outDir, policyDirName(label));
-      await mkdir(dir, { recursive: true });
-      const trace = scenario.output.requestTrace ? createRequestTraceWriter(dir) : undefined;
-      let r: LivePolicyRunResult;
-      try {
-        r = await runPolicyLive({
-          scenario,
-          policy: policies[p],
+      const where = new Map(pre.containers.map((c, i) => [i, c.runningOn]));
+      for (let p = 0; p < policies.length; p++) {
+        if (ctl.signal.aborted) break;
+        const label = scenario.policies[p].name;
+        const resets = await resetPlacement(scenario, inv, pool, names, ports, where, migrate, probeCache, ctl.signal, log);
+        if (ctl.signal.aborted) break;
+        const dir = path.join(opts.outDir, policyDirName(label));
+        await mkdir(dir, { recursive: true });
+        const trace = scenario.output.requestTrace ? createRequestTraceWriter(dir) : undefined;
+        let r: LivePolicyRunResult;
+        try {
+          r = await runPolicyLive({
+            scenario,
+            policy: policies[p],
+            seed,
+            inventory: inv,
+            nodes: pre.nodes,
+            containerNames: names,
+            ports,
+            ...(scenario.live?.requestPath === undefined ? {} : { path: scenario.live.requestPath }),
+            pool,
+            access,
+            baseRttMs: base.baseRttMs,
+            probeCache,
+            signal: ctl.signal,
+            requestSink: trace ? (row) => trace.write(row) : undefined,
+            onProgress: opts.onProgress ? (f) => opts.onProgress!(p, label, f) : undefined,
+            migrate,
+          });
+        } finally {
+          await trace?.close();
+        }
+        scenario.containers.forEach((c, i) => where.set(i, r.placement[c.id]));
+        r.data.summary.policy.name = label;
+        r.data.summary.environment = environmentOf(inventoryFile, inv.kind, pre, base, access.kind, scenario, r, resets);
+        await writeRun(dir, r.data);
+        await writeFileAtomic(path.join(dir, 'live-migrations.json'), JSON.stringify(r.migrations, null, 2) + '\n');
+        runs.push({ policy: label, dir, data: r.data, live: r });
+        // Which run wrote this folder, as a simulated run records it (results/output-dir.ts).
+        await writeRunIdentity(opts.outDir, {
+          mode: 'live',
+          scenario: r.data.summary.scenario,
           seed,
-          inventory: inv,
-          nodes: pre.nodes,
-          containerNames: names,
-          ports,
-          ...(scenario.live?.requestPath === undefined ? {} : { path: scenario.live.requestPath }),
-          pool,
-          access,
-          baseRttMs: base.baseRttMs,
-          probeCache,
-          signal: ctl.signal,
-          requestSink: trace ? (row) => trace.write(row) : undefined,
-          onProgress: opts.onProgress ? (f) => opts.onProgress!(p, label, f) : undefined,
-          migrate,
+          policies: runs.map((x) => ({ name: x.policy, dir: path.basename(x.dir) })),
         });
-      } finally {
-        await trace?.close();
+        log(`${label}: ${r.ended}, ${r.data.summary.requests.served} served, ${r.data.migrations.length} migrations -> ${dir}`);
+        if (r.ended !== 'completed') {
+          stop = r;
+          break;
+        }
       }
-      scenario.containers.forEach((c, i) => where.set(i, r.placement[c.id]));
-      r.data.summary.policy.name = label;
-      r.data.summary.environment = environmentOf(inventoryFile, inv.kind, pre, base, access.kind, scenario, r, resets);
-      await writeRun(dir, r.data);
-      await writeFileAtomic(path.join(dir, 'live-migrations.json'), JSON.stringify(r.migrations, null, 2) + '\n');
-      runs.push({ policy: label, dir, data: r.data, live: r });
-      // Which run wrote this folder, as a simulated run records it (results/output-dir.ts).
-      await writeRunIdentity(opts.outDir, {
-        mode: 'live',
-        scenario: r.data.summary.scenario,
-        seed,
-        policies: runs.map((x) => ({ name: x.policy, dir: path.basename(x.dir) })),
-      });
-      log(`${label}: ${r.ended}, ${r.data.summary.requests.served} served, ${r.data.migrations.length} migrations -> ${dir}`);
-      if (r.ended !== 'completed') {
-        stop = r;
-        break;
-      }
+    } finally {
+      if (outer) outer.removeEventListener('abort', onOuter);
+      else process.off('SIGINT', onSigint);
+      const teardown = new Teardown();
+      if (access) await teardown.attempt('closing the access path', () => access!.close());
+      for (const e of teardown.errors) log(`teardown: ${e}`);
     }
-  } finally {
-    if (outer) outer.removeEventListener('abort', onOuter);
-    else process.off('SIGINT', onSigint);
-    const teardown = new Teardown();
-    if (access) await teardown.attempt('closing the access path', () => access!.close());
-    for (const e of teardown.errors) log(`teardown: ${e}`);
-  }
 
-  let reportPath: string | undefined;
-  try {
+    let reportPath: string | undefined;
     if (runs.length > 0 && !opts.noReport) {
       const { htmlPath } = await writeReport(
         opts.outDir,
@@ -190,10 +192,10 @@ export async function runLive(scenario: Scenario, opts: LiveRunOptions): Promise
         { context: { outDir: opts.outDir, ended: stop?.ended ?? 'interrupted', placement } },
       );
     }
+    return { runs, reportPath };
   } finally {
     await pool.closeAll();
   }
-  return { runs, reportPath };
 }
 
 /** Move every container that is not on its scenario start node back there (cold), before a policy's run. */
