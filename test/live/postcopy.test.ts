@@ -4,11 +4,9 @@
  * scripts/setup-live.sh (which also raises fs.pipe-max-size for CRIU's lazy page server);
  * skipped locally with a printed reason otherwise, never in CI.
  */
-import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConmigError } from '../../src/model/errors.ts';
 import type { Inventory } from '../../src/live/inventory.ts';
@@ -16,6 +14,7 @@ import { SshExecPool } from '../../src/live/exec/pool.ts';
 import { locateContainer, migrateContainer, type MigrateOptions } from '../../src/live/migrate/migrator.ts';
 import type { CriuProbe } from '../../src/live/criu-probe.ts';
 import type { StateKind } from '../../src/live/migrate/state.ts';
+import { conmigKilledAt, type ConmigExit } from './helpers/killable-conmig.ts';
 import type { RecoveryOutcome } from '../../src/live/migrate/recover.ts';
 import { counterState, findPids, rig, rigUnavailableReason, rigUp, waitCounter } from './helpers/rig.ts';
 
@@ -53,23 +52,11 @@ async function expectOnlyOn(id: string, node: string): Promise<void> {
   expect(findPids(`${inv.nodes[1].workDir}/checkpoints/`)).toEqual([]);
 }
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const JOURNAL = join(mkdtempSync(join(tmpdir(), 'conmig-pc-journal-')), 'journal');
 
-/** `conmig ARGS` from the sources; with pauseAt, killed -9 once it says it paused there. */
-function conmig(args: string[], pauseAt?: StateKind): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CONMIG_DEBUG: '', CONMIG_FROM_SOURCE: '1', CONMIG_JOURNAL_DIR: JOURNAL };
-  if (pauseAt) env.CONMIG_TEST_PAUSE_AT = pauseAt;
-  else delete env.CONMIG_TEST_PAUSE_AT;
-  const proc = spawn(process.execPath, ['bin/conmig.js', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (pauseAt && stderr.includes(`conmig-test: paused at ${pauseAt}`)) proc.kill('SIGKILL');
-  });
-  return new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
+/** `conmig ARGS` with this file's journal; with pauseAt, killed -9 once it says it paused there. */
+function conmig(args: string[], pauseAt?: StateKind): Promise<ConmigExit> {
+  return conmigKilledAt(JOURNAL, args, pauseAt);
 }
 
 const openEntries = (): string[] => (existsSync(JOURNAL) ? readdirSync(JOURNAL).filter((f) => f.endsWith('.json')) : []);

@@ -12,21 +12,19 @@
  * Needs root and the tools of scripts/setup-live.sh; locally it skips with a
  * printed reason, under CI=true it never skips. One testbed for the file.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadInventory, type Inventory } from '../../src/live/inventory.ts';
 import { cleanTestbed, httpGetJson, testbedUp } from '../../src/live/testbed/index.ts';
 import type { StateKind } from '../../src/live/migrate/state.ts';
+import { conmigKilledAt, type ConmigExit } from './helpers/killable-conmig.ts';
 import type { RecoveryOutcome } from '../../src/live/migrate/recover.ts';
 import { sh, skipLive } from './helpers/env.ts';
 
 const skip = skipLive('recover.test', 'controller-kill recovery tests');
 
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const STATE = '/tmp/conmig-recover-test';
 const INV = join(STATE, 'inventory.yaml');
 const work = mkdtempSync(join(tmpdir(), 'conmig-recover-'));
@@ -34,27 +32,9 @@ const JOURNAL = join(work, 'journal');
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-interface Done {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `conmig ARGS` from the sources; resolves when it exits, or (pauseAt) once it says it paused, after kill -9. */
-function conmig(args: string[], pauseAt?: StateKind): Promise<Done> {
-  const env: NodeJS.ProcessEnv = { ...process.env, CONMIG_DEBUG: '', CONMIG_FROM_SOURCE: '1', CONMIG_JOURNAL_DIR: JOURNAL };
-  if (pauseAt) env.CONMIG_TEST_PAUSE_AT = pauseAt;
-  else delete env.CONMIG_TEST_PAUSE_AT;
-  const proc = spawn(process.execPath, ['bin/conmig.js', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  proc.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-    if (pauseAt && stderr.includes(`conmig-test: paused at ${pauseAt}`)) proc.kill('SIGKILL');
-  });
-  return new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
+/** `conmig ARGS` with this file's journal; with pauseAt, killed -9 once it says it paused there. */
+function conmig(args: string[], pauseAt?: StateKind): Promise<ConmigExit> {
+  return conmigKilledAt(JOURNAL, args, pauseAt);
 }
 
 function nodesRunning(inv: Inventory): string[] {
