@@ -80,7 +80,8 @@ interface Comparison {
   migrations: { pairs: { reference: { downtimeMs: number }; other: { downtimeMs: number } }[] }[];
 }
 
-interface Row {
+/** One held-out run's agreement (agreement.json's rows; test/live/campaign.test.ts reads them). */
+export interface AgreementRow {
   seed: number;
   live: { p50Ms: number; p95Ms: number; meanDowntimeMs: number; requests: number; migrations: number };
   sim: { p50Ms: number; p95Ms: number; meanDowntimeMs: number };
@@ -91,7 +92,7 @@ interface Row {
   agree: { p50: boolean; p95: boolean; downtime: boolean; ks: boolean };
 }
 
-function row(seed: number, cmpDir: string, liveDir: string): Row {
+function row(seed: number, cmpDir: string, liveDir: string): AgreementRow {
   const c = JSON.parse(readFileSync(join(cmpDir, 'comparison.json'), 'utf8')) as Comparison;
   const at = (q: number): { referenceMs: number; valueMs: number; relError: number } => {
     const p = c.percentiles.find((x) => x.q === q);
@@ -119,7 +120,7 @@ function row(seed: number, cmpDir: string, liveDir: string): Row {
   };
 }
 
-function table(rows: Row[]): string {
+function table(rows: AgreementRow[]): string {
   const pct = (x: number): string => `${x >= 0 ? '+' : ''}${(x * 100).toFixed(1)}%`;
   const ok = (b: boolean): string => (b ? 'ok' : '**miss**');
   const lines = [
@@ -152,6 +153,14 @@ function scenarioFile(): string {
 const scenario = scenarioFile();
 
 interface LiveRunLoad { seed: number; wallS: number; loadBefore: number[]; loadAfter: number[] }
+
+/** agreement.json as a whole. */
+export interface Agreement {
+  scenario: string;
+  calibratedOn: number;
+  rows: AgreementRow[];
+  liveLoad: LiveRunLoad[];
+}
 const loadFile = join(out, 'live-load.json');
 const round2 = (xs: number[]): number[] => xs.map((x) => Number(x.toFixed(2)));
 
@@ -188,7 +197,7 @@ if (!argv.includes('--analyse-only')) {
 const liveLoad = existsSync(loadFile) ? (JSON.parse(readFileSync(loadFile, 'utf8')) as LiveRunLoad[]) : [];
 const calibrated = join(out, 'calibrated.yaml');
 conmig('calibrate', ...Array.from({ length: calibrateOn }, (_, i) => policyDir(join(out, `live-${i + 1}`))), '--scenario', scenario, '--out', calibrated);
-const rows: Row[] = [];
+const rows: AgreementRow[] = [];
 for (let k = calibrateOn + 1; k <= runs; k++) {
   conmig('run', calibrated, '--seed', String(k), '--out', join(out, `sim-${k}`), '--no-progress', '--no-report');
   const live = policyDir(join(out, `live-${k}`));
@@ -196,7 +205,7 @@ for (let k = calibrateOn + 1; k <= runs; k++) {
   conmig('compare', live, policyDir(join(out, `sim-${k}`)), '--out', cmp, '--allow-mismatch');
   rows.push(row(k, cmp, live));
 }
-writeFileSync(join(out, 'agreement.json'), JSON.stringify({ scenario, calibratedOn: calibrateOn, rows, liveLoad }, null, 2) + '\n');
+writeFileSync(join(out, 'agreement.json'), JSON.stringify({ scenario, calibratedOn: calibrateOn, rows, liveLoad } satisfies Agreement, null, 2) + '\n');
 writeFileSync(join(out, 'agreement.md'), table(rows));
 process.stdout.write(table(rows));
 console.log(`wrote ${join(out, 'agreement.md')} and agreement.json`);

@@ -15,6 +15,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { cleanTestbed } from '../../src/live/testbed/index.ts';
+import type { Agreement } from '../../scripts/validate-campaign.ts';
 import { sh, skipLive } from './helpers/env.ts';
 
 const skip = skipLive('campaign.test', 'the short validation campaign');
@@ -24,23 +25,6 @@ const STATE = '/tmp/conmig-test-campaign-state';
 const DURATION_S = 40;
 const USERS = 8;
 const RATE_PER_S = 2;
-
-interface Row {
-  seed: number;
-  live: { p50Ms: number; p95Ms: number; meanDowntimeMs: number; requests: number; migrations: number };
-  sim: { p50Ms: number; p95Ms: number; meanDowntimeMs: number };
-  p50RelError: number;
-  p95RelError: number;
-  downtimeRelError: number;
-  ksD: number;
-  agree: Record<'p50' | 'p95' | 'downtime' | 'ks', boolean>;
-}
-interface Agreement {
-  scenario: string;
-  calibratedOn: number;
-  rows: Row[];
-  liveLoad: { seed: number; wallS: number; loadBefore: number[]; loadAfter: number[] }[];
-}
 
 function conmigCgroups(): string[] {
   return sh('ls -d /sys/fs/cgroup/*/conmig /sys/fs/cgroup/conmig 2>/dev/null').out.split('\n').filter(Boolean);
