@@ -16,6 +16,8 @@ interface RecoverFlags {
   inventory: string;
   journal?: string;
   json?: boolean;
+  /** false with --no-agent */
+  agent?: boolean;
 }
 
 /** The journal folder: --journal, else CONMIG_JOURNAL_DIR, else the default (journal.ts). */
@@ -31,11 +33,12 @@ export function registerRecover(program: Command, ctx: CliContext): void {
     .option('--inventory <file>', 'inventory file', path.join(DEFAULT_STATE_DIR, 'inventory.yaml'))
     .option('--journal <dir>', 'journal folder (default: CONMIG_JOURNAL_DIR, else /var/lib/conmig/journal for root, else ~/.local/state/conmig/journal)')
     .option('--json', 'print the outcomes as JSON')
+    .option('--no-agent', 'no node agent: one SSH command per step (as CONMIG_AGENT=off; docs/migrate.md)')
     .action(async (o: RecoverFlags) => {
       const [{ loadInventory }, { recoverInterrupted }] = await Promise.all([import('../live/inventory.ts'), import('../live/migrate/recover.ts')]);
       const inventory = await loadInventory(ctx.abs(o.inventory));
       const journalDir = await journalDirOf(ctx, o.journal);
-      const outcomes = await recoverInterrupted({ inventory, journalDir, log: o.json ? undefined : (l) => ctx.out(l) });
+      const outcomes = await recoverInterrupted({ inventory, journalDir, agent: o.agent === false ? 'off' : undefined, log: o.json ? undefined : (l) => ctx.out(l) });
       if (o.json) ctx.out(JSON.stringify(outcomes, null, 2));
       else if (outcomes.length === 0) ctx.out(`nothing to recover (journal ${journalDir})`);
       const open = outcomes.filter((x) => !x.closed && x.action !== 'skipped');

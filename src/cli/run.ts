@@ -24,6 +24,8 @@ interface RunFlags {
   policyTimeout?: string;
   maxEvents?: string;
   force?: boolean;
+  /** false with --no-agent */
+  agent?: boolean;
 }
 
 /** --policy-timeout: seconds in (0, 3600]. */
@@ -93,6 +95,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
     .option('--allow-unfinished', 'exit 0 even when most requests of a run got no answer (failed or unfinished)')
     .option('--force', "remove an earlier run's results from the output folder even where this run would not rewrite them")
     .option('--policy-timeout <s>', `wall-clock seconds one decide call of a custom policy may take before the run stops it (default ${DEFAULT_POLICY_TIMEOUT_S})`)
+    .option('--no-agent', 'live mode: no node agent, one SSH command per step (as CONMIG_AGENT=off; docs/migrate.md)')
     .option('--max-events <n>', 'refuse a run whose estimated events exceed this (default 2e9, about half an hour on a loaded 2-core machine)')
     .action(async (file: string, flags: RunFlags) => {
       if (flags.seed !== undefined && flags.seeds !== undefined) throw new ConmigError('USAGE', 'give --seed or --seeds, not both');
@@ -103,6 +106,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
       const { loadScenario } = await import('../scenario-io/load.ts');
       const scenario = await loadScenario(file, { seed, policy: flags.policy }, { cwd: ctx.io.cwd, maxEvents });
       const live = Boolean(flags.live) || scenario.mode === 'live';
+      if (flags.agent === false && !live) throw new ConmigError('USAGE', '--no-agent is for live runs (--live or mode: live): a simulation has no nodes to run agents on');
       const outDir = ctx.abs(flags.out ?? path.join('results', live ? `${scenario.name}-live` : scenario.name));
       const [{ claimOutputDir }, { policyDirName }] = await Promise.all([import('../results/output-dir.ts'), import('../run/run-scenario.ts')]);
       // The folders this run writes: one per policy, or one per seed (multi-seed.ts loads the chart libraries: only then).
@@ -151,6 +155,7 @@ export function registerRun(program: Command, ctx: CliContext): void {
               outDir,
               inventory: flags.inventory === undefined ? undefined : ctx.abs(flags.inventory),
               seed,
+              agent: flags.agent === false ? 'off' : undefined,
               onProgress: progress.update,
               // Pre-flight, migrations and a Ctrl-C being handled are worth seeing as they happen.
               log: (line) => {

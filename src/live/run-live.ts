@@ -33,7 +33,7 @@ import { measureBaseRtt, type BaseRtt } from './backend/base-rtt.ts';
 import { preflight } from './backend/preflight.ts';
 import { runPolicyLive, type LivePolicyRunResult } from './backend/run.ts';
 import type { CriuProbe } from './criu-probe.ts';
-import { SshExecPool } from './exec/pool.ts';
+import { SshExecPool, type AgentSetting } from './exec/pool.ts';
 import { loadInventory } from './inventory.ts';
 import { locateContainer, migrateContainer } from './migrate/migrator.ts';
 import { defaultJournalDir } from './migrate/journal.ts';
@@ -60,6 +60,8 @@ export interface LiveRunOptions {
   migrate?: MigrateFn;
   /** Migration journal folder (default: defaultJournalDir(), migrate/journal.ts); interrupted migrations in it are recovered first. */
   journalDir?: string;
+  /** The node agent (`off` with --no-agent; default CONMIG_AGENT, else auto: exec/pool.ts). */
+  agent?: AgentSetting;
 }
 
 /** Where `conmig testbed up` writes the inventory by default. */
@@ -90,7 +92,7 @@ export async function runLive(scenario: Scenario, opts: LiveRunOptions): Promise
     outer.addEventListener('abort', onOuter, { once: true });
   } else process.on('SIGINT', onSigint);
 
-  const pool = new SshExecPool(inv, { connectTimeoutMs: 6000 });
+  const pool = new SshExecPool(inv, { connectTimeoutMs: 6000, agent: opts.agent });
   const probeCache = new Map<string, CriuProbe>();
   const journalDir = opts.journalDir ?? defaultJournalDir();
   const migrate: MigrateFn = opts.migrate ?? ((o) => migrateContainer({ journalDir, ...o }));

@@ -72,6 +72,14 @@ describe('conmig run', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('--no-agent on a simulation: exit 2, one line naming the flag, nothing written', async () => {
+    const out = path.join(tmp(), 'never-created');
+    const r = await conmig('run', 'scenarios/shareon-geni.yaml', '--out', out, '--no-agent');
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual(['conmig: --no-agent is for live runs (--live or mode: live): a simulation has no nodes to run agents on']);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('a missing scenario file: exit 2, the message names the file, no stack trace', async () => {
     const r = await conmig('run', 'scenarios/no-such-scenario.yaml', '--no-progress', '--out', path.join(tmp(), 'x'));
     expect(r.status).toBe(2);
