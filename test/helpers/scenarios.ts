@@ -55,3 +55,28 @@ migration:
 policies: [never]
 `;
 }
+
+/**
+ * Two edges behind one switch, static users near edge1 each with its own container on edge1,
+ * and the policies given as YAML list items: the custom-policy tests' scenario.
+ */
+export function twoEdgeScenario(o: { name: string; edge1Cores: number; edge2Cores: number; users: number; serviceMeanMs: number; policies: readonly string[]; controlIntervalS?: number }): string {
+  return `name: ${o.name}
+durationS: 20
+${o.controlIntervalS === undefined ? '' : `controlIntervalS: ${o.controlIntervalS}\n`}topology:
+  areaM: { width: 1000, height: 1000 }
+  nodes:
+    - { id: edge1, x: 250, y: 250, cpuCores: ${o.edge1Cores}, memoryMiB: 8192 }
+    - { id: edge2, x: 750, y: 250, cpuCores: ${o.edge2Cores}, memoryMiB: 8192 }
+  switches: [core]
+  links:
+    - { a: edge1, b: core, latencyMs: 1, bandwidthMbps: 1000 }
+    - { a: edge2, b: core, latencyMs: 1, bandwidthMbps: 1000 }
+users:
+  - { id: u, count: ${o.users}, start: { x: 200, y: 200 }, mobility: { kind: static }, requests: { ratePerS: 2 } }
+containers:
+  - { perUser: true, idPrefix: svc, placement: { node: edge1 }, memoryMiB: 256, serviceTime: { kind: exponential, meanMs: ${o.serviceMeanMs} } }
+policies:
+${o.policies.map((p) => `  - ${p}`).join('\n')}
+`;
+}

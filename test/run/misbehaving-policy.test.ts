@@ -9,30 +9,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conmig, conmigProcess, ROOT } from '../helpers/cli.ts';
+import { twoEdgeScenario } from '../helpers/scenarios.ts';
 
 const MISBEHAVING = path.join(ROOT, 'test/fixtures/policies/misbehaving.ts');
 const NULL_FACTORY = path.join(ROOT, 'test/fixtures/policies/null-factory.ts');
 
 function scenario(policy: string): string {
-  return `name: misbehaving
-durationS: 20
-topology:
-  areaM: { width: 1000, height: 1000 }
-  nodes:
-    - { id: edge1, x: 250, y: 250, cpuCores: 2, memoryMiB: 8192 }
-    - { id: edge2, x: 750, y: 250, cpuCores: 2, memoryMiB: 8192 }
-  switches: [core]
-  links:
-    - { a: edge1, b: core, latencyMs: 1, bandwidthMbps: 1000 }
-    - { a: edge2, b: core, latencyMs: 1, bandwidthMbps: 1000 }
-users:
-  - { id: u, count: 2, start: { x: 200, y: 200 }, mobility: { kind: static }, requests: { ratePerS: 2 } }
-containers:
-  - { perUser: true, idPrefix: svc, placement: { node: edge1 }, memoryMiB: 256, serviceTime: { kind: exponential, meanMs: 20 } }
-policies:
-  - never
-  - ${policy}
-`;
+  return twoEdgeScenario({ name: 'misbehaving', edge1Cores: 2, edge2Cores: 2, users: 2, serviceMeanMs: 20, policies: ['never', policy] });
 }
 
 async function scenarioFile(policy: string): Promise<{ dir: string; file: string }> {

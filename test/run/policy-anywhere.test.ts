@@ -10,26 +10,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { conmig, conmigProcess } from '../helpers/cli.ts';
+import { twoEdgeScenario } from '../helpers/scenarios.ts';
 
-const SCENARIO = (modules: Record<string, string>): string => `name: anywhere
-durationS: 20
-controlIntervalS: 1
-topology:
-  areaM: { width: 1000, height: 1000 }
-  nodes:
-    - { id: edge1, x: 250, y: 250, cpuCores: 1, memoryMiB: 8192 }
-    - { id: edge2, x: 750, y: 250, cpuCores: 4, memoryMiB: 8192 }
-  switches: [core]
-  links:
-    - { a: edge1, b: core, latencyMs: 1, bandwidthMbps: 1000 }
-    - { a: edge2, b: core, latencyMs: 1, bandwidthMbps: 1000 }
-users:
-  - { id: u, count: 4, mobility: { kind: static }, requests: { ratePerS: 2 }, start: { x: 200, y: 200 } }
-containers:
-  - { perUser: true, idPrefix: svc, placement: { node: edge1 }, memoryMiB: 256, serviceTime: { kind: exponential, meanMs: 50 } }
-policies:
-${Object.entries(modules).map(([name, module]) => `  - { name: ${name}, module: ${module}, params: { to: edge2 } }`).join('\n')}
-`;
+const SCENARIO = (modules: Record<string, string>): string =>
+  twoEdgeScenario({
+    name: 'anywhere', controlIntervalS: 1, edge1Cores: 1, edge2Cores: 4, users: 4, serviceMeanMs: 50,
+    policies: Object.entries(modules).map(([name, module]) => `{ name: ${name}, module: ${module}, params: { to: edge2 } }`),
+  });
 
 // Moves every container to \`to\` once: the run shows the module really decided.
 const POLICY_TS = `import { definePolicy, type MigrationDecision } from 'conmig';
