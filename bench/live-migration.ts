@@ -37,13 +37,16 @@ import { httpGetText, rig, rigUnavailableReason, rigUp } from '../test/live/help
 
 // a rig moved elsewhere (RIG_PFX, rig.sh) keeps its own state folder: rig.sh up tears down what the folder lists
 const STATE = process.env.RIG_PFX ? `/tmp/conmig-${process.env.RIG_PFX}-bench` : '/tmp/conmig-rigb-bench';
-const IMAGE_CACHE = '/var/lib/conmig/images';
+// CONMIG_IMAGE_CACHE: images built from this checkout's workloads/ (workloads/build.sh DIR) instead of the shared ones
+const IMAGE_CACHE = process.env.CONMIG_IMAGE_CACHE ?? '/var/lib/conmig/images';
 const REPO = new URL('..', import.meta.url).pathname;
 
 interface Workload {
   name: string;
   image: 'plate' | 'synthetic';
   memoryMiB: number | null;
+  /** cache-N: the synthetic service with a hot set (each request reads hotKiB and one item page), not every page */
+  hotKiB?: number;
 }
 
 interface Row {
@@ -78,15 +81,17 @@ function median(xs: number[]): number {
 
 function parseWorkload(w: string): Workload {
   if (w === 'plate') return { name: 'plate', image: 'plate', memoryMiB: null };
+  const c = w.match(/^cache-(\d+)(?:-hot(\d+))?$/);
+  if (c) return { name: w, image: 'synthetic', memoryMiB: Number(c[1]), hotKiB: Number(c[2] ?? 1024) };
   const m = w.match(/^synthetic-(\d+)$/);
-  if (!m) throw new Error(`unknown workload ${w} (plate | synthetic-<MiB>)`);
+  if (!m) throw new Error(`unknown workload ${w} (plate | synthetic-<MiB> | cache-<MiB>[-hot<KiB>])`);
   return { name: w, image: 'synthetic', memoryMiB: Number(m[1]) };
 }
 
 async function startContainer(pool: SshExecPool, node: InventoryNode, w: Workload, spec: ImageSpec): Promise<string> {
   const id = w.name;
   const rootfs = `${node.imagesDir}/${w.image}/rootfs`;
-  const args = w.memoryMiB === null ? spec.args : [spec.args[0], String(spec.port), String(w.memoryMiB), '0'];
+  const args = w.memoryMiB === null ? spec.args : [spec.args[0], String(spec.port), String(w.memoryMiB), '0', ...(w.hotKiB ? ['-', '-', String(w.hotKiB)] : [])];
   const cfg = makeBundleConfig({ image: spec, container: id, rootfsPath: rootfs, netnsPath: `/run/netns/${node.netns}`, args });
   const ex = pool.get(node.name);
   const b = `${node.bundlesDir}/${id}`;
@@ -339,6 +344,8 @@ async function lazyMain(): Promise<void> {
     ...['plate', 'synthetic-64', 'synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['cold', 'cold-disk'] as LazyRow['mode'][] })),
     ...['plate', 'synthetic-64', 'synthetic-256'].map((w) => ({ w: parseWorkload(w), bw: 100, modes: ['cold', 'cold-disk'] as LazyRow['mode'][] })),
     ...['synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['postcopy'] as LazyRow['mode'][] })),
+    // a cache with a small hot set (1 MiB index + one item page per request): the working set post-copy must fetch before an answer
+    ...['cache-256', 'cache-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['postcopy', 'cold-disk'] as LazyRow['mode'][] })),
   ];
   const modes = arg('modes')?.split(',');
   const cases = (only ? all.filter((c) => only.split(',').includes(`${c.w.name}@${c.bw}`)) : all)
