@@ -235,8 +235,12 @@ export function warmTable(rows: WarmRow[], bw: number): string {
 interface LazyRow {
   workload: string;
   bandwidthMbps: number;
-  /** cold = disk-less (the default), cold-disk = the dump to disk (diskless: false), postcopy */
-  mode: 'cold' | 'cold-disk' | 'postcopy';
+  /**
+   * cold = disk-less (--diskless), cold-disk = the dump to disk (the default), postcopy = with the
+   * node's criu-lazy-pages (CRIU with conmig's lazy-pages patch) where installed, postcopy-stock =
+   * the lazy-pages daemon of the node's own CRIU (stockLazyDaemon)
+   */
+  mode: 'cold' | 'cold-disk' | 'postcopy' | 'postcopy-stock';
   runs: number;
   checkpointMs: number;
   transferMs: number;
@@ -286,8 +290,8 @@ async function lazySuite(inv: Awaited<ReturnType<typeof rigUp>>, pool: SshExecPo
             const to = at === a ? b : a;
             process.stderr.write(`  [lazy suite] ${w.name} @${bw} Mbit/s ${mode} run ${k + 1}/${runs}: ${at.name} -> ${to.name}\n`);
             const r = await migrateContainer({
-              inventory: inv, pool, container: id, from: at.name, to: to.name, mode: mode === 'postcopy' ? 'postcopy' : 'cold',
-              diskless: mode === 'cold', port: spec.port, probeCache: probes,
+              inventory: inv, pool, container: id, from: at.name, to: to.name, mode: mode.startsWith('postcopy') ? 'postcopy' : 'cold',
+              diskless: mode === 'cold', stockLazyDaemon: mode === 'postcopy-stock', port: spec.port, probeCache: probes,
             });
             rs.push(r);
             if (process.env.CONMIG_BENCH_VERBOSE) process.stderr.write(`    ${JSON.stringify({ phases: r.phases, downtime: r.downtime })}\n`);
@@ -343,9 +347,9 @@ async function lazyMain(): Promise<void> {
   const all: Array<{ w: Workload; bw: number; modes: LazyRow['mode'][] }> = [
     ...['plate', 'synthetic-64', 'synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['cold', 'cold-disk'] as LazyRow['mode'][] })),
     ...['plate', 'synthetic-64', 'synthetic-256'].map((w) => ({ w: parseWorkload(w), bw: 100, modes: ['cold', 'cold-disk'] as LazyRow['mode'][] })),
-    ...['synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['postcopy'] as LazyRow['mode'][] })),
+    ...['synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['postcopy-stock', 'postcopy'] as LazyRow['mode'][] })),
     // a cache with a small hot set (1 MiB index + one item page per request): the working set post-copy must fetch before an answer
-    ...['cache-256', 'cache-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['postcopy', 'cold-disk'] as LazyRow['mode'][] })),
+    ...['cache-256', 'cache-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['cold-disk', 'postcopy-stock', 'postcopy'] as LazyRow['mode'][] })),
   ];
   const modes = arg('modes')?.split(',');
   const cases = (only ? all.filter((c) => only.split(',').includes(`${c.w.name}@${c.bw}`)) : all)
