@@ -11,7 +11,9 @@
  * It brings up its own 2-node rig (test/live/helpers/rig.sh: cm-b namespaces on
  * 10.77.0.192/28, so it never disturbs the shared testbed), installs the
  * workload images built by workloads/build.sh (plate = the ALPR service,
- * synthetic = N MiB of touched memory) on both nodes, and per (workload,
+ * synthetic-N = N MiB of touched memory, every page read by each request;
+ * cache-N[-hotK] = the same with a K KiB hot set, default 1024, plus one item
+ * page per request) on both nodes, and per (workload,
  * bandwidth, mode) migrates the container node1 -> node2 -> node1 ... `runs`
  * times. Beside each median it reports the floor:
  *   - transfer floor = bytes moved / shaped bandwidth
@@ -19,6 +21,12 @@
  *     no SSH round trips, no verification), timed on the node itself.
  * Modes the nodes' kernels cannot do are listed with the reason instead.
  * Needs root and scripts/setup-live.sh.
+ *
+ *   tsx bench/live-migration.ts --suite lazy [--runs N] [--cases W@MBIT,...]
+ *                               [--modes cold,cold-disk,postcopy,postcopy-stock]
+ * post-copy and disk-less cold (BENCHMARKS.md); postcopy-stock runs the node's own
+ * CRIU as the lazy-pages daemon, postcopy the patched criu-lazy-pages where installed.
+ * CONMIG_IMAGE_CACHE: the images' folder (default /var/lib/conmig/images).
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
