@@ -11,7 +11,9 @@
  * It brings up its own 2-node rig (test/live/helpers/rig.sh: cm-b namespaces on
  * 10.77.0.192/28, so it never disturbs the shared testbed), installs the
  * workload images built by workloads/build.sh (plate = the ALPR service,
- * synthetic = N MiB of touched memory) on both nodes, and per (workload,
+ * synthetic-N = N MiB of touched memory, every page read by each request;
+ * cache-N[-hotK] = the same with a K KiB hot set, default 1024, plus one item
+ * page per request) on both nodes, and per (workload,
  * bandwidth, mode) migrates the container node1 -> node2 -> node1 ... `runs`
  * times. Beside each median it reports the floor:
  *   - transfer floor = bytes moved / shaped bandwidth
@@ -19,6 +21,12 @@
  *     no SSH round trips, no verification), timed on the node itself.
  * Modes the nodes' kernels cannot do are listed with the reason instead.
  * Needs root and scripts/setup-live.sh.
+ *
+ *   tsx bench/live-migration.ts --suite lazy [--runs N] [--cases W@MBIT,...]
+ *                               [--modes cold,cold-disk,postcopy,postcopy-stock]
+ * post-copy and disk-less cold (BENCHMARKS.md); postcopy-stock runs the node's own
+ * CRIU as the lazy-pages daemon, postcopy the patched criu-lazy-pages where installed.
+ * CONMIG_IMAGE_CACHE: the images' folder (default /var/lib/conmig/images).
  */
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -37,13 +45,16 @@ import { httpGetText, rig, rigUnavailableReason, rigUp } from '../test/live/help
 
 // a rig moved elsewhere (RIG_PFX, rig.sh) keeps its own state folder: rig.sh up tears down what the folder lists
 const STATE = process.env.RIG_PFX ? `/tmp/conmig-${process.env.RIG_PFX}-bench` : '/tmp/conmig-rigb-bench';
-const IMAGE_CACHE = '/var/lib/conmig/images';
+// CONMIG_IMAGE_CACHE: images built from this checkout's workloads/ (workloads/build.sh DIR) instead of the shared ones
+const IMAGE_CACHE = process.env.CONMIG_IMAGE_CACHE ?? '/var/lib/conmig/images';
 const REPO = new URL('..', import.meta.url).pathname;
 
 interface Workload {
   name: string;
   image: 'plate' | 'synthetic';
   memoryMiB: number | null;
+  /** cache-N: the synthetic service with a hot set (each request reads hotKiB and one item page), not every page */
+  hotKiB?: number;
 }
 
 interface Row {
@@ -78,15 +89,17 @@ function median(xs: number[]): number {
 
 function parseWorkload(w: string): Workload {
   if (w === 'plate') return { name: 'plate', image: 'plate', memoryMiB: null };
+  const c = w.match(/^cache-(\d+)(?:-hot(\d+))?$/);
+  if (c) return { name: w, image: 'synthetic', memoryMiB: Number(c[1]), hotKiB: Number(c[2] ?? 1024) };
   const m = w.match(/^synthetic-(\d+)$/);
-  if (!m) throw new Error(`unknown workload ${w} (plate | synthetic-<MiB>)`);
+  if (!m) throw new Error(`unknown workload ${w} (plate | synthetic-<MiB> | cache-<MiB>[-hot<KiB>])`);
   return { name: w, image: 'synthetic', memoryMiB: Number(m[1]) };
 }
 
 async function startContainer(pool: SshExecPool, node: InventoryNode, w: Workload, spec: ImageSpec): Promise<string> {
   const id = w.name;
   const rootfs = `${node.imagesDir}/${w.image}/rootfs`;
-  const args = w.memoryMiB === null ? spec.args : [spec.args[0], String(spec.port), String(w.memoryMiB), '0'];
+  const args = w.memoryMiB === null ? spec.args : [spec.args[0], String(spec.port), String(w.memoryMiB), '0', ...(w.hotKiB ? ['-', '-', String(w.hotKiB)] : [])];
   const cfg = makeBundleConfig({ image: spec, container: id, rootfsPath: rootfs, netnsPath: `/run/netns/${node.netns}`, args });
   const ex = pool.get(node.name);
   const b = `${node.bundlesDir}/${id}`;
@@ -230,8 +243,12 @@ export function warmTable(rows: WarmRow[], bw: number): string {
 interface LazyRow {
   workload: string;
   bandwidthMbps: number;
-  /** cold = disk-less (the default), cold-disk = the dump to disk (diskless: false), postcopy */
-  mode: 'cold' | 'cold-disk' | 'postcopy';
+  /**
+   * cold = disk-less (--diskless), cold-disk = the dump to disk (the default), postcopy = with the
+   * node's criu-lazy-pages (CRIU with conmig's lazy-pages patch) where installed, postcopy-stock =
+   * the lazy-pages daemon of the node's own CRIU (stockLazyDaemon)
+   */
+  mode: 'cold' | 'cold-disk' | 'postcopy' | 'postcopy-stock';
   runs: number;
   checkpointMs: number;
   transferMs: number;
@@ -281,8 +298,8 @@ async function lazySuite(inv: Awaited<ReturnType<typeof rigUp>>, pool: SshExecPo
             const to = at === a ? b : a;
             process.stderr.write(`  [lazy suite] ${w.name} @${bw} Mbit/s ${mode} run ${k + 1}/${runs}: ${at.name} -> ${to.name}\n`);
             const r = await migrateContainer({
-              inventory: inv, pool, container: id, from: at.name, to: to.name, mode: mode === 'postcopy' ? 'postcopy' : 'cold',
-              diskless: mode === 'cold', port: spec.port, probeCache: probes,
+              inventory: inv, pool, container: id, from: at.name, to: to.name, mode: mode.startsWith('postcopy') ? 'postcopy' : 'cold',
+              diskless: mode === 'cold', stockLazyDaemon: mode === 'postcopy-stock', port: spec.port, probeCache: probes,
             });
             rs.push(r);
             if (process.env.CONMIG_BENCH_VERBOSE) process.stderr.write(`    ${JSON.stringify({ phases: r.phases, downtime: r.downtime })}\n`);
@@ -338,7 +355,9 @@ async function lazyMain(): Promise<void> {
   const all: Array<{ w: Workload; bw: number; modes: LazyRow['mode'][] }> = [
     ...['plate', 'synthetic-64', 'synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['cold', 'cold-disk'] as LazyRow['mode'][] })),
     ...['plate', 'synthetic-64', 'synthetic-256'].map((w) => ({ w: parseWorkload(w), bw: 100, modes: ['cold', 'cold-disk'] as LazyRow['mode'][] })),
-    ...['synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['postcopy'] as LazyRow['mode'][] })),
+    ...['synthetic-256', 'synthetic-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['postcopy-stock', 'postcopy'] as LazyRow['mode'][] })),
+    // a cache with a small hot set (1 MiB index + one item page per request): the working set post-copy must fetch before an answer
+    ...['cache-256', 'cache-1024'].map((w) => ({ w: parseWorkload(w), bw: 1000, modes: ['cold-disk', 'postcopy-stock', 'postcopy'] as LazyRow['mode'][] })),
   ];
   const modes = arg('modes')?.split(',');
   const cases = (only ? all.filter((c) => only.split(',').includes(`${c.w.name}@${c.bw}`)) : all)

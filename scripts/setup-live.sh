@@ -5,6 +5,9 @@
 #   private prefix (/opt/conmig/criu) behind a /usr/local/bin/criu wrapper, so that
 #   the system's libc and apt state are not touched (see shared notes: bookworm's
 #   CRIU 3.17 does not work on this kernel, forky's 4.2.1 needs glibc >= 2.38).
+#   For post-copy, CRIU 4.2.1 again, built from Debian's pinned source with
+#   scripts/criu-lazy-pages.patch into /opt/conmig/criu-lazy behind /usr/local/bin/criu-lazy-pages:
+#   only the destination's lazy-pages daemon runs it.
 # Then builds the workload images (workloads/build.sh) and verifies everything:
 #   criu --version, criu check, criu features, a runc checkpoint/restore smoke test,
 #   sshd present. Exits non-zero naming what is missing.
@@ -15,7 +18,10 @@
 #        CONMIG_SETUP_LOG (default /var/log/conmig-setup.log)
 #        CONMIG_IMAGES (default /var/lib/conmig/images)
 #        CONMIG_CRIU_PREFIX (default /opt/conmig/criu), CONMIG_APT_DIR (default /opt/conmig/apt),
-#        CONMIG_CRIU_WRAPPER (default /usr/local/bin/criu): every folder is created here,
+#        CONMIG_CRIU_WRAPPER (default /usr/local/bin/criu),
+#        CONMIG_CRIU_LAZY (default 1; 0: no patched lazy-pages daemon), CONMIG_CRIU_LAZY_PREFIX
+#        (default /opt/conmig/criu-lazy), CONMIG_CRIU_LAZY_WRAPPER (default
+#        /usr/local/bin/criu-lazy-pages): every folder is created here,
 #        so the script can be run into empty folders (test/setup/fresh-folders.test.ts)
 set -uo pipefail
 
@@ -127,6 +133,72 @@ if [ "$(cat /proc/sys/fs/pipe-max-size 2>/dev/null || echo 0)" -lt $PIPE_WANT ];
   { [ -d /etc/sysctl.d ] && echo "fs.pipe-max-size = $PIPE_WANT" > /etc/sysctl.d/60-conmig-criu.conf; } 2>>"$LOG" || true
 fi
 
+# ------------------------------- post-copy: criu-lazy-pages (CRIU + conmig's lazy-pages patch)
+# CRIU 4.2.1's lazy-pages daemon (the destination's side of post-copy) waits a round trip per
+# background chunk and fetches one page per fault (criu/uffd.c): about 40-80 MB/s on a 1 Gbit/s
+# link here. scripts/criu-lazy-pages.patch pipelines the background chunks and fetches 64 KiB
+# per fault (docs/migrate.md, "The lazy-pages daemon"). Built from Debian forky's pinned
+# source tarball (sha256 below, as in criu_4.2.1-1.dsc) against this host's libraries, into
+# its own prefix; used ONLY for `criu lazy-pages` (conmig picks `criu-lazy-pages` from PATH):
+# the dumps, restores and the cold path keep the CRIU above. CONMIG_CRIU_LAZY=0 skips it
+# (post-copy then runs the stock daemon). About 2 minutes on 2 cores.
+if [ "${CONMIG_CRIU_LAZY:-1}" != 0 ]; then
+  LAZY_PREFIX="${CONMIG_CRIU_LAZY_PREFIX:-/opt/conmig/criu-lazy}"
+  LAZY_WRAPPER="${CONMIG_CRIU_LAZY_WRAPPER:-/usr/local/bin/criu-lazy-pages}"
+  LAZY_SRC=criu_4.2.1.orig.tar.xz
+  LAZY_SHA=29ec0ee09e296479fe7048c80980e8ef1d0684d0b0204c2b101dfea19f6725b9
+  LAZY_PATCH="$HERE/scripts/criu-lazy-pages.patch"
+  LAZY_STAMP="$LAZY_SRC $LAZY_SHA patch $(sha256sum "$LAZY_PATCH" | cut -c1-16)"
+  LAZY_DEPS=(make pkg-config libbsd-dev libcap-dev libnet1-dev libnl-3-dev libprotobuf-c-dev
+    libprotobuf-dev protobuf-c-compiler protobuf-compiler uuid-dev libgnutls28-dev)
+  LAZY_WRAP_TEXT="#!/bin/sh
+# conmig: CRIU 4.2.1 with scripts/criu-lazy-pages.patch, for \`criu lazy-pages\` only (post-copy)
+exec \"$LAZY_PREFIX/bin/criu\" \"\$@\""
+  mkdir -p "$(dirname "$LAZY_PREFIX")" "$(dirname "$LAZY_WRAPPER")" 2>/dev/null
+  if [ "$(cat "$LAZY_PREFIX/.conmig-installed" 2>/dev/null)" = "$LAZY_STAMP" ] && [ -x "$LAZY_PREFIX/bin/criu" ]; then
+    say "==> criu-lazy-pages: already built in $LAZY_PREFIX"
+  else
+    say "==> criu-lazy-pages: building CRIU 4.2.1 + scripts/criu-lazy-pages.patch into $LAZY_PREFIX"
+    lazy_build() {
+      local need=() p src="$APTDIR/src" b
+      for p in "${LAZY_DEPS[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+      done
+      if [ ${#need[@]} -gt 0 ]; then
+        run apt-get update || return 1
+        run apt-get install -y --no-install-recommends "${need[@]}" || { say "    apt-get install ${need[*]} failed"; return 1; }
+      fi
+      # the source tarball through apt (deb-src of forky, private apt state), checked against the pin
+      mkdir -p "$src/sources.d" "$src/lists/partial" "$src/cache/archives/partial" "$src/dl"
+      printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: forky\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' >"$src/sources.d/forky-src.sources"
+      local O=(-o "Dir::Etc::sourcelist=/dev/null" -o "Dir::Etc::sourceparts=$src/sources.d"
+        -o "Dir::State::Lists=$src/lists" -o "Dir::Cache=$src/cache" -o "APT::Get::List-Cleanup=0")
+      if ! echo "$LAZY_SHA  $src/dl/$LAZY_SRC" | sha256sum -c --status 2>/dev/null; then
+        run apt-get "${O[@]}" update || return 1
+        (cd "$src/dl" && rm -f ./*.tar.* && run apt-get "${O[@]}" source --download-only --tar-only criu=4.2.1-1) || true
+        echo "$LAZY_SHA  $src/dl/$LAZY_SRC" | sha256sum -c --status || { say "    $LAZY_SRC missing or not the pinned one"; return 1; }
+      fi
+      b="$LAZY_PREFIX.build"
+      rm -rf "$b" && mkdir -p "$b" && tar -xJf "$src/dl/$LAZY_SRC" -C "$b" --strip-components=1 || return 1
+      (cd "$b" && run patch -p1 -i "$LAZY_PATCH") || { say "    the patch does not apply"; return 1; }
+      (cd "$b" && run make -j"$(nproc)" criu) || { say "    make criu failed"; return 1; }
+      rm -rf "$LAZY_PREFIX.new" && mkdir -p "$LAZY_PREFIX.new/bin" && cp "$b/criu/criu" "$LAZY_PREFIX.new/bin/criu" || return 1
+      # verified before it replaces anything: CRIU's own check, uffd, and the patch really in
+      "$LAZY_PREFIX.new/bin/criu" check >>"$LOG" 2>&1 || { say "    criu check of the build failed"; return 1; }
+      "$LAZY_PREFIX.new/bin/criu" check --feature uffd-noncoop >>"$LOG" 2>&1 || { say "    the build lacks uffd-noncoop"; return 1; }
+      grep -q 'background in flight' "$LAZY_PREFIX.new/bin/criu" || { say "    the build lacks the patch"; return 1; }
+      echo "$LAZY_STAMP" >"$LAZY_PREFIX.new/.conmig-installed"
+      rm -rf "$LAZY_PREFIX" && mv "$LAZY_PREFIX.new" "$LAZY_PREFIX" && rm -rf "$b"
+    }
+    t0=$(date +%s)
+    if lazy_build; then say "    built in $(( $(date +%s) - t0 )) s"; else MISSING+=("criu-lazy-pages build (details in $LOG; CONMIG_CRIU_LAZY=0 skips it)"); fi
+  fi
+  if [ -x "$LAZY_PREFIX/bin/criu" ] && [ "$(cat "$LAZY_WRAPPER" 2>/dev/null)" != "$LAZY_WRAP_TEXT" ]; then
+    printf '%s\n' "$LAZY_WRAP_TEXT" >"$LAZY_WRAPPER" && chmod 755 "$LAZY_WRAPPER"
+    say "    wrote $LAZY_WRAPPER"
+  fi
+fi
+
 # ---------------------------------------------------------------------- verify
 say "==> verify"
 CRIU_VERSION=$("$WRAPPER" --version 2>>"$LOG" | head -1)
@@ -181,6 +253,9 @@ say "conmig live setup summary"
 say "  criu:      ${CRIU_VERSION:-missing} ($WRAPPER -> $PREFIX)"
 say "  criu check: $(echo "$CHECK" | grep -q 'Looks good' && echo 'Looks good' || echo FAILED)"
 say "  features: $features   (mem_dirty_track=no: no pre-copy; uffd-noncoop=yes: post-copy possible)"
+if [ "${CONMIG_CRIU_LAZY:-1}" != 0 ]; then
+  say "  criu-lazy-pages: $("$LAZY_WRAPPER" --version 2>/dev/null | head -1 || echo missing) + lazy-pages patch ($LAZY_WRAPPER -> $LAZY_PREFIX), check: $("$LAZY_WRAPPER" check 2>&1 | grep -q 'Looks good' && echo 'Looks good' || echo FAILED)"
+fi
 say "  fs.pipe-max-size: $(cat /proc/sys/fs/pipe-max-size 2>/dev/null) (post-copy needs >= $PIPE_WANT)"
 say "  runc:      $(runc --version 2>/dev/null | head -1)   smoke checkpoint/restore: $SMOKE"
 say "  sshd:      $(command -v sshd || echo /usr/sbin/sshd)   $(ssh -V 2>&1)"

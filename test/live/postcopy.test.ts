@@ -4,7 +4,8 @@
  * scripts/setup-live.sh (which also raises fs.pipe-max-size for CRIU's lazy page server);
  * skipped locally with a printed reason otherwise, never in CI.
  */
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +122,7 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
     try {
       const s0 = await waitCounter(ADDR.node1);
       let killed: number[] = [];
+      let daemons: Array<{ pid: number; patched: boolean }> = [];
       const e = await expectError(
         migrateContainer(
           opts({
@@ -131,6 +133,11 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
               beforePhase: async (phase, h) => {
                 if (phase !== 'lazy-pages') return;
                 await new Promise((r) => setTimeout(r, 1500)); // the container runs at node2, pages still coming
+                // the destination's lazy-pages daemon: the patched CRIU (criu-lazy-pages) where it is installed
+                // (the guard job's shell has the daemon's command line in its own: not it)
+                daemons = findPids('lazy-pages', '--page-server', `${h.dstDir}/img`)
+                  .filter((pid) => !/\/(ba|da)?sh$/.test(readlinkSync(`/proc/${pid}/exe`)))
+                  .map((pid) => ({ pid, patched: readFileSync(`/proc/${pid}/exe`).includes('background in flight') }));
                 const runcPid = Number(readFileSync(`${h.srcDir}/work/runc.pid`, 'utf8').trim());
                 // the source's CRIU (runc's child: its page server) dies
                 killed = findPids('').filter((p) => {
@@ -148,6 +155,9 @@ describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, 
         ),
       );
       expect(killed.length).toBeGreaterThan(0);
+      expect(daemons.length).toBe(1);
+      // setup-live.sh builds it (in CI always); a node without it runs the stock daemon
+      if (process.env.CI || spawnSync('bash', ['-c', 'command -v criu-lazy-pages']).status === 0) expect(daemons[0].patched).toBe(true);
       expect(e.code).toBe('MIGRATION_FAILED');
       expect(e.context.phase).toBe('lazy-pages');
       expect(e.context.runningOn).toBe('node1');

@@ -15,6 +15,7 @@ import {
   abortLazyDumpCmd,
   freePortSnippet,
   lazyCheckpointCmd,
+  lazyDaemonCriu,
   lazyDumpWaitCmd,
   lazyRestoreCmd,
   lazyWaitCmd,
@@ -85,6 +86,22 @@ describe('the node commands', () => {
     expect(unq(c)).toContain('restore -d --lazy-pages --image-path /w2/checkpoints/x/img --work-path /w2/checkpoints/x/rwork --bundle /b2/ctr ctr');
     // the guard (inside the background job's quoted script)
     expect(unq(c)).toContain('if [ $rc != 0 ]; then runc --root /run/r1 kill ctr KILL');
+  });
+
+  it('lazy restore: the daemon is criu-lazy-pages (the patched CRIU) where the node has it on PATH, else the node\'s CRIU; stockDaemon forces the node\'s', () => {
+    const bin = join(tmp, 'bin');
+    mkdirSync(bin, { recursive: true });
+    writeFileSync(join(bin, 'criu-lazy-pages'), '#!/bin/sh\n', { mode: 0o755 });
+    const which = (path: string, stock: boolean): string =>
+      spawnSync('bash', ['-c', `echo ${lazyDaemonCriu(node, stock)}`], { encoding: 'utf8', env: { PATH: path } }).stdout.trim();
+    expect(which(`${bin}:/usr/bin:/bin`, false)).toBe(join(bin, 'criu-lazy-pages'));
+    expect(which('/usr/bin:/bin', false)).toBe('/usr/local/bin/criu');
+    expect(which(`${bin}:/usr/bin:/bin`, true)).toBe('/usr/local/bin/criu');
+    // only the daemon: the restore itself keeps the node's CRIU
+    const c = lazyRestoreCmd(node, 'ctr', '/w2/checkpoints/x', '/b2/ctr', '10.0.0.1', 27123);
+    expect(unq(c)).toContain('"$(command -v criu-lazy-pages 2>/dev/null || echo /usr/local/bin/criu)" lazy-pages --page-server');
+    expect(unq(c)).toContain('runc --root /run/r1 --criu /usr/local/bin/criu restore -d --lazy-pages');
+    expect(unq(lazyRestoreCmd(node, 'ctr', '/w2/checkpoints/x', '/b2/ctr', '10.0.0.1', 27123, { stockDaemon: true }))).toContain('/usr/local/bin/criu lazy-pages --page-server');
   });
 
   it('disk-less cold: a page server on the destination, the dump streaming to it; a removed folder takes its page server along', () => {

@@ -2,15 +2,21 @@
  * conmig synthetic workload: a memory footprint and a page-dirtying rate to
  * migrate, plus an HTTP counter that must survive migration.
  *
- *   synthetic [port=8081] [memoryMiB=64] [dirtyMiBps=0] [service=fixed:20] [seed]
+ *   synthetic [port=8081] [memoryMiB=64] [dirtyMiBps=0] [service=fixed:20] [seed] [hotKiB=0]
  *
- * Allocates memoryMiB (16..1024), touches every page, then dirties pages at
+ * ("-" for service or seed: the default.) Allocates memoryMiB (16..1024), touches every page, then dirties pages at
  * dirtyMiBps (one write per 4 KiB page, in 10 ms ticks, cycling through the
  * area). GET / (or /health) answers
  *   {"count":N,"pid":P,"instance":"...","memoryMiB":M,"dirtyMiBps":D,
  *    "dirtiedMiB":X,"checksum":C,"node":"10.77.0.11"}
  * where count counts requests, dirtiedMiB the pages written since start, and
- * checksum a sum over the area (so the memory is really there after restore).
+ * checksum a sum over the area (so the memory is really there after restore):
+ * every request reads every page. With hotKiB > 0 the service is a cache with a
+ * small hot set instead: a request reads the first hotKiB of the area (its
+ * "index") and one "item" page elsewhere (a different one each request, spread
+ * over the area by a multiplicative hash of the count), and checksum sums those
+ * pages only; the answer then also says "hotKiB". That is the working set a
+ * post-copy migration has to fetch before the first answer (docs/migrate.md).
  * GET /work?cpuMs=X is a CPU-bound job: the process spins until its own CPU
  * time (CLOCK_PROCESS_CPUTIME_ID) has advanced X ms (0 < X <= 10000), then
  * answers {"cpuMs":X,"wallMs":W,"count":N,"node":"..."}: W is the wall time the
@@ -102,7 +108,7 @@ int main(int argc, char **argv) {
   double dirty_mibps = argc > 3 ? atof(argv[3]) : 0;
   if (mem_mib < 1 || mem_mib > 1024) { fprintf(stderr, "memoryMiB must be 1..1024\n"); return 2; }
   if (dirty_mibps < 0) dirty_mibps = 0;
-  if (argc > 4 && parse_service(argv[4]) != 0) {
+  if (argc > 4 && strcmp(argv[4], "-") != 0 && parse_service(argv[4]) != 0) {
     fprintf(stderr, "service must be fixed:V, exp:MEAN, lognormal:MEAN:SD or uniform:A:B (ms, > 0), got %s\n", argv[4]);
     return 2;
   }
@@ -113,7 +119,10 @@ int main(int argc, char **argv) {
   size_t pages = bytes / PAGE;
   for (size_t i = 0; i < pages; i++) area[i * PAGE] = (unsigned char)(i * 31 + 7);
   uint64_t instance = make_instance_id();
-  rng_state = argc > 5 ? (uint64_t)strtoull(argv[5], NULL, 10) * 0x9e3779b97f4a7c15ULL + 1 : instance | 1;
+  rng_state = argc > 5 && strcmp(argv[5], "-") != 0 ? (uint64_t)strtoull(argv[5], NULL, 10) * 0x9e3779b97f4a7c15ULL + 1 : instance | 1;
+  long hot_kib = argc > 6 ? atol(argv[6]) : 0;
+  if (hot_kib < 0 || (size_t)hot_kib * 1024 >= bytes) { fprintf(stderr, "hotKiB must be 0 (every page) or below memoryMiB * 1024\n"); return 2; }
+  size_t hot_pages = ((size_t)hot_kib * 1024 + PAGE - 1) / PAGE;
   unsigned long count = 0;
   double dirtied_pages = 0, owed = 0;
   size_t cursor = 0;
@@ -145,12 +154,21 @@ int main(int argc, char **argv) {
     if (path && (strcmp(path, "/") == 0 || strcmp(path, "/health") == 0)) {
       count++;
       uint64_t sum = 0;
-      for (size_t i = 0; i < pages; i++) sum += area[i * PAGE];
+      char hot[32] = "";
+      if (hot_pages == 0) {
+        for (size_t i = 0; i < pages; i++) sum += area[i * PAGE];
+      } else {
+        for (size_t i = 0; i < hot_pages; i++) sum += area[i * PAGE];
+        /* one item page outside the hot set, a different one per request */
+        size_t item = hot_pages + (size_t)((count * 2654435761ULL) % (pages - hot_pages));
+        sum += area[item * PAGE];
+        snprintf(hot, sizeof hot, ",\"hotKiB\":%ld", hot_kib);
+      }
       snprintf(body, sizeof body,
                "{\"count\":%lu,\"pid\":%d,\"instance\":\"%016llx\",\"memoryMiB\":%ld,\"dirtyMiBps\":%.2f,"
-               "\"dirtiedMiB\":%.2f,\"checksum\":%llu,\"node\":\"%s\"}\n",
+               "\"dirtiedMiB\":%.2f,\"checksum\":%llu%s,\"node\":\"%s\"}\n",
                count, (int)getpid(), (unsigned long long)instance, mem_mib, dirty_mibps,
-               dirtied_pages * PAGE / (1 << 20), (unsigned long long)sum, addr);
+               dirtied_pages * PAGE / (1 << 20), (unsigned long long)sum, hot, addr);
       respond(c, 200, body);
     } else if (path && strncmp(path, "/work", 5) == 0 && (path[5] == 0 || path[5] == '?')) {
       const char *q = strstr(path, "cpuMs=");

@@ -240,15 +240,25 @@ export function lazyDaemonFiles(dir: string): { rc: string; log: string; socket:
 }
 
 /**
+ * The CRIU that runs the destination's lazy-pages daemon: `criu-lazy-pages` where the node has it
+ * (scripts/setup-live.sh builds it: CRIU with conmig's lazy-pages patch, which pipelines the
+ * background fetch and fetches 64 KiB per fault; docs/migrate.md), else the node's CRIU. Only
+ * the daemon uses it: the dumps and restores keep the node's CRIU.
+ */
+export function lazyDaemonCriu(n: InventoryNode, stock = false): string {
+  return stock ? shq(n.criuPath) : `"$(command -v criu-lazy-pages 2>/dev/null || echo ${shq(n.criuPath)})"`;
+}
+
+/**
  * Destination, post-copy: start CRIU's lazy-pages daemon (it fetches the pages from the
  * source's page server, on demand and in the background) and restore with --lazy-pages.
  * The daemon runs in a guard job: if it ends with an error before the last page arrived, the
  * container it served is killed at once (missing pages would otherwise read as zeroes).
  */
-export function lazyRestoreCmd(n: InventoryNode, id: string, dir: string, bundle: string, srcAddress: string, port: number): string {
+export function lazyRestoreCmd(n: InventoryNode, id: string, dir: string, bundle: string, srcAddress: string, port: number, opts?: { stockDaemon?: boolean }): string {
   const f = lazyDaemonFiles(dir);
   const w = `${dir}/rwork`;
-  const daemon = `${shq(n.criuPath)} lazy-pages --page-server --address ${shq(srcAddress)} --port ${port} --images-dir ${shq(`${dir}/img`)} --work-dir ${shq(w)} -o lazy-pages.log`;
+  const daemon = `${lazyDaemonCriu(n, opts?.stockDaemon === true)} lazy-pages --page-server --address ${shq(srcAddress)} --port ${port} --images-dir ${shq(`${dir}/img`)} --work-dir ${shq(w)} -o lazy-pages.log`;
   const guard = `${daemon} </dev/null >/dev/null 2>&1; rc=$?; if [ $rc != 0 ]; then runc --root ${shq(n.runcRoot)} kill ${shq(id)} KILL >/dev/null 2>&1; ${deleteCmd(n, id)}; fi; echo $rc > ${shq(`${f.rc}.tmp`)}; mv ${shq(`${f.rc}.tmp`)} ${shq(f.rc)}`;
   const restore = runc(n, `restore -d --lazy-pages --image-path ${shq(`${dir}/img`)} --work-path ${shq(w)} --bundle ${shq(bundle)} ${shq(id)}`);
   return [

@@ -91,7 +91,7 @@ export interface MigrationNode {
    */
   lazyCheckpoint(id: string, dir: string, address: string): Promise<StepOutcome & { port?: number }>;
   /** Destination: start the lazy-pages daemon (guarded: it kills the container if it fails) and restore with --lazy-pages. */
-  lazyRestore(id: string, dir: string, bundle: string, srcAddress: string, port: number): Promise<StepOutcome>;
+  lazyRestore(id: string, dir: string, bundle: string, srcAddress: string, port: number, opts?: { stockDaemon?: boolean }): Promise<StepOutcome>;
   /** Destination: wait until the lazy-pages daemon ended; ok only if every page arrived. */
   lazyWait(dir: string, timeoutMs: number): Promise<StepOutcome>;
   /** Source: wait until the lazy dump ended; its exit status (null: still running at the timeout) and the bytes it served. */

@@ -58,6 +58,11 @@ export interface MigrateOptions {
   diskless?: boolean;
   /** Post-copy: how long the page fetch after the restore may take (default 15 min). */
   lazyTimeoutMs?: number;
+  /**
+   * Post-copy: run the destination's lazy-pages daemon with the node's CRIU even where the node has
+   * `criu-lazy-pages` (CRIU with conmig's lazy-pages patch, used by default; docs/migrate.md). For comparisons.
+   */
+  stockLazyDaemon?: boolean;
   /** Pre-copy rounds before the final dump. */
   precopyRounds?: number;
   /** Only run the pre-flight checks (nothing is changed on any node) and report. */

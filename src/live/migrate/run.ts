@@ -82,6 +82,7 @@ export class MigrationRun {
         await pauseIfAsked(s.kind);
       },
       verifyTimeoutMs: opts.verifyTimeoutMs ?? 10_000,
+      stockLazyDaemon: opts.stockLazyDaemon === true,
     };
   }
 

@@ -162,8 +162,8 @@ export class ShellNode implements MigrationNode {
     return { ok: false, stderr: tail(r.stderr), log };
   }
 
-  async lazyRestore(id: string, dir: string, bundle: string, srcAddress: string, port: number): Promise<StepOutcome> {
-    const r = await this.exec.run(lazyRestoreCmd(this.n, id, dir, bundle, srcAddress, port), { timeoutMs: 300_000 });
+  async lazyRestore(id: string, dir: string, bundle: string, srcAddress: string, port: number, opts?: { stockDaemon?: boolean }): Promise<StepOutcome> {
+    const r = await this.exec.run(lazyRestoreCmd(this.n, id, dir, bundle, srcAddress, port, opts), { timeoutMs: 300_000 });
     if (r.code === 0) return { ok: true };
     return { ok: false, stderr: tail(r.stderr), log: (await this.exec.run(restoreLogCmd(dir))).stdout };
   }

@@ -39,6 +39,8 @@ export interface StepContext {
    */
   enter(s: MigrationState): Promise<void>;
   verifyTimeoutMs: number;
+  /** Post-copy: run the lazy-pages daemon with the node's CRIU even where `criu-lazy-pages` is installed. */
+  stockLazyDaemon?: boolean;
 }
 
 /** The final dump: the container stops, its checkpoint stays on the source. */
@@ -133,7 +135,7 @@ export async function lazyRestore(ctx: StepContext, s: Transferred): Promise<Res
   if (!s.lazy) throw new ConmigError('MIGRATION_FAILED', `post-copy restore of "${plan.container}" without a lazy checkpoint`, { context: { phase: 'restore' } });
   const restoring: Restoring = { ...s, kind: 'restoring', destination: { node: plan.to, container: plan.container, bundle: facts.dstBundle } };
   await ctx.enter(restoring);
-  const r = await ctx.dst.lazyRestore(plan.container, plan.dstDir, facts.dstBundle, ctx.from.address, s.lazy.port);
+  const r = await ctx.dst.lazyRestore(plan.container, plan.dstDir, facts.dstBundle, ctx.from.address, s.lazy.port, { stockDaemon: ctx.stockLazyDaemon === true });
   if (!r.ok) {
     throw new ConmigError('MIGRATION_FAILED', `runc restore --lazy-pages of "${plan.container}" failed on ${plan.to}`, {
       context: { node: plan.to, phase: 'restore', stderr: r.stderr, criuLog: tail(r.log, 15) },
