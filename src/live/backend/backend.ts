@@ -177,8 +177,8 @@ export class LiveBackend implements ControlPort {
       // container the moment it answers there, so the downtime they see is the one the prober
       // measures and calibration fits (the simulator's downtime). Sent only once `runc restore`
       // returned (verification), they waited for runc and CRIU to exit after the restored process
-      // already answered: 0.18 s more per migration than the probed downtime on the validation
-      // campaign (BENCHMARKS.md). The backend's placement follows; finished() sets the final
+      // already answered (on the validation campaign no held request was served before runc
+      // returned; now nearly all are, BENCHMARKS.md). The backend's placement follows; finished() sets the final
       // node (back to `from` on a rollback).
       onPhase: (phase, state) => {
         if (phase !== 'restore' || state !== 'start' || st.containerNode[c] === to) return;
