@@ -18,7 +18,8 @@
  * pages only; the answer then also says "hotKiB". That is the working set a
  * post-copy migration has to fetch before the first answer (docs/migrate.md).
  * GET /work?cpuMs=X is a CPU-bound job: the process spins until its own CPU
- * time (CLOCK_PROCESS_CPUTIME_ID) has advanced X ms (0 < X <= 10000), then
+ * time (CLOCK_PROCESS_CPUTIME_ID) has advanced X ms (0 < X <= 10000; summed per
+ * step, so a job interrupted by a migration finishes its remaining CPU), then
  * answers {"cpuMs":X,"wallMs":W,"count":N,"node":"..."}: W is the wall time the
  * job took on this node (the service time, without the network), so on a node
  * limited to half a core W is about 2 X. GET /work (no cpuMs) draws X from the
@@ -92,12 +93,26 @@ static double draw_service_ms(void) {
   return x;
 }
 
-/* Spin for `ms` of this process's CPU time; returns the wall ms it took. */
+/*
+ * Spin for `ms` of this process's CPU time; returns the wall ms it took. The CPU time is
+ * summed step by step, not read as "now - start": a process restored by CRIU is a new
+ * process to the kernel, its CPU clock starts again near 0. Measured from the start, a job
+ * in progress at a checkpoint would then spin after the restore until the new clock reached
+ * the old start value, i.e. for all the CPU time the process had used before (seconds on a
+ * limited node: the testbed's "restore stalls", BENCHMARKS.md). A step whose clock went
+ * backwards (the restore) counts nothing; one that advanced more than the wall time it took
+ * (only possible across a restore, single-threaded) counts its wall time.
+ */
 static double spin_cpu_ms(double ms) {
-  double w0 = now_ms(), c0 = cpu_ms();
+  double w0 = now_ms(), done = 0, c = cpu_ms(), w = w0;
   volatile uint64_t x = 1;
-  while (cpu_ms() - c0 < ms) {
+  while (done < ms) {
     for (int i = 0; i < 2000; i++) x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    double c2 = cpu_ms(), w2 = now_ms(), d = c2 - c;
+    if (d > w2 - w) d = w2 - w;
+    if (d > 0) done += d;
+    c = c2;
+    w = w2;
   }
   return now_ms() - w0;
 }

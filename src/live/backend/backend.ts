@@ -173,11 +173,15 @@ export class LiveBackend implements ControlPort {
       port: this.o.ports[c],
       id,
       reason: m.reason,
-      // The restore succeeded once verification starts: the container answers at the destination
-      // from now on, so the users are sent there (as the simulator serves them when the restore
-      // ends); the backend's placement follows. finished() sets the final node (back to `from` on a rollback).
+      // The users are sent to the destination when its restore begins: their retries reach the
+      // container the moment it answers there, so the downtime they see is the one the prober
+      // measures and calibration fits (the simulator's downtime). Sent only once `runc restore`
+      // returned (verification), they waited for runc and CRIU to exit after the restored process
+      // already answered (on the validation campaign no held request was served before runc
+      // returned; now nearly all are, BENCHMARKS.md). The backend's placement follows; finished() sets the final
+      // node (back to `from` on a rollback).
       onPhase: (phase, state) => {
-        if (phase !== 'verify' || state !== 'start' || st.containerNode[c] === to) return;
+        if (phase !== 'restore' || state !== 'start' || st.containerNode[c] === to) return;
         st.containerNode[c] = to;
         this.o.onContainerMoved?.(c, to);
       },
