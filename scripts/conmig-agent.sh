@@ -25,6 +25,13 @@
 PROTO=1
 set -u
 export LC_ALL=C
+# Started by sshd, so SSH_CLIENT is set and SHLVL is 0 after the bootstrap's exec: every bash this
+# agent starts would then read root's ~/.bashrc (bash's "run by sshd" rule), which on a node may do
+# anything (on this project's machine it runs `pyenv init`: ~150 ms per bash). Commands the agent
+# runs are not remote shells: without these variables their bash reads no start-up file.
+unset SSH_CLIENT SSH2_CLIENT
+# for helpers that must end with the agent (a push prepared before the freeze: agent-node.ts)
+export CONMIG_AGENT_PID=$$
 D=$(mktemp -d "${CONMIG_AGENT_TMP:-/tmp}/conmig-agent.XXXXXX") && mkdir "$D/jobs" "$D/facts" || exit 70
 REFRESH_S=${CONMIG_AGENT_REFRESH_S:-2}
 exec 3>&1 1>/dev/null
