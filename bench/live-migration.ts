@@ -176,9 +176,24 @@ interface WarmRow {
 async function warmRows(inv: Awaited<ReturnType<typeof rigUp>>, spec: ImageSpec, runs: number, bw: number, results: LiveMigrationResult[]): Promise<WarmRow[]> {
   const rows: WarmRow[] = [];
   const w: Workload = { name: 'plate', image: 'plate', memoryMiB: null };
-  for (const setting of ['off', 'require'] as AgentSetting[]) {
+  // `fresh`: the agent, but a new controller process per migration as far as conmig can tell (a new
+  // pool: new SSH connections, agents, node-to-node channel, CRIU probe cache), like one
+  // `conmig migrate` after another; the agents' facts on the nodes outlive them
+  const settings: Array<{ agent: AgentSetting; fresh: boolean }> = [{ agent: 'off', fresh: false }, { agent: 'require', fresh: false }, ...(process.argv.includes('--no-fresh-row') ? [] : [{ agent: 'require' as AgentSetting, fresh: true }])];
+  for (const { agent: setting, fresh } of settings) {
     const pool = new SshExecPool(inv, { agent: setting });
-    const probes = new Map<string, CriuProbe>();
+    let probes = new Map<string, CriuProbe>();
+    // the pool a migration uses (fresh: a new one each time, closed after it)
+    const use = async <T>(f: (p: SshExecPool) => Promise<T>): Promise<T> => {
+      if (!fresh) return f(pool);
+      probes = new Map<string, CriuProbe>();
+      const p = new SshExecPool(inv, { agent: setting });
+      try {
+        return await f(p);
+      } finally {
+        await p.closeAll();
+      }
+    };
     const [a, b] = inv.nodes;
     let at = a;
     const ms: LiveMigrationResult[] = [];
@@ -188,16 +203,16 @@ async function warmRows(inv: Awaited<ReturnType<typeof rigUp>>, spec: ImageSpec,
       const id = await startContainer(pool, a, w, spec);
       const move = async (record: boolean): Promise<void> => {
         const to = at === a ? b : a;
-        const r = await migrateContainer({ inventory: inv, pool, container: id, from: at.name, to: to.name, mode: 'cold', port: spec.port, probeCache: probes });
+        const r = await use((p) => migrateContainer({ inventory: inv, pool: p, container: id, from: at.name, to: to.name, mode: 'cold', port: spec.port, probeCache: probes }));
         at = to;
         if (record) ms.push(r);
       };
       await move(false);
       await move(false);
       for (let k = 0; k < runs; k++) {
-        process.stderr.write(`  warm plate, ${setting === 'off' ? 'per-command SSH' : 'agent'}: run ${k + 1}/${runs}\n`);
+        process.stderr.write(`  warm plate, ${setting === 'off' ? 'per-command SSH' : fresh ? 'agent, new controller each time' : 'agent'}: run ${k + 1}/${runs}\n`);
         const to = at === a ? b : a;
-        const d = await migrateContainer({ inventory: inv, pool, container: id, from: at.name, to: to.name, mode: 'cold', port: spec.port, probeCache: probes, dryRun: true });
+        const d = await use((p) => migrateContainer({ inventory: inv, pool: p, container: id, from: at.name, to: to.name, mode: 'cold', port: spec.port, probeCache: probes, dryRun: true }));
         dry.push(d.phases.find((p) => p.phase === 'preflight')?.wallMs ?? NaN);
         await move(true);
         // the floor in the same run, on the node the container is on now
@@ -214,7 +229,7 @@ async function warmRows(inv: Awaited<ReturnType<typeof rigUp>>, spec: ImageSpec,
       await pool.closeAll();
     }
     rows.push({
-      exec: setting === 'off' ? 'one SSH command per step (--no-agent)' : 'node agent',
+      exec: setting === 'off' ? 'one SSH command per step (--no-agent)' : fresh ? 'node agent, a new controller per migration (agents started, facts kept on the nodes)' : 'node agent',
       runs: ms.length,
       preflightMs: median(ms.map((r) => r.phases.find((p) => p.phase === 'preflight')?.wallMs ?? NaN)),
       dryRunPreflightMs: median(dry),
