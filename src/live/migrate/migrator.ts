@@ -42,7 +42,17 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     );
     run.checkInterrupt();
     if (opts.dryRun) return await run.dryRunResult(ready);
-    await run.startProber();
+    // the prober's baseline of answers before the freeze (50 ms) overlaps the cold push's set-up
+    const prober = run.startProber();
+    if (opts.mode === 'cold' && opts.diskless !== true && ready.kind === 'prepared' && ctx.src.preparePush) {
+      const s = ready;
+      const ok = await run.phase('preflight', () => preparePush(ctx, s), `push to ${run.plan.to} prepared before the freeze`).catch(async (e: unknown) => {
+        await prober;
+        throw e;
+      });
+      if (!ok) run.noteLast('could not be: the push takes the ordinary path');
+    }
+    await prober;
 
     // From here on the container is touched: a failure is rolled back from the state reached.
     if (opts.mode === 'precopy') {
@@ -59,13 +69,7 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     let checkpointed: Checkpointed;
     if (lazy && from.kind === 'prepared') checkpointed = await run.step('checkpoint', () => lazyCheckpoint(ctx, from));
     else if (opts.mode === 'cold' && opts.diskless === true && from.kind === 'prepared') ({ state: checkpointed, transferStart } = await coldCheckpoint(run, ctx, from));
-    else {
-      if (opts.mode === 'cold' && from.kind === 'prepared' && ctx.src.preparePush) {
-        const ok = await run.phase('preflight', () => preparePush(ctx, from), `push to ${run.plan.to} prepared before the freeze`);
-        if (!ok) run.noteLast('could not be: the push takes the ordinary path');
-      }
-      checkpointed = await run.step('checkpoint', () => checkpoint(ctx, from));
-    }
+    else checkpointed = await run.step('checkpoint', () => checkpoint(ctx, from));
     run.checkInterrupt();
     // disk-less: the transfer began with the dump (the phases' startWallMs show the overlap)
     const transferred = await run.step('transfer', () => transfer(ctx, checkpointed), transferStart === undefined ? undefined : 'disk-less: began with the dump', transferStart);
