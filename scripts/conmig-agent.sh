@@ -172,7 +172,9 @@ fact() {
   fi
   printf %s "$t0" >"$f/used"
   [ -f "$f/at" ] && IFS= read -r at <"$f/at"
-  if [ ! -f "$f/res" ] || [ $((t0 - ${at:-0})) -ge $((maxage * 1000)) ]; then
+  # checked by an earlier agent (not this one's refresher: a fact may have changed since that
+  # agent ended, e.g. a df before a disk filled): checked again before its first use here
+  if [ ! -f "$f/res" ] || [ $((t0 - ${at:-0})) -ge $((maxage * 1000)) ] || [ "${at:-0}" -lt "$AGENT_T0" ]; then
     refresh_fact "$f"
     flags=fresh
   fi
@@ -216,6 +218,8 @@ refresher() {
 }
 
 AGENT=$$
+now_us
+AGENT_T0=$REPLY
 refresher 3>&- &
 RPID=$!
 
