@@ -488,7 +488,7 @@ async function main(): Promise<void> {
               bareRestoreMs: median(bare.map((x) => x.restoreMs)),
             });
           } catch (e) {
-            rows.push({ ...base, runs: rs.length, failed: isConmigError(e) ? `${e.code}: ${e.message}` : String(e) });
+            rows.push({ ...base, runs: rs.length, failed: isConmigError(e) ? `${e.code}: ${e.message}${e.context.stderr ? ` (stderr: ${String(e.context.stderr).replace(/\s+/g, ' ').slice(0, 300)})` : ''}` : String(e) });
           } finally {
             await pool.get(at.name).run(`runc --root ${shq(at.runcRoot)} delete -f ${shq(id)}`).catch(() => undefined);
           }
