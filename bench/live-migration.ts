@@ -167,11 +167,17 @@ interface WarmRow {
   runs: number;
   preflightMs: number;
   dryRunPreflightMs: number;
+  /** Set-up before the freeze after the checks (the push's session: the second `preflight` entry). */
+  prepareMs: number;
   checkpointMs: number;
   transferMs: number;
   restoreMs: number;
   totalMs: number;
   downtimeMs: number;
+  /** The floor, same run: bare runc checkpoint + restore on the node, and bytes / bandwidth. */
+  bareCheckpointMs: number;
+  bareRestoreMs: number;
+  floorTransferMs: number;
 }
 
 /**
@@ -180,47 +186,75 @@ interface WarmRow {
  * migrations node1 <-> node2 and `runs` pre-flights alone (dry runs), for each exec setting
  * in the same run: the node agent, and one SSH command per step (the baseline).
  */
-async function warmRows(inv: Awaited<ReturnType<typeof rigUp>>, spec: ImageSpec, runs: number): Promise<WarmRow[]> {
+async function warmRows(inv: Awaited<ReturnType<typeof rigUp>>, spec: ImageSpec, runs: number, bw: number, results: LiveMigrationResult[]): Promise<WarmRow[]> {
   const rows: WarmRow[] = [];
   const w: Workload = { name: 'plate', image: 'plate', memoryMiB: null };
-  for (const setting of ['off', 'require'] as AgentSetting[]) {
+  // `fresh`: the agent, but a new controller process per migration as far as conmig can tell (a new
+  // pool: new SSH connections, agents, node-to-node channel, CRIU probe cache), like one
+  // `conmig migrate` after another; the agents' facts on the nodes outlive them
+  const settings: Array<{ agent: AgentSetting; fresh: boolean }> = [{ agent: 'off', fresh: false }, { agent: 'require', fresh: false }, ...(process.argv.includes('--no-fresh-row') ? [] : [{ agent: 'require' as AgentSetting, fresh: true }])];
+  for (const { agent: setting, fresh } of settings) {
     const pool = new SshExecPool(inv, { agent: setting });
-    const probes = new Map<string, CriuProbe>();
+    let probes = new Map<string, CriuProbe>();
+    // the pool a migration uses (fresh: a new one each time, closed after it)
+    const use = async <T>(f: (p: SshExecPool) => Promise<T>): Promise<T> => {
+      if (!fresh) return f(pool);
+      probes = new Map<string, CriuProbe>();
+      const p = new SshExecPool(inv, { agent: setting });
+      try {
+        return await f(p);
+      } finally {
+        await p.closeAll();
+      }
+    };
     const [a, b] = inv.nodes;
     let at = a;
     const ms: LiveMigrationResult[] = [];
     const dry: number[] = [];
+    const bare: Array<{ checkpointMs: number; restoreMs: number }> = [];
     try {
       const id = await startContainer(pool, a, w, spec);
       const move = async (record: boolean): Promise<void> => {
         const to = at === a ? b : a;
-        const r = await migrateContainer({ inventory: inv, pool, container: id, from: at.name, to: to.name, mode: 'cold', port: spec.port, probeCache: probes });
+        const r = await use((p) => migrateContainer({ inventory: inv, pool: p, container: id, from: at.name, to: to.name, mode: 'cold', port: spec.port, probeCache: probes }));
         at = to;
         if (record) ms.push(r);
       };
       await move(false);
       await move(false);
       for (let k = 0; k < runs; k++) {
-        process.stderr.write(`  warm plate, ${setting === 'off' ? 'per-command SSH' : 'agent'}: run ${k + 1}/${runs}\n`);
+        process.stderr.write(`  warm plate, ${setting === 'off' ? 'per-command SSH' : fresh ? 'agent, new controller each time' : 'agent'}: run ${k + 1}/${runs}\n`);
         const to = at === a ? b : a;
-        const d = await migrateContainer({ inventory: inv, pool, container: id, from: at.name, to: to.name, mode: 'cold', port: spec.port, probeCache: probes, dryRun: true });
+        const d = await use((p) => migrateContainer({ inventory: inv, pool: p, container: id, from: at.name, to: to.name, mode: 'cold', port: spec.port, probeCache: probes, dryRun: true }));
         dry.push(d.phases.find((p) => p.phase === 'preflight')?.wallMs ?? NaN);
         await move(true);
+        // the floor in the same run, on the node the container is on now
+        try {
+          bare.push(await bareCheckpointRestore(pool, at, id));
+        } catch (e) {
+          process.stderr.write(`    (floor run skipped: ${(e as Error).message})\n`);
+          if ((e as Error).message.includes('GONE')) throw e;
+        }
       }
+      results.push(...ms);
     } finally {
       await pool.get(at.name).run(`runc --root ${shq(at.runcRoot)} delete -f plate`).catch(() => undefined);
       await pool.closeAll();
     }
     rows.push({
-      exec: setting === 'off' ? 'one SSH command per step (--no-agent)' : 'node agent',
+      exec: setting === 'off' ? 'one SSH command per step (--no-agent)' : fresh ? 'node agent, a new controller per migration (agents started, facts kept on the nodes)' : 'node agent',
       runs: ms.length,
       preflightMs: median(ms.map((r) => r.phases.find((p) => p.phase === 'preflight')?.wallMs ?? NaN)),
       dryRunPreflightMs: median(dry),
+      prepareMs: median(ms.map((r) => r.phases.filter((p) => p.phase === 'preflight').slice(1).reduce((a, p) => a + p.wallMs, 0))),
       checkpointMs: median(ms.map((r) => r.checkpointMs)),
       transferMs: median(ms.map((r) => r.transferMs)),
       restoreMs: median(ms.map((r) => r.restoreMs)),
       totalMs: median(ms.map((r) => r.totalMs)),
       downtimeMs: median(ms.map((r) => r.downtimeMs)),
+      bareCheckpointMs: median(bare.map((x) => x.checkpointMs)),
+      bareRestoreMs: median(bare.map((x) => x.restoreMs)),
+      floorTransferMs: median(ms.map((r) => ((r.bytes * 8) / (bw * 1e6)) * 1000)),
     });
   }
   return rows;
@@ -229,12 +263,12 @@ async function warmRows(inv: Awaited<ReturnType<typeof rigUp>>, spec: ImageSpec,
 export function warmTable(rows: WarmRow[], bw: number): string {
   const base = rows.find((r) => r.exec.startsWith('one SSH'));
   const head =
-    `| plate, warm nodes, ${bw} Mbit/s | runs | pre-flight ms | pre-flight alone (dry run) ms | checkpoint ms | transfer ms | restore ms | total ms | downtime ms | total vs per-command SSH |\n` +
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
-  const lines = rows.map(
-    (r) =>
-      `| ${r.exec} | ${r.runs} | ${fmt(r.preflightMs)} | ${fmt(r.dryRunPreflightMs)} | ${fmt(r.checkpointMs)} | ${fmt(r.transferMs)} | ${fmt(r.restoreMs)} | ${fmt(r.totalMs)} | ${fmt(r.downtimeMs)} | ${base ? `${(r.totalMs / base.totalMs).toFixed(2)}x` : '-'} |`,
-  );
+    `| plate, warm nodes, ${bw} Mbit/s | runs | pre-flight ms | pre-flight alone (dry run) ms | set-up before the freeze ms | checkpoint ms | transfer ms | restore ms | total ms | downtime ms | floor: bare ckpt + restore + MiB/bandwidth ms | downtime / floor | total vs per-command SSH | downtime vs per-command SSH |\n` +
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
+  const lines = rows.map((r) => {
+    const floor = r.bareCheckpointMs + r.bareRestoreMs + r.floorTransferMs;
+    return `| ${r.exec} | ${r.runs} | ${fmt(r.preflightMs)} | ${fmt(r.dryRunPreflightMs)} | ${fmt(r.prepareMs)} | ${fmt(r.checkpointMs)} | ${fmt(r.transferMs)} | ${fmt(r.restoreMs)} | ${fmt(r.totalMs)} | ${fmt(r.downtimeMs)} | ${fmt(r.bareCheckpointMs)} + ${fmt(r.bareRestoreMs)} + ${fmt(r.floorTransferMs)} = ${fmt(floor)} | ${(r.downtimeMs / floor).toFixed(2)}x | ${base ? `${(r.totalMs / base.totalMs).toFixed(2)}x` : '-'} | ${base ? `${(r.downtimeMs / base.downtimeMs).toFixed(2)}x` : '-'} |`;
+  });
   return [head, ...lines].join('\n');
 }
 
@@ -419,7 +453,7 @@ async function main(): Promise<void> {
     if (!process.argv.includes('--no-agent-rows')) {
       const bw = 1000;
       rig('shape', STATE, String(bw));
-      warm = warmTable(await warmRows(inv, specs.plate, Number(arg('warm-runs') ?? 5)), bw);
+      warm = warmTable(await warmRows(inv, specs.plate, Number(arg('warm-runs') ?? 5), bw, results), bw);
     }
     if (agentOnly) bandwidths.length = 0;
     const probes = new Map<string, CriuProbe>();
@@ -473,7 +507,7 @@ async function main(): Promise<void> {
               bareRestoreMs: median(bare.map((x) => x.restoreMs)),
             });
           } catch (e) {
-            rows.push({ ...base, runs: rs.length, failed: isConmigError(e) ? `${e.code}: ${e.message}` : String(e) });
+            rows.push({ ...base, runs: rs.length, failed: isConmigError(e) ? `${e.code}: ${e.message}${e.context.stderr ? ` (stderr: ${String(e.context.stderr).replace(/\s+/g, ' ').slice(0, 300)})` : ''}` : String(e) });
           } finally {
             await pool.get(at.name).run(`runc --root ${shq(at.runcRoot)} delete -f ${shq(id)}`).catch(() => undefined);
           }

@@ -25,7 +25,20 @@
 PROTO=1
 set -u
 export LC_ALL=C
+# Started by sshd, so SSH_CLIENT is set and SHLVL is 0 after the bootstrap's exec: every bash this
+# agent starts would then read root's ~/.bashrc (bash's "run by sshd" rule), which on a node may do
+# anything (on this project's machine it runs `pyenv init`: ~150 ms per bash). Commands the agent
+# runs are not remote shells: without these variables their bash reads no start-up file.
+unset SSH_CLIENT SSH2_CLIENT
+# for helpers that must end with the agent (a push prepared before the freeze: agent-node.ts)
+export CONMIG_AGENT_PID=$$
 D=$(mktemp -d "${CONMIG_AGENT_TMP:-/tmp}/conmig-agent.XXXXXX") && mkdir "$D/jobs" "$D/facts" || exit 70
+# Facts outlive the agent (beside this file, format 2): the next agent, e.g. the next
+# `conmig migrate`, starts with them and re-checks each one's validator before using it. Agents
+# sharing the folder are safe: an answer and the fingerprint it was taken with are one file.
+FACTS=${CONMIG_AGENT_FACTS:-}
+case $0 in */*) [ -n "$FACTS" ] || FACTS=${0%/*}/conmig-agent-facts.2 ;; esac
+if [ -z "$FACTS" ] || ! mkdir -p "$FACTS" 2>/dev/null || [ ! -w "$FACTS" ]; then FACTS=$D/facts; fi
 REFRESH_S=${CONMIG_AGENT_REFRESH_S:-2}
 exec 3>&1 1>/dev/null
 
@@ -106,49 +119,62 @@ job() {
   rm -f "$j".*
 }
 
-# Bring fact folder $1 up to date; REPLY = the time its check began.
+# REPLY = the fingerprint kept with fact answer $1 (false: no answer)
+res_vout() {
+  local rc no ne vl
+  [ -f "$1" ] || return 1
+  {
+    IFS=' ' read -r rc no ne vl || return 1
+    [[ $vl =~ ^[0-9]+$ ]] || return 1
+    REPLY=
+    [ "$vl" = 0 ] || IFS= read -r -N "$vl" REPLY
+  } <"$1"
+}
+
+# Bring fact folder $1 up to date.
 refresh_fact() {
-  local f=$1 v='' old='' t rc sz c='' vc='' p=$BASHPID
+  local f=$1 v='' t rc sz c='' vc='' p=$BASHPID
   now_us
   t=$REPLY
   if [ -s "$f/val" ]; then
     IFS= read -r -d '' vc <"$f/val"
     v=$(sh -c "$vc" 2>/dev/null 3>&-)
-    if [ -f "$f/res" ] && [ -f "$f/vout" ]; then
-      IFS= read -r -d '' old <"$f/vout"
-      if [ "$v" = "$old" ]; then
-        printf %s "$t" >"$f/at"
-        return
-      fi
+    if res_vout "$f/res" && [ "$v" = "$REPLY" ]; then
+      printf %s "$t" >"$f/at"
+      return
     fi
   fi
   IFS= read -r -d '' c <"$f/cmd"
   sh -c "$c" </dev/null >"$f/o.$p" 2>"$f/e.$p" 3>&-
   rc=$?
   sz=$(stat -c %s "$f/o.$p" "$f/e.$p")
-  { printf '%s %s %s\n' "$rc" "${sz%%$'\n'*}" "${sz##*$'\n'}"; cat "$f/o.$p" "$f/e.$p"; } >"$f/r.$p"
-  mv -f "$f/r.$p" "$f/res"
-  rm -f "$f/o.$p" "$f/e.$p"
   # the fingerprint CMD's answer belongs to is the one taken before it: a tree that changed while
   # CMD ran is seen as changed next round (a fact that writes, e.g. a config file, has a validator
-  # that says the same only while all is well: `ok`, else something new every time)
-  printf %s "$v" >"$f/vout"
+  # that says the same only while all is well: `ok`, else something new every time). It is kept
+  # in the answer's own file ("RC OUTLEN ERRLEN VLEN", fingerprint, stdout, stderr), replaced
+  # whole: an answer never pairs with another run's fingerprint
+  { printf '%s %s %s %s\n' "$rc" "${sz%%$'\n'*}" "${sz##*$'\n'}" "${#v}"; printf %s "$v"; cat "$f/o.$p" "$f/e.$p"; } >"$f/r.$p"
+  mv -f "$f/r.$p" "$f/res"
+  rm -f "$f/o.$p" "$f/e.$p"
   printf %s "$t" >"$f/at"
 }
 
 fact() {
-  local id=$1 key=$2 maxage=$3 val=$4 cmd=$5 f=$D/facts/$2 at=0 rc no ne r t0 flags=cached
+  local id=$1 key=$2 maxage=$3 val=$4 cmd=$5 f=$FACTS/$2 at=0 rc no ne vl r t0 flags=cached
   now_us
   t0=$REPLY
   if [ ! -f "$f/cmd" ]; then
     mkdir -p "$f"
     printf %s "$t0" >"$f/used"
-    printf %s "$val" >"$f/val"
-    printf %s "$cmd" >"$f/cmd"
+    # whole or not at all (another agent's refresher may read them)
+    printf %s "$val" >"$f/val.$BASHPID" && mv -f "$f/val.$BASHPID" "$f/val"
+    printf %s "$cmd" >"$f/cmd.$BASHPID" && mv -f "$f/cmd.$BASHPID" "$f/cmd"
   fi
   printf %s "$t0" >"$f/used"
   [ -f "$f/at" ] && IFS= read -r at <"$f/at"
-  if [ ! -f "$f/res" ] || [ $((t0 - ${at:-0})) -ge $((maxage * 1000)) ]; then
+  # checked by an earlier agent (not this one's refresher: a fact may have changed since that
+  # agent ended, e.g. a df before a disk filled): checked again before its first use here
+  if [ ! -f "$f/res" ] || [ $((t0 - ${at:-0})) -ge $((maxage * 1000)) ] || [ "${at:-0}" -lt "$AGENT_T0" ]; then
     refresh_fact "$f"
     flags=fresh
   fi
@@ -162,7 +188,8 @@ fact() {
     rm -f "$D/jobs/$id".*
     return
   fi
-  IFS=' ' read -r rc no ne <&"$r"
+  IFS=' ' read -r rc no ne vl <&"$r"
+  [[ ${vl:-} =~ ^[0-9]+$ ]] && [ "$vl" != 0 ] && IFS= read -r -N "$vl" _ <&"$r"
   now_us
   lock
   { printf 'done %s %s %s %s %s %s\n' "$id" "$rc" "$((REPLY - t0))" "$no" "$ne" "$flags"; cat <&"$r"; } >&3
@@ -174,14 +201,15 @@ refresher() {
   local f u
   # ends with the agent (also when it was killed and could not say so)
   while sleep "$REFRESH_S" && kill -0 "$AGENT" 2>/dev/null; do
-    for f in "$D"/facts/*; do
+    for f in "$FACTS"/*; do
       [ -f "$f/cmd" ] || continue
       u=
       IFS= read -r u <"$f/used" # (no newline at the end: read says 1, u is set)
       now_us
       # (u empty: the fact is being created or its use written just now)
+      # unused for 10 minutes: no longer refreshed (re-checked when used again); removed after a week
       if [ -n "$u" ] && [ $((REPLY - u)) -gt 600000000 ]; then
-        rm -rf "$f"
+        [ $((REPLY - u)) -gt 604800000000 ] && rm -rf "$f"
         continue
       fi
       refresh_fact "$f"
@@ -190,6 +218,8 @@ refresher() {
 }
 
 AGENT=$$
+now_us
+AGENT_T0=$REPLY
 refresher 3>&- &
 RPID=$!
 

@@ -243,6 +243,35 @@ describe('AgentExec over a local agent', () => {
     const bad = await a.fact('echo nope >&2; exit 4', { maxAgeMs: 60_000 });
     expect([bad.code, bad.stderr]).toEqual([4, 'nope\n']);
   });
+
+  it('keeps facts for the next agent (the next conmig process): re-checked by their validator, re-run only if it changed', async () => {
+    const src = join(dir, 'src');
+    writeFileSync(src, 'v1');
+    // the command's own output says whether it ran again (a new time stamp)
+    const cmd = `cat ${src}; date +%s%N`;
+    const validator = `cat ${src}`;
+    const a = agentExec();
+    const f1 = await a.fact(cmd, { maxAgeMs: 60_000, validator });
+    await a.close();
+    const b = agentExec();
+    // a new agent checks a fact before its first use, however recently the last agent did
+    const f2 = await b.fact(cmd, { maxAgeMs: 60_000, validator });
+    expect(b.agentPid).not.toBe(null);
+    expect(f2.stdout).toBe(f1.stdout); // not re-run: the fingerprint is unchanged
+    await b.close();
+    writeFileSync(src, 'v2');
+    const c = agentExec();
+    const f3 = await c.fact(cmd, { maxAgeMs: 60_000, validator });
+    expect(f3.stdout.startsWith('v2')).toBe(true); // changed: re-run
+    // a fact without a validator is re-run by a new agent (e.g. a df: the disk may have filled since)
+    const d1 = await c.fact('date +%s%N', { maxAgeMs: 60_000 });
+    expect((await c.fact('date +%s%N', { maxAgeMs: 60_000 })).stdout).toBe(d1.stdout);
+    await c.close();
+    const d = agentExec();
+    const d2 = await d.fact('date +%s%N', { maxAgeMs: 60_000 });
+    expect(d2.stdout).not.toBe(d1.stdout);
+    expect((await d.fact('date +%s%N', { maxAgeMs: 60_000 })).stdout).toBe(d2.stdout);
+  });
 });
 
 function alive(pid: number): boolean {

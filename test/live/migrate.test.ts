@@ -98,7 +98,9 @@ describe.skipIf(reason !== null)('conmig migrate (live, runc + CRIU over SSH)', 
     expect(r1.bundleBytes).toBeLessThan(20_000);
     for (const r of [r1, r2]) {
       // phases in order, all timed; measured downtime is a real gap within the migration
-      expect(r.phases.map((p) => p.phase)).toEqual(['preflight', 'checkpoint', 'transfer', 'restore', 'verify', 'cleanup']);
+      // (the second `preflight`: the push's node-to-node session set up before the freeze, by the node agent)
+      expect(r.phases.map((p) => p.phase)).toEqual(['preflight', 'preflight', 'checkpoint', 'transfer', 'restore', 'verify', 'cleanup']);
+      expect(r.phases[1].note).toBe(`push to ${r.to} prepared before the freeze`);
       for (const p of r.phases) expect(p.wallMs).toBeGreaterThan(0);
       expect(r.checkpointBytes).toBeGreaterThan(10_000);
       expect(r.bytes).toBe(r.checkpointBytes + r.bundleBytes);

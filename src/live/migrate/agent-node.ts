@@ -25,8 +25,8 @@ import { probeCriu, type CriuProbe } from '../criu-probe.ts';
 import type { InventoryNode } from '../inventory.ts';
 import { AgentExec } from '../exec/agent.ts';
 import { shq, tail, type ExecResult, type NodeExec, type RunOptions, type RunningCommand, type StreamOptions } from '../exec/types.ts';
-import { CRIU_CONF, checkpointSpaceCmd, criuConfPath, manifestCmd, runcStateCmd, parseKv, parseRuncState, toInt, transferSsh, treeHashCmd, type RuncState } from './commands.ts';
-import type { ContainerSize, MigrationNode, TransferChannel } from './node.ts';
+import { CRIU_CONF, checkpointSpaceCmd, criuConfPath, manifestCmd, preparePushCmd, preparedPushCmd, preparedPushFiles, runcStateCmd, parseKv, parseRuncState, toInt, transferSsh, treeHashCmd, type RuncState } from './commands.ts';
+import type { ContainerSize, MigrationNode, PushRequest, PushResult, TransferChannel } from './node.ts';
 import { ShellNode } from './shell-node.ts';
 
 /** How old a cached fact may be when pre-flight reads it. */
@@ -176,6 +176,35 @@ export class AgentNode extends ShellNode {
     const r = await this.agent.run(cmd, { timeoutMs: 20_000 });
     if (r.code === 0) this.agent.atClose(`${transferSsh(this.node, to, warm, ['-O', 'exit'])} 2>/dev/null; rm -f ${w} ${pidf}`);
     return { ok: r.code === 0, stderr: r.stderr };
+  }
+
+  /**
+   * Before the freeze: the push's pipeline started, its ssh session to the destination open
+   * (commands.ts preparePushCmd). It ends with this agent, so a controller that dies before the
+   * freeze leaves nothing running (and `conmig recover` sees no command of the migration).
+   */
+  async preparePush(ch: TransferChannel, to: InventoryNode, q: Pick<PushRequest, 'srcDir' | 'dstDir' | 'srcRootfs' | 'dstBundle'>): Promise<boolean> {
+    const r = await this.agent.run(preparePushCmd(this.node, to, ch.ctlSock, q), { timeoutMs: 20_000 });
+    return r.code === 0;
+  }
+
+  async abortPush(srcDir: string): Promise<void> {
+    const f = preparedPushFiles(srcDir);
+    await this.agent.run(`[ -f ${shq(f.pid)} ] && kill -KILL -- "-$(cat ${shq(f.pid)})" 2>/dev/null; rm -rf ${shq(f.dir)}`, { timeoutMs: 10_000 });
+  }
+
+  /** Through the pipeline preparePush started, if it is there and alive; else the ordinary push. */
+  override async pushCheckpoint(ch: TransferChannel, to: InventoryNode, q: PushRequest): Promise<PushResult> {
+    const cmd = preparedPushCmd(q);
+    const r = await this.agent.run(`bash --norc --noprofile -c ${shq(cmd)}`);
+    const kv = parseKv(r.stdout);
+    if (r.code === 0 && kv.get('prepared') === '0') return super.pushCheckpoint(ch, to, q);
+    if (r.code !== 0) {
+      throw new ConmigError('COMMAND_FAILED', `pushing the checkpoint to ${to.name} failed on ${this.name} (exit ${r.code}) during transfer`, {
+        context: { node: this.name, command: cmd, exit: r.code, stderr: tail(r.stderr || r.stdout), phase: 'transfer' },
+      });
+    }
+    return { imageBytes: toInt(kv.get('img') ?? '0'), rootfsBytes: toInt(kv.get('rootfs_bytes') ?? '0'), rootfsCached: kv.get('send_rootfs') === '0' };
   }
 
   /** The link goes; the master stays warm for the next migration (unless the link was no link). */

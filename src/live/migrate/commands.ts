@@ -89,8 +89,10 @@ export function checkpointSpaceCmd(n: InventoryNode): string {
  */
 export function rmCheckpointDir(dir: string): string {
   const d = shq(dir);
-  // a disk-less dump's page server that never got its dump goes too
-  return `{ [ -f ${shq(`${dir}/pswork/ps.pid`)} ] && kill -KILL "$(cat ${shq(`${dir}/pswork/ps.pid`)})" 2>/dev/null; }; for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
+  // a disk-less dump's page server that never got its dump goes too, and a push prepared
+  // before the freeze that was never triggered (its process group: the ssh to the destination too)
+  const push = shq(`${dir}/push/pid`);
+  return `{ [ -f ${shq(`${dir}/pswork/ps.pid`)} ] && kill -KILL "$(cat ${shq(`${dir}/pswork/ps.pid`)})" 2>/dev/null; }; { [ -f ${push} ] && kill -KILL -- "-$(cat ${push})" 2>/dev/null; }; for m in $(awk -v p=${d}/ 'index($2, p) == 1 {print $2}' /proc/mounts | sort -r); do umount -l "$m" 2>/dev/null; done; rm -rf --one-file-system ${d}`;
 }
 
 /** Pre-copy round `round` (images in `<dir>/pre<round>`), on top of the previous round's. */
@@ -307,4 +309,94 @@ export function streamCheckpointCmd(n: InventoryNode, id: string, dir: string, d
 export function stopPageServerCmd(dir: string): string {
   const pid = shq(`${dir}/pswork/ps.pid`);
   return `[ -e ${pid} ] && kill -KILL "$(cat ${pid})" 2>/dev/null; true`;
+}
+
+// ---- the push prepared before the freeze (node agent) ----
+
+/** Files of a push prepared before the freeze, under `<srcDir>/push` on the source. */
+export function preparedPushFiles(srcDir: string): { dir: string; pid: string; trig: string; done: string; rc: string; out: string; err: string } {
+  const d = `${srcDir}/push`;
+  return { dir: d, pid: `${d}/pid`, trig: `${d}/trig`, done: `${d}/done`, rc: `${d}/rc`, out: `${d}/out`, err: `${d}/err` };
+}
+
+/**
+ * Source, before the freeze: start the push's pipeline now, so that its ssh session to the
+ * destination (a process start on each side; the destination's shell start-up, which reads the
+ * root's ~/.bashrc there, ~150 ms on this project's machine) is set up while the container still
+ * runs, and the push after the freeze only has to send the bytes. The pipeline waits for one
+ * line on `push/trig` (`img`: images and config.json; `all`: the rootfs too); the destination
+ * side says `ready` once it runs, and creates nothing but `dstDir` before bytes arrive (the
+ * bundle only once config.json came). It ends by itself when the node agent ends (the
+ * controller went away: CONMIG_AGENT_PID) or after `maxWaitS` without a trigger, and
+ * rmCheckpointDir(srcDir) kills it (its process group). Prints `ready 1` when the destination
+ * side runs, `ready 0` when it did not say so within 5 s (the pipeline is used anyway); exits 1
+ * if the pipeline already ended (the push then takes the ordinary path).
+ */
+export function preparePushCmd(from: InventoryNode, to: InventoryNode, ctlSock: string, q: { srcDir: string; dstDir: string; srcRootfs: string; dstBundle: string }, maxWaitS = 600): string {
+  const f = preparedPushFiles(q.srcDir);
+  // the destination: nothing but dstDir before the bytes come; the bundle only with a config.json
+  const remote = [
+    'echo ready',
+    `mkdir -p ${shq(q.dstDir)}`,
+    `tar -C ${shq(q.dstDir)} -xf -`,
+    `[ -f ${shq(`${q.dstDir}/config.json`)} ]`,
+    `mkdir -p ${shq(q.dstBundle)}`,
+    `{ if [ -d ${shq(`${q.dstDir}/rootfs`)} ]; then rm -rf --one-file-system ${shq(`${q.dstBundle}/rootfs`)} && mv ${shq(`${q.dstDir}/rootfs`)} ${shq(`${q.dstBundle}/rootfs`)}; fi; }`,
+    `mv ${shq(`${q.dstDir}/config.json`)} ${shq(`${q.dstBundle}/config.json`)}`,
+  ].join(' && ');
+  const send = [
+    'go=',
+    `for ((_i = 0; _i < ${maxWaitS}; _i++)); do`,
+    '  IFS= read -r -t 1 go <&3 && break',
+    '  [ -z "${CONMIG_AGENT_PID:-}" ] || kill -0 "$CONMIG_AGENT_PID" 2>/dev/null || break',
+    'done',
+    'case $go in',
+    `  img) tar -cf - -C ${shq(q.srcDir)} img config.json ;;`,
+    `  all) tar -cf - -C ${shq(q.srcDir)} img config.json -C ${shq(q.srcRootfs)} --transform 's,^\\.,rootfs,' . ;;`,
+    '  *) exit 125 ;;',
+    'esac',
+  ].join('\n');
+  const job = [
+    'set -o pipefail',
+    `exec 3<>${shq(f.trig)}`,
+    `{ ${send}\n} 3<&3 | ${transferSsh(from, to, ctlSock, ['-o', 'ControlMaster=no'], remote)} >${shq(f.out)} 2>${shq(f.err)}`,
+    'rc=$?',
+    `echo $rc > ${shq(`${f.rc}.tmp`)} && mv ${shq(`${f.rc}.tmp`)} ${shq(f.rc)}`,
+    // the push waiting for it holds `done` open: the line is not lost
+    `printf '%s\\n' $rc 1<>${shq(f.done)}`,
+  ].join('\n');
+  return [
+    `mkdir -p ${shq(f.dir)} && mkfifo ${shq(f.trig)} ${shq(f.done)} || exit 1`,
+    `setsid bash --norc --noprofile -c ${shq(job)} </dev/null >/dev/null 2>&1 &`,
+    `echo $! > ${shq(f.pid)}`,
+    `for _i in $(seq 1 500); do grep -qx ready ${shq(f.out)} 2>/dev/null && { echo "ready 1"; exit 0; }; [ -e ${shq(f.rc)} ] && { cat ${shq(f.err)} >&2; exit 1; }; sleep 0.01; done`,
+    'echo "ready 0"',
+  ].join('\n');
+}
+
+/**
+ * Source, after the freeze: the push through the pipeline preparePushCmd started (bash). As the
+ * ordinary push (ShellNode.pushCheckpoint): the rootfs goes unless pre-flight found it cached and
+ * its fingerprint is unchanged; config.json for that case is written; `img`, `rootfs_bytes`,
+ * `send_rootfs` are printed. Prints `prepared 0` and changes nothing when the pipeline is gone
+ * (the caller then pushes the ordinary way).
+ */
+export function preparedPushCmd(q: { srcDir: string; srcRootfs: string; manifest: string; rootfsCached: boolean; configCached: string; configSent: string }): string {
+  const f = preparedPushFiles(q.srcDir);
+  const b64 = (x: string): string => Buffer.from(x).toString('base64');
+  return [
+    `pid=$(cat ${shq(f.pid)} 2>/dev/null)`,
+    `if [ -z "$pid" ] || [ -e ${shq(f.rc)} ] || ! kill -0 "$pid" 2>/dev/null; then echo "prepared 0"; exit 0; fi`,
+    `man=$(${manifestCmd(q.srcRootfs)})`,
+    `if [ "$man" = ${shq(q.manifest)} ] && [ ${q.rootfsCached ? 1 : 0} = 1 ]; then send=0; go=img; cfg=${b64(q.configCached)}; else send=1; go=all; cfg=${b64(q.configSent)}; fi`,
+    `printf %s "$cfg" | base64 -d > ${shq(`${q.srcDir}/config.json`)} || exit 1`,
+    `exec 5<>${shq(f.done)}`,
+    `printf '%s\\n' "$go" 1<>${shq(f.trig)}`,
+    'echo "prepared 1"; echo "send_rootfs $send"',
+    // measured while the bytes go
+    `echo "img $(du -sb ${shq(`${q.srcDir}/img`)} | cut -f1)"; echo "rootfs_bytes $(du -sb ${shq(q.srcRootfs)} | cut -f1)"`,
+    'rc=',
+    'until IFS= read -r -t 1 rc <&5; do kill -0 "$pid" 2>/dev/null || { sleep 0.1; rc=$(cat ' + shq(f.rc) + ' 2>/dev/null || echo 255); break; }; done',
+    `[ "$rc" = 0 ] || { tail -c 2000 ${shq(f.err)} >&2; exit $(( rc > 0 && rc < 256 ? rc : 1 )); }`,
+  ].join('\n');
 }

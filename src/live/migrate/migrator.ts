@@ -25,7 +25,7 @@ import { MigrationRun } from './run.ts';
 import { isConmigError } from '../../model/errors.ts';
 import { tail } from '../exec/types.ts';
 import { checkpoint, cleanup, fetchPages, lazyCheckpoint, lazyRestore, prepareDiskless, restore, streamCheckpoint, verify, type StepContext } from './steps.ts';
-import { destinationConfigs, predumpRound, transfer } from './transfer.ts';
+import { destinationConfigs, predumpRound, preparePush, transfer } from './transfer.ts';
 import type { Checkpointed, Predumped, Prepared } from './state.ts';
 
 export type { HookContext, MigrateOptions, MigrationHooks } from './options.ts';
@@ -42,7 +42,17 @@ export async function migrateContainer(opts: MigrateOptions): Promise<LiveMigrat
     );
     run.checkInterrupt();
     if (opts.dryRun) return await run.dryRunResult(ready);
-    await run.startProber();
+    // the prober's baseline of answers before the freeze (50 ms) overlaps the cold push's set-up
+    const prober = run.startProber();
+    if (opts.mode === 'cold' && opts.diskless !== true && ready.kind === 'prepared' && ctx.src.preparePush) {
+      const s = ready;
+      const ok = await run.phase('preflight', () => preparePush(ctx, s), `push to ${run.plan.to} prepared before the freeze`).catch(async (e: unknown) => {
+        await prober;
+        throw e;
+      });
+      if (!ok) run.noteLast('could not be: the push takes the ordinary path');
+    }
+    await prober;
 
     // From here on the container is touched: a failure is rolled back from the state reached.
     if (opts.mode === 'precopy') {
@@ -99,7 +109,8 @@ async function coldCheckpoint(run: MigrationRun, ctx: StepContext, s: Prepared):
   let port: number | null = null;
   try {
     const { configCached, configSent } = destinationConfigs(ctx, s);
-    port = await run.phase('preflight', () => prepareDiskless(ctx, s, s.facts.rootfsCached ? configCached : configSent), `disk-less: bundle and criu page-server ready on ${to}`);
+    // the push's session set up beside it (best effort: preparePush says false, never throws but for an unreachable node)
+    [port] = await run.phase('preflight', () => Promise.all([prepareDiskless(ctx, s, s.facts.rootfsCached ? configCached : configSent), preparePush(ctx, s)]), `disk-less: bundle and criu page-server ready on ${to}`);
   } catch (e) {
     // a node that cannot be reached is a failure (nothing was changed yet), not a reason to fall back
     if (isConmigError(e) && ['NODE_UNREACHABLE', 'HOSTKEY_MISMATCH', 'INTERRUPTED'].includes(e.code)) throw e;
@@ -117,6 +128,8 @@ async function coldCheckpoint(run: MigrationRun, ctx: StepContext, s: Prepared):
       if (!(isConmigError(e) && e.context.diskless === 'failed')) throw e;
       why = `runc checkpoint --page-server failed while the container kept running (${tail(String(e.context.stderr ?? ''), 2)})`;
       await ctx.dst.stopPageServer(s.plan.dstDir).catch(() => undefined);
+      // the prepared push writes into the folder removed here: the push takes the ordinary path
+      await ctx.src.abortPush?.(s.plan.srcDir).catch(() => undefined);
       await ctx.dst.removeDir(s.plan.dstDir).catch(() => undefined);
     }
     run.checkInterrupt();

@@ -76,6 +76,14 @@ export interface MigrationNode {
   pushDir(ch: TransferChannel, to: InventoryNode, srcDir: string, dstDir: string, entry: string): Promise<void>;
   /** Source: the final dump into `<dir>/img`; the container stops. */
   checkpoint(id: string, dir: string, precopyRounds: number): Promise<StepOutcome>;
+  /**
+   * Source, before the freeze (optional): set up the push's node-to-node session now, so that
+   * pushCheckpoint after the freeze only sends the bytes. False: not prepared (the push then
+   * takes the ordinary path). A prepared push that is never used is ended by removeDir(srcDir).
+   */
+  preparePush?(ch: TransferChannel, to: InventoryNode, q: Pick<PushRequest, 'srcDir' | 'dstDir' | 'srcRootfs' | 'dstBundle'>): Promise<boolean>;
+  /** Source: end a prepared push that will not be used (no-op if there is none). */
+  abortPush?(srcDir: string): Promise<void>;
   /** Source: images, config.json and (if needed) rootfs to the destination, bundle put in place there. */
   pushCheckpoint(ch: TransferChannel, to: InventoryNode, req: PushRequest): Promise<PushResult>;
   /** Bytes of the given directories. */

@@ -6,6 +6,7 @@
  */
 import { bundleConfigForNode } from '../testbed/bundle.ts';
 import { containerCgroupsPath } from '../testbed/cgroup.ts';
+import { isConmigError } from '../../model/errors.ts';
 import type { StepContext } from './steps.ts';
 import { roundsOf, type Checkpointed, type Predumped, type Prepared, type Transferred } from './state.ts';
 
@@ -19,6 +20,22 @@ export function destinationConfigs(ctx: StepContext, s: Prepared | Checkpointed)
     configCached: bundleConfigForNode(facts.config, netnsPath, { rootfsPath: facts.dstRootfs, cgroupsPath }),
     configSent: bundleConfigForNode(facts.config, netnsPath, { rootfsPath: `${facts.dstBundle}/rootfs`, cgroupsPath }),
   };
+}
+
+/**
+ * Before the freeze: the push's node-to-node session set up now (where the source's steps can:
+ * the node agent), so the push after the freeze only sends bytes. Best effort: false when not
+ * prepared (the push then takes the ordinary path); an unreachable node is still a failure.
+ */
+export async function preparePush(ctx: StepContext, s: Prepared): Promise<boolean> {
+  const { plan, facts } = s;
+  if (!ctx.src.preparePush) return false;
+  try {
+    return await ctx.src.preparePush(s.channel, ctx.to, { srcDir: plan.srcDir, dstDir: plan.dstDir, srcRootfs: facts.srcRootfs, dstBundle: facts.dstBundle });
+  } catch (e) {
+    if (isConmigError(e) && ['NODE_UNREACHABLE', 'HOSTKEY_MISMATCH'].includes(e.code)) throw e;
+    return false;
+  }
 }
 
 /** One pre-copy round: dump the memory at the source (the container runs on), push it. */
