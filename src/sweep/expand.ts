@@ -204,7 +204,7 @@ export function expandSweep(input: ExpandInput): ExpandResult {
       for (const p of built.problems) problem(locate(p, draft, built.targets, base.label));
       if (!built.scenario) continue;
       const cellScenario = built.scenario;
-      cells.push({ index, scenario: scenarios.length - 1, overrides: draft.overrides });
+      cells.push({ index, scenario: scenarios.length - 1, overrides: draft.overrides, work: cellScenario.users.length * cellScenario.durationS });
       const names = sweep.policies ?? cellScenario.policies.map((p) => p.name);
       // A policy's parameters set by this cell are the cell's to answer for.
       const setsPolicies = draft.overrides.findIndex((o) => /^polic(y|ies)\b/.test(o.path));

@@ -40,6 +40,11 @@ export interface PlanCell {
   scenario: number;
   /** Applied in this order (the order of `parameters`). */
   overrides: PlanOverride[];
+  /**
+   * Users x simulated seconds of the cell's scenario: a rough measure of its runs' cost, so a
+   * pool starts the longest runs first (pool.ts). Absent in plans of older versions.
+   */
+  work?: number;
 }
 
 export interface PlanRun {
