@@ -113,12 +113,19 @@ async function cacheDir(): Promise<string | undefined> {
  */
 export async function workerBundle(): Promise<{ bundle: string; cleanup: () => Promise<void> }> {
   const dir = await cacheDir();
-  if (!dir) {
-    const tmp = await mkdtemp(path.join(tmpdir(), 'conmig-worker-'));
-    const bundle = path.join(tmp, 'worker.mjs');
-    await build(bundle);
-    return { bundle, cleanup: () => rm(tmp, { recursive: true, force: true }) };
-  }
+  // A cache folder that cannot be written (read-only home, full disk): as without one.
+  const cached = dir ? await fromCache(dir).catch(() => undefined) : undefined;
+  if (cached) return cached;
+  const tmp = await bundleDir();
+  const bundle = path.join(tmp, 'worker.mjs');
+  await build(bundle).catch(async (e: unknown) => {
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  });
+  return { bundle, cleanup: () => rm(tmp, { recursive: true, force: true }) };
+}
+
+async function fromCache(dir: string): Promise<{ bundle: string; cleanup: () => Promise<void> }> {
   const noCleanup = async (): Promise<void> => {};
   // One cache entry per conmig installation and build options; its bundle is named by the inputs' hash.
   const key = createHash('sha256').update(JSON.stringify([process.version, buildOptions('')])).digest('hex').slice(0, 16);
@@ -163,6 +170,31 @@ export async function bundleWorker(outFile: string): Promise<void> {
   } finally {
     await cleanup();
   }
+}
+
+const BUNDLE_DIR = /^conmig-worker-(\d+)-/;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Without a cache folder: a fresh temporary folder for this sweep's bundle (removed when the
+ * sweep ends). Folders left by sweeps that were killed (-9: no cleanup runs) are removed
+ * here, when their process is gone.
+ */
+async function bundleDir(): Promise<string> {
+  const tmp = tmpdir();
+  for (const name of await readdir(tmp).catch(() => [] as string[])) {
+    const m = BUNDLE_DIR.exec(name);
+    if (m && Number(m[1]) !== process.pid && !alive(Number(m[1]))) await rm(path.join(tmp, name), { recursive: true, force: true });
+  }
+  return mkdtemp(path.join(tmp, `conmig-worker-${process.pid}-`));
 }
 
 /** Does any base scenario, or any cell's override, name a custom policy module written in TypeScript? */
