@@ -27,6 +27,26 @@ async function sweepLib() {
   return { ...lib, ...entry, ...lock, writeFileAtomic: results.writeFileAtomic };
 }
 
+/**
+ * What `conmig sweep` needs until its runs start: planning, the lock, run states. Merging
+ * (collect.ts: the report's chart libraries and the statistics, some 900 modules) is
+ * imported while the runs run, Slurm's side only with --slurm.
+ */
+async function planningLib() {
+  const [load, lock, write, state, plan, pool] = await Promise.all([
+    import('../sweep/load.ts'),
+    import('../sweep/lock.ts'),
+    import('../results/write.ts'),
+    import('../sweep/state.ts'),
+    import('../sweep/plan.ts'),
+    import('../sweep/pool.ts'),
+  ]);
+  return { ...load, ...lock, ...write, ...state, ...plan, ...pool };
+}
+
+const collectLib = () => import('../sweep/collect.ts');
+const slurmLib = () => import('../sweep/slurm.ts');
+
 interface SweepFlags {
   jobs?: string;
   out?: string;
@@ -128,8 +148,8 @@ async function runSweep(ctx: CliContext, file: string, flags: SweepFlags): Promi
       });
   starting?.catch(() => undefined); // awaited where needed; never an unhandled rejection
   try {
-    const { checkSlurmOptions, loadSweep, lockSweep, PLAN_FILE, refuseIfQueued, writeFileAtomic } = await sweepLib();
-    if (flags.slurm) checkSlurmOptions(slurm);
+    const { loadSweep, lockSweep, PLAN_FILE, refuseIfQueued, writeFileAtomic } = await planningLib();
+    if (flags.slurm) (await slurmLib()).checkSlurmOptions(slurm);
     const plan = await loadSweep(ctx.abs(file));
     const outDir = ctx.abs(flags.out ?? path.join('results', plan.name));
     await mkdir(outDir, { recursive: true });
@@ -164,7 +184,7 @@ async function sweepLocked(
   flags: SweepFlags,
   localPool: () => Promise<Pool>,
 ): Promise<void> {
-  const { collectSweep, longestFirst, runStates, submitSweep, waitForJobs } = await sweepLib();
+  const { longestFirst, runStates } = await planningLib();
   const { rel } = ctx;
   const stdout = ctx.io.stdout;
   const stderr = ctx.io.stderr;
@@ -174,6 +194,7 @@ async function sweepLocked(
   stderr.write(`sweep ${plan.name}: ${shape(plan)}; ${already} already done in ${rel(outDir)}, ${pending.length} to run\n`);
 
   if (flags.slurm) {
+    const [{ submitSweep, waitForJobs }, { collectSweep }] = await Promise.all([slurmLib(), collectLib()]);
     if (pending.length === 0) {
       stdout.write('nothing to submit: every run is done\n');
       printCollected(ctx, await collectSweep(outDir, { svg: flags.svg }));
@@ -196,6 +217,9 @@ async function sweepLocked(
 
   const progress = await progressReporter(ctx, flags.progress !== false && Boolean(stderr.isTTY) && !ctx.io.env.CI, pending.length);
   let result;
+  // Loaded while the workers run (on a core of its own with --jobs 1, beside them otherwise).
+  const merging = collectLib();
+  merging.catch(() => undefined); // awaited below; never an unhandled rejection
   try {
     const pool = await localPool();
     result = await interruptible((signal) => pool.run(longestFirst(plan, pending), { signal, onRunDone: progress.runDone }));
@@ -209,7 +233,7 @@ async function sweepLocked(
       `interrupted: ${done} of ${plan.runs.length} run(s) finished and kept in ${rel(outDir)}; run the same command again to resume (conmig sweep collect ${rel(outDir)} merges what is there)`,
     );
   }
-  const c = await collectSweep(outDir, { svg: flags.svg });
+  const c = await (await merging).collectSweep(outDir, { svg: flags.svg });
   stderr.write(`sweep ${plan.name}: ${result.ok} run(s) now, ${already} already done, ${c.counts.failed} failed\n`);
   printCollected(ctx, c);
   if (result.error) throw result.error;

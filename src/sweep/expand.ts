@@ -12,7 +12,7 @@
 import { BUILTIN_POLICY_NAMES } from '../model/scenario/defaults.ts';
 import { formatPath, suggest, type PathSegment, type ScenarioProblem } from '../model/scenario/problems.ts';
 import type { PolicyRef, Scenario } from '../model/types.ts';
-import { parseSeedList } from '../run/multi-seed.ts';
+import { parseSeedList } from '../run/seed-list.ts';
 import { scenarioHash } from '../cluster/scenario-hash.ts';
 import { buildCell, type CellIo } from './cell.ts';
 import { runId, stableJson, type PolicyIdentity } from './ids.ts';
