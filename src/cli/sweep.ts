@@ -143,7 +143,7 @@ async function runSweep(ctx: CliContext, file: string, flags: SweepFlags): Promi
         const b = await entry.workerBundle();
         cleanup = b.cleanup;
         if (stopped) throw new Error('the sweep stopped before its workers started');
-        pool = pools.startPool(jobs, { bundle: b.bundle, execArgv: entry.workerNodeFlags(jobs) });
+        pool = pools.startPool(jobs, { bundle: b.bundle, execArgv: [] });
         return { pool, entry };
       });
   starting?.catch(() => undefined); // awaited where needed; never an unhandled rejection
@@ -158,7 +158,7 @@ async function runSweep(ctx: CliContext, file: string, flags: SweepFlags): Promi
       await refuseIfQueued(outDir);
       await writeFileAtomic(path.join(outDir, PLAN_FILE), JSON.stringify(plan, null, 2) + '\n');
       // The workers read the plan while this process checks which runs are done.
-      const opened = starting?.then(({ pool: p, entry }) => (p.open(outDir, [...entry.workerNodeFlags(jobs), ...entry.workerExecArgv(plan)]), p));
+      const opened = starting?.then(({ pool: p, entry }) => (p.open(outDir, entry.workerExecArgv(plan)), p));
       opened?.catch(() => undefined);
       await sweepLocked(ctx, plan, outDir, slurm, flags, async () => {
         if (!opened) throw new Error('no local pool with --slurm');

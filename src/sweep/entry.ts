@@ -202,11 +202,6 @@ export function hasTypeScriptPolicy(plan: SweepPlan): boolean {
   return plan.scenarios.some((s) => /module:\s*['"]?\S+\.[mc]?ts\b/.test(s.text)) || plan.cells.some((c) => /"module":"[^"]*\.[mc]?ts"/.test(JSON.stringify(c.overrides)));
 }
 
-/** Node's arguments for a pool of `jobs` local workers, whatever the plan (V8's settings). */
-export function workerNodeFlags(_jobs: number): string[] {
-  return [];
-}
-
 /** Node's arguments before the bundle's path: tsx's loader only when a policy module needs it. */
 export function workerExecArgv(plan: SweepPlan): string[] {
   return hasTypeScriptPolicy(plan) ? ['--import', import.meta.resolve('tsx/esm')] : [];
