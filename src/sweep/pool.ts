@@ -17,6 +17,7 @@
  * next time.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { ConmigError } from '../model/errors.ts';
 import type { PlanRun, SweepPlan } from './plan.ts';
 
@@ -74,7 +75,10 @@ export function longestFirst(plan: SweepPlan, runs: readonly PlanRun[]): PlanRun
   return [...runs].sort((a, b) => work(b) - work(a));
 }
 
-/** Start `jobs` workers now; they wait for `open` and `run`. */
+/**
+ * Start up to `jobs` workers now (no more than the cores: the plan may need fewer), the rest
+ * when `run` has more runs for them; they wait for `open` and `run`.
+ */
 export function startPool(jobs: number, worker: WorkerSpec): Pool {
   const node = process.execPath;
   let spec = { ...worker, execArgv: [...worker.execArgv] };
@@ -171,7 +175,9 @@ export function startPool(jobs: number, worker: WorkerSpec): Pool {
       finish();
     });
   };
-  for (let i = 0; i < jobs; i++) start();
+  const early = Math.min(jobs, availableParallelism());
+  for (let i = 0; i < early; i++) start();
+  const live = (): number => [...slots].filter((s) => !s.retired).length;
 
   return {
     open(dir, execArgv) {
@@ -180,7 +186,7 @@ export function startPool(jobs: number, worker: WorkerSpec): Pool {
         // Started without what this plan needs (tsx's loader for a TypeScript policy): fresh workers.
         spec = { ...spec, execArgv: [...execArgv] };
         for (const s of [...slots]) retire(s, 'kill');
-        for (let i = 0; i < jobs; i++) start();
+        for (let i = 0; i < early; i++) start();
         return;
       }
       for (const s of slots) if (s.ready) s.child.send({ type: 'open', outDir: dir } satisfies ToWorker);
@@ -197,6 +203,7 @@ export function startPool(jobs: number, worker: WorkerSpec): Pool {
           finish();
           return;
         }
+        for (let i = live(); i < Math.min(jobs, runs.length); i++) start();
         for (const s of slots) next(s);
       });
     },
