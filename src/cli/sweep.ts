@@ -13,6 +13,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { ConmigError } from '../model/errors.ts';
 import type { CollectResult, SlurmOptions, SweepPlan } from '../sweep/index.ts';
+import type { Pool } from '../sweep/pool.ts';
 import { cliContext, processIo, type CliContext } from './io.ts';
 
 /** The sweep machinery, imported when a sweep command runs (so `conmig --help` loads commander only). */
@@ -25,6 +26,26 @@ async function sweepLib() {
   ]);
   return { ...lib, ...entry, ...lock, writeFileAtomic: results.writeFileAtomic };
 }
+
+/**
+ * What `conmig sweep` needs until its runs start: planning, the lock, run states. Merging
+ * (collect.ts: the report's chart libraries and the statistics, some 900 modules) is
+ * imported while the runs run, Slurm's side only with --slurm.
+ */
+async function planningLib() {
+  const [load, lock, write, state, plan, pool] = await Promise.all([
+    import('../sweep/load.ts'),
+    import('../sweep/lock.ts'),
+    import('../results/write.ts'),
+    import('../sweep/state.ts'),
+    import('../sweep/plan.ts'),
+    import('../sweep/pool.ts'),
+  ]);
+  return { ...load, ...lock, ...write, ...state, ...plan, ...pool };
+}
+
+const collectLib = () => import('../sweep/collect.ts');
+const slurmLib = () => import('../sweep/slurm.ts');
 
 interface SweepFlags {
   jobs?: string;
@@ -106,19 +127,29 @@ async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promis
 }
 
 async function runSweep(ctx: CliContext, file: string, flags: SweepFlags): Promise<void> {
-  const { bundleDir, bundleWorker, checkSlurmOptions, loadSweep, lockSweep, PLAN_FILE, refuseIfQueued, workerExecArgv, writeFileAtomic } = await sweepLib();
   const jobs = positiveInt('--jobs', flags.jobs) ?? availableParallelism();
   const slurm = { partition: flags.partition, time: flags.time, arrayLimit: positiveInt('--array-limit', flags.arrayLimit), chunk: positiveInt('--chunk', flags.chunk) };
   if (!flags.slurm && (Object.values(slurm).some((v) => v !== undefined) || flags.wait)) {
     throw new ConmigError('USAGE', '--partition, --time, --array-limit, --chunk and --wait go with --slurm');
   }
-  if (flags.slurm) checkSlurmOptions(slurm);
-  // The local workers' bundle builds (in esbuild's process) while the sweep is planned here.
-  const workDir = flags.slurm ? undefined : await bundleDir();
-  const bundle = workDir ? path.join(workDir, 'worker.mjs') : '';
-  const bundling = workDir ? bundleWorker(bundle) : Promise.resolve();
-  bundling.catch(() => undefined); // awaited where needed; never an unhandled rejection
+  // Local: the workers start first (from the cached bundle; their own modules load in
+  // about 0.2 s), while this process loads the sweep machinery and plans the sweep.
+  let pool: Pool | undefined;
+  let stopped = false;
+  let cleanup = async (): Promise<void> => {};
+  const starting = flags.slurm
+    ? undefined
+    : Promise.all([import('../sweep/entry.ts'), import('../sweep/pool.ts')]).then(async ([entry, pools]) => {
+        const b = await entry.workerBundle();
+        cleanup = b.cleanup;
+        if (stopped) throw new Error('the sweep stopped before its workers started');
+        pool = pools.startPool(jobs, { bundle: b.bundle, execArgv: [] });
+        return { pool, entry };
+      });
+  starting?.catch(() => undefined); // awaited where needed; never an unhandled rejection
   try {
+    const { loadSweep, lockSweep, PLAN_FILE, refuseIfQueued, writeFileAtomic } = await planningLib();
+    if (flags.slurm) (await slurmLib()).checkSlurmOptions(slurm);
     const plan = await loadSweep(ctx.abs(file));
     const outDir = ctx.abs(flags.out ?? path.join('results', plan.name));
     await mkdir(outDir, { recursive: true });
@@ -126,16 +157,22 @@ async function runSweep(ctx: CliContext, file: string, flags: SweepFlags): Promi
     try {
       await refuseIfQueued(outDir);
       await writeFileAtomic(path.join(outDir, PLAN_FILE), JSON.stringify(plan, null, 2) + '\n');
-      const worker = async () => (await bundling, { bundle, execArgv: workerExecArgv(plan) });
-      await sweepLocked(ctx, plan, outDir, jobs, slurm, flags, worker);
+      // The workers read the plan while this process checks which runs are done.
+      const opened = starting?.then(({ pool: p, entry }) => (p.open(outDir, entry.workerExecArgv(plan)), p));
+      opened?.catch(() => undefined);
+      await sweepLocked(ctx, plan, outDir, slurm, flags, async () => {
+        if (!opened) throw new Error('no local pool with --slurm');
+        return opened;
+      });
     } finally {
       unlock();
     }
   } finally {
-    if (workDir) {
-      await bundling.catch(() => undefined);
-      await rm(workDir, { recursive: true, force: true });
-    }
+    // Nothing to run, or the sweep stopped before running: the workers end here (or never start).
+    stopped = true;
+    pool?.close();
+    await starting?.catch(() => undefined);
+    await cleanup();
   }
 }
 
@@ -143,12 +180,11 @@ async function sweepLocked(
   ctx: CliContext,
   plan: SweepPlan,
   outDir: string,
-  jobs: number,
   slurm: SlurmOptions,
   flags: SweepFlags,
-  worker: () => Promise<{ bundle: string; execArgv: string[] }>,
+  localPool: () => Promise<Pool>,
 ): Promise<void> {
-  const { collectSweep, runPool, runStates, submitSweep, waitForJobs } = await sweepLib();
+  const { longestFirst, runStates } = await planningLib();
   const { rel } = ctx;
   const stdout = ctx.io.stdout;
   const stderr = ctx.io.stderr;
@@ -158,6 +194,7 @@ async function sweepLocked(
   stderr.write(`sweep ${plan.name}: ${shape(plan)}; ${already} already done in ${rel(outDir)}, ${pending.length} to run\n`);
 
   if (flags.slurm) {
+    const [{ submitSweep, waitForJobs }, { collectSweep }] = await Promise.all([slurmLib(), collectLib()]);
     if (pending.length === 0) {
       stdout.write('nothing to submit: every run is done\n');
       printCollected(ctx, await collectSweep(outDir, { svg: flags.svg }));
@@ -180,9 +217,12 @@ async function sweepLocked(
 
   const progress = await progressReporter(ctx, flags.progress !== false && Boolean(stderr.isTTY) && !ctx.io.env.CI, pending.length);
   let result;
+  // Loaded while the workers run (on a core of its own with --jobs 1, beside them otherwise).
+  const merging = collectLib();
+  merging.catch(() => undefined); // awaited below; never an unhandled rejection
   try {
-    const w = pending.length > 0 ? await worker() : { bundle: '', execArgv: [] };
-    result = await interruptible((signal) => runPool(outDir, pending, { jobs, signal, worker: w, onRunDone: progress.runDone }));
+    const pool = await localPool();
+    result = await interruptible((signal) => pool.run(longestFirst(plan, pending), { signal, onRunDone: progress.runDone }));
   } finally {
     progress.stop();
   }
@@ -193,7 +233,7 @@ async function sweepLocked(
       `interrupted: ${done} of ${plan.runs.length} run(s) finished and kept in ${rel(outDir)}; run the same command again to resume (conmig sweep collect ${rel(outDir)} merges what is there)`,
     );
   }
-  const c = await collectSweep(outDir, { svg: flags.svg });
+  const c = await (await merging).collectSweep(outDir, { svg: flags.svg });
   stderr.write(`sweep ${plan.name}: ${result.ok} run(s) now, ${already} already done, ${c.counts.failed} failed\n`);
   printCollected(ctx, c);
   if (result.error) throw result.error;

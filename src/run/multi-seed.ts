@@ -20,26 +20,9 @@ import { seedsChart, seedsHtml } from '../report/seeds.ts';
 import { findRuns, readRun, writeFileAtomic } from '../results/index.ts';
 import { selfCommand } from './self.ts';
 
-/** "1..30", "1,2,7", "3..5,9" or "5" -> seeds, in order, without duplicates. */
-export function parseSeedList(text: string): number[] {
-  const seeds: number[] = [];
-  for (const part of text.split(',').map((p) => p.trim())) {
-    const range = /^(\d+)\.\.(\d+)$/.exec(part);
-    if (range) {
-      const lo = Number(range[1]);
-      const hi = Number(range[2]);
-      if (hi < lo || hi - lo > 10_000) throw new ConmigError('USAGE', `--seeds: bad range "${part}" (expected lo..hi with lo <= hi)`);
-      for (let s = lo; s <= hi; s++) seeds.push(s);
-    } else if (/^\d+$/.test(part)) {
-      seeds.push(Number(part));
-    } else {
-      throw new ConmigError('USAGE', `--seeds: expected a list like 1..30 or 1,2,7, got "${text}"`);
-    }
-  }
-  const unique = [...new Set(seeds)];
-  if (unique.length === 0) throw new ConmigError('USAGE', '--seeds: no seeds given');
-  return unique;
-}
+// In a module of its own, so a sweep's planner (src/sweep/expand.ts) parses seeds without
+// this module's report and statistics imports (vega, d3, stdlib: some 900 files).
+export { parseSeedList } from './seed-list.ts';
 
 export interface MultiSeedOptions {
   outDir: string;

@@ -19,11 +19,9 @@ import { policyDirName, runScenario } from '../run/run-scenario.ts';
 import { writeFileAtomic } from '../results/write.ts';
 import { existsSync } from 'node:fs';
 import { buildCell, scenarioData } from './cell.ts';
-import { PLAN_FILE, PLAN_SCHEMA, RUN_DONE_FILE, RUN_ERROR_FILE, RUNS_DIR, type PlanRun, type RunFailure, type RunMarker, type SweepPlan } from './plan.ts';
+import { PLAN_FILE, PLAN_SCHEMA, RUN_DONE_FILE, RUN_ERROR_FILE, runDir, type PlanRun, type RunFailure, type RunMarker, type SweepPlan } from './plan.ts';
 
-export function runDir(outDir: string, id: string): string {
-  return path.join(outDir, RUNS_DIR, id);
-}
+export { runDir };
 
 /** Read <out>/sweep.json. */
 export async function readPlan(outDir: string): Promise<SweepPlan> {

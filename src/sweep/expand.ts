@@ -12,7 +12,7 @@
 import { BUILTIN_POLICY_NAMES } from '../model/scenario/defaults.ts';
 import { formatPath, suggest, type PathSegment, type ScenarioProblem } from '../model/scenario/problems.ts';
 import type { PolicyRef, Scenario } from '../model/types.ts';
-import { parseSeedList } from '../run/multi-seed.ts';
+import { parseSeedList } from '../run/seed-list.ts';
 import { scenarioHash } from '../cluster/scenario-hash.ts';
 import { buildCell, type CellIo } from './cell.ts';
 import { runId, stableJson, type PolicyIdentity } from './ids.ts';
@@ -204,7 +204,7 @@ export function expandSweep(input: ExpandInput): ExpandResult {
       for (const p of built.problems) problem(locate(p, draft, built.targets, base.label));
       if (!built.scenario) continue;
       const cellScenario = built.scenario;
-      cells.push({ index, scenario: scenarios.length - 1, overrides: draft.overrides });
+      cells.push({ index, scenario: scenarios.length - 1, overrides: draft.overrides, work: cellScenario.users.length * cellScenario.durationS });
       const names = sweep.policies ?? cellScenario.policies.map((p) => p.name);
       // A policy's parameters set by this cell are the cell's to answer for.
       const setsPolicies = draft.overrides.findIndex((o) => /^polic(y|ies)\b/.test(o.path));

@@ -3,7 +3,7 @@ export { expandSweep, type ExpandInput, type SweepProblem } from './expand.ts';
 export { parseOverridePath, applyOverride } from './paths.ts';
 export { runId, stableJson } from './ids.ts';
 export { executeRun, readPlan, runDir } from './execute.ts';
-export { runPool, type PoolResult } from './pool.ts';
+export { runPool, startPool, longestFirst, type Pool, type PoolResult } from './pool.ts';
 export { runStates, countStates, type RunState, type StateCounts } from './state.ts';
 export { collectSweep, MERGED_FILES, type CollectResult } from './collect.ts';
 export { submitSweep, squeueState, sacctState, waitForJobs, readJobs, checkSlurmOptions, type SlurmOptions } from './slurm.ts';

@@ -12,6 +12,8 @@
  *   <out>/runs/<id>/done.json      written last: the run is finished
  *   <out>/runs/<id>/error.json     the run failed (it is retried on the next sweep)
  */
+import path from 'node:path';
+
 export const PLAN_SCHEMA = 'conmig-sweep/1';
 
 export interface PlanScenario {
@@ -40,6 +42,11 @@ export interface PlanCell {
   scenario: number;
   /** Applied in this order (the order of `parameters`). */
   overrides: PlanOverride[];
+  /**
+   * Users x simulated seconds of the cell's scenario: a rough measure of its runs' cost, so a
+   * pool starts the longest runs first (pool.ts). Absent in plans of older versions.
+   */
+  work?: number;
 }
 
 export interface PlanRun {
@@ -68,6 +75,11 @@ export const PLAN_FILE = 'sweep.json';
 export const RUNS_DIR = 'runs';
 export const RUN_DONE_FILE = 'done.json';
 export const RUN_ERROR_FILE = 'error.json';
+
+/** <out>/runs/<id>/ */
+export function runDir(outDir: string, id: string): string {
+  return path.join(outDir, RUNS_DIR, id);
+}
 
 /** What done.json holds: enough to check that the folder is this run's. */
 export interface RunMarker {

@@ -8,8 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunSummary } from '../model/results.ts';
-import { runDir } from './execute.ts';
-import { RUN_DONE_FILE, RUN_ERROR_FILE, type PlanRun, type RunFailure, type RunMarker, type SweepPlan } from './plan.ts';
+import { RUN_DONE_FILE, RUN_ERROR_FILE, runDir, type PlanRun, type RunFailure, type RunMarker, type SweepPlan } from './plan.ts';
 
 export type RunState = { state: 'done'; marker: RunMarker; summaryDir: string } | { state: 'failed'; failure: RunFailure } | { state: 'pending' };
 

@@ -2,8 +2,9 @@
  * The process that runs a sweep's runs; an entry point like src/cli/main.ts
  * (so it may exit the process), started in two ways:
  *
- *   worker-main.ts pool OUT                    a local pool worker (pool.ts): takes run
- *                                              ids over IPC, answers with each outcome
+ *   worker-main.ts pool                        a local pool worker (pool.ts): takes the sweep
+ *                                              folder, then run ids, over IPC, answers with
+ *                                              each outcome
  *   worker-main.ts task OUT SUBMISSION INDEX   a Slurm array task (slurm.ts): runs chunk
  *                                              INDEX of the submission, one run after another
  *
@@ -12,27 +13,43 @@
  */
 import { readFile } from 'node:fs/promises';
 import { executeRun, readPlan } from './execute.ts';
-import type { PlanRun } from './plan.ts';
+import type { PlanRun, SweepPlan } from './plan.ts';
 import type { SlurmSubmission } from './slurm-plan.ts';
 import { runState } from './state.ts';
 import type { FromWorker, ToWorker } from './pool.ts';
 
-const [mode, outDir, ...rest] = process.argv.slice(2);
+const [mode, ...rest] = process.argv.slice(2);
 
 async function poolWorker(): Promise<void> {
   // Ctrl-C at a terminal reaches the whole process group: the coordinator decides
   // what stops (it ends workers with SIGTERM), so a worker does not die on its own.
   process.on('SIGINT', () => {});
-  // The coordinator is gone (killed, even with -9): stop, leaving an unfinished run unmarked.
+  // The coordinator is gone (killed, even with -9), or has nothing for this worker: stop,
+  // leaving an unfinished run unmarked.
   process.on('disconnect', () => process.exit(0));
+  if (!process.connected) process.exit(0);
   const parent = process.ppid;
-  const plan = await readPlan(outDir);
-  const byId = new Map(plan.runs.map((r) => [r.id, r]));
+  // Started before the sweep is planned: the folder comes with the first message.
+  let opened: Promise<{ plan: SweepPlan; byId: Map<string, PlanRun>; outDir: string }> | undefined;
   const send = (m: FromWorker): void => {
     process.send?.(m);
   };
   process.on('message', (m: ToWorker) => {
+    if (m.type === 'open') {
+      opened = readPlan(m.outDir).then((plan) => ({ plan, byId: new Map(plan.runs.map((r) => [r.id, r])), outDir: m.outDir }));
+      // Could not read the plan: the coordinator sees the exit and the reason on stderr.
+      opened.catch((e: unknown) => {
+        process.stderr.write(`conmig sweep worker: ${e instanceof Error ? e.message : String(e)}\n`);
+        process.exit(1);
+      });
+      return;
+    }
     void (async () => {
+      if (!opened) {
+        send({ type: 'done', id: m.id, status: 'failed', message: `run ${m.id} came before the sweep folder` });
+        return;
+      }
+      const { plan, byId, outDir } = await opened;
       const run = byId.get(m.id);
       if (!run) {
         send({ type: 'done', id: m.id, status: 'failed', message: `run ${m.id} is not in ${outDir}/sweep.json` });
@@ -51,7 +68,7 @@ async function poolWorker(): Promise<void> {
 }
 
 async function slurmTask(): Promise<void> {
-  const [submissionFile, indexText] = rest;
+  const [outDir, submissionFile, indexText] = rest;
   const index = Number(indexText);
   const submission = JSON.parse(await readFile(submissionFile, 'utf8')) as SlurmSubmission;
   const ids = submission.chunks[index];
@@ -86,7 +103,7 @@ async function slurmTask(): Promise<void> {
 try {
   if (mode === 'pool') await poolWorker();
   else if (mode === 'task') await slurmTask();
-  else throw new Error(`usage: worker-main.ts pool OUT | task OUT SUBMISSION INDEX (got ${JSON.stringify(mode)})`);
+  else throw new Error(`usage: worker-main.ts pool | task OUT SUBMISSION INDEX (got ${JSON.stringify(mode)})`);
 } catch (e) {
   process.stderr.write(`conmig sweep worker: ${e instanceof Error ? e.message : String(e)}\n`);
   process.exit(1);

@@ -13,6 +13,7 @@ import { buildCell, scenarioData } from '../../src/sweep/cell.ts';
 import { stableJson } from '../../src/sweep/ids.ts';
 import { loadSweep } from '../../src/sweep/load.ts';
 import { hasTypeScriptPolicy } from '../../src/sweep/entry.ts';
+import { longestFirst } from '../../src/sweep/pool.ts';
 import { FIXTURES, ROOT, sweepDir } from './helpers.ts';
 
 const SMALL = path.join(FIXTURES, 'small.yaml');
@@ -55,10 +56,28 @@ points:
     expect(new Set(plan.runs.map((r) => r.id)).size).toBe(plan.runs.length);
   });
 
+  it("each cell's work is its own scenario's users x simulated seconds; a pool takes the most work first, plan order within", async () => {
+    const { file } = sweepDir('name: w\nscenarios: [FIXTURES/small.yaml]\nseeds: 1..2\ngrid:\n  durationS: [60, 200, 100]\n  users[walker].count: [14, 40]\n');
+    const plan = await loadSweep(file);
+    const dir = path.dirname(SMALL);
+    for (const c of plan.cells) {
+      const s = buildCell(scenarioData(plan.scenarios[0].text), c.overrides, { file: SMALL, resolvePath: (p) => path.resolve(dir, p) }).scenario!;
+      expect(c.work, `cell ${c.index}`).toBe(s.users.length * s.durationS);
+    }
+    const order = longestFirst(plan, plan.runs);
+    expect(order).toHaveLength(plan.runs.length);
+    // durationS x (walkers + 6 drivers): 200 x 46, 100 x 46, 200 x 20, 60 x 46, 100 x 20, 60 x 20 (cells 4, 6, 3, 2, 5, 1).
+    expect([...new Set(order.map((r) => r.cell))]).toEqual([4, 6, 3, 2, 5, 1]);
+    for (const cell of [1, 2, 3, 4, 5, 6]) expect(order.filter((r) => r.cell === cell)).toEqual(plan.runs.filter((r) => r.cell === cell));
+    // A plan without estimates (an older sweep.json): plan order.
+    expect(longestFirst({ ...plan, cells: plan.cells.map(({ work: _w, ...c }) => c) }, plan.runs)).toEqual(plan.runs);
+  });
+
   it("defaults: the scenario's policies and seed, one cell without a grid", async () => {
     const { file } = sweepDir('name: d\nscenarios: [FIXTURES/small.yaml]\n');
     const plan = await loadSweep(file);
-    expect(plan.cells).toEqual([{ index: 1, scenario: 0, overrides: [] }]);
+    // work: users x simulated seconds (small.yaml: 14 + 6 users, 60 s).
+    expect(plan.cells).toEqual([{ index: 1, scenario: 0, overrides: [], work: 20 * 60 }]);
     expect(plan.runs.map((r) => [r.policy, r.seed])).toEqual([
       ['never', 1],
       ['threshold', 1],

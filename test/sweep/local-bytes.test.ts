@@ -4,6 +4,7 @@
  * tables that say what the runs say.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { studentTQuantile } from '../../src/analysis/stats.ts';
@@ -28,6 +29,19 @@ function summaryOf(out: string, id: string, policy: string): Record<string, unkn
 const SLOW = 300_000;
 
 describe('conmig sweep (local)', () => {
+  it(`--jobs above the cores (${availableParallelism()} here): the extra workers start once the runs are known; the same bytes as --jobs 1`, async () => {
+    const { dir, file } = sweepDir('name: wide\nscenarios: [FIXTURES/small.yaml]\npolicies: [never, threshold]\nseeds: 1..2\ngrid:\n  durationS: [40, 60]\n');
+    const jobs = String(availableParallelism() + 1);
+    const wide = path.join(dir, 'wide');
+    const one = path.join(dir, 'one');
+    const rw = await conmig('sweep', file, '--jobs', jobs, '--out', wide);
+    expect(rw.status, rw.stderr).toBe(0);
+    expect(rw.stderr).toContain('8 run(s) now, 0 already done, 0 failed');
+    expect((await conmig('sweep', file, '--jobs', '1', '--out', one)).status).toBe(0);
+    for (const f of MERGED) expect(readFileSync(path.join(wide, f)).equals(readFileSync(path.join(one, f))), f).toBe(true);
+    expect(tree(path.join(wide, 'runs'))).toEqual(tree(path.join(one, 'runs')));
+  }, SLOW);
+
   it('--jobs 1 and --jobs 2 give the same bytes; each run folder is what conmig run writes; the tables say what the runs say', async () => {
     const { dir, file } = sweepDir(SWEEP);
     const one = path.join(dir, 'one');
