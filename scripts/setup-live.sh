@@ -219,6 +219,15 @@ done
 # and the counter must go on from where it was (the same process, not a restart).
 smoke() {
   local d id=conmig-smoke-$$ a b c
+  # The loop rewrites /count with `echo > /count` (truncate, then write): a read can land in
+  # between and see an empty file, so read until it holds a number.
+  count_of() {
+    local v="" k
+    for k in 1 2 3 4 5 6 7 8 9 10; do
+      v=$(cat "$1" 2>/dev/null); case "$v" in ''|*[!0-9]*) sleep 0.01 ;; *) echo "$v"; return 0 ;; esac
+    done
+    echo "${v:-0}"
+  }
   # runc finds criu on PATH: put this setup's wrapper first (it may not be /usr/local/bin)
   local PATH="$(dirname "$WRAPPER"):$PATH"
   d=$(mktemp -d /tmp/conmig-smoke.XXXXXX)
@@ -232,10 +241,10 @@ smoke() {
   if runc run -d --bundle "$d" "$id" </dev/null >/dev/null 2>&1; then
     sleep 1.5
     if runc checkpoint --image-path "$d/img" --work-path "$d/work" "$id" >>"$LOG" 2>&1; then
-      a=$(cat "$d/rootfs/count"); sleep 0.3; b=$(cat "$d/rootfs/count")
+      a=$(count_of "$d/rootfs/count"); sleep 0.3; b=$(count_of "$d/rootfs/count")
       if [ "$a" = "$b" ] && runc restore -d --image-path "$d/img" --work-path "$d/work" --bundle "$d" "$id" \
         </dev/null >/dev/null 2>&1; then
-        sleep 0.5; c=$(cat "$d/rootfs/count")
+        sleep 0.5; c=$(count_of "$d/rootfs/count")
         echo "smoke: counter at checkpoint $a, 0.5 s after restore $c" >>"$LOG"
         [ "$c" -gt "$a" ] && rc=0
       fi
