@@ -111,6 +111,9 @@ export class SimRequests {
 
   /** Requests generated (warm-up included). */
   requestCount = 0;
+  /** The engine's timers of the two Poisson streams (one next event each): arrivals, background jobs. */
+  private readonly arrivalTimer: number;
+  private readonly backgroundTimer: number;
 
   constructor(x: RequestsContext) {
     const s = x.scenario;
@@ -168,6 +171,8 @@ export class SimRequests {
       this.userRec[2 * u + 1] = this.userTimeoutUs[u];
     }
     this.postcopyPenaltyUs = Math.round(s.migration.cost.postcopyFaultPenaltyMs * 1000);
+    this.arrivalTimer = this.engine.timer(this.onEvent, ARG_ARRIVAL);
+    this.backgroundTimer = this.engine.timer(this.onEvent, ARG_BACKGROUND);
 
     // Merged arrival process.
     this.arrivalRng = createRng(seed, 'arrivals');
@@ -195,8 +200,8 @@ export class SimRequests {
   /** The first arrival and the first background job. */
   start(): void {
     const e = this.engine;
-    if (this.totalRatePerUs > 0) e.schedule(this.nextGapUs(this.arrivalRng, this.totalRatePerUs), Priority.arrival, this.onEvent, ARG_ARRIVAL);
-    if (this.bgRatePerUs > 0) e.schedule(this.nextGapUs(this.backgroundRng, this.bgRatePerUs), Priority.arrival, this.onEvent, ARG_BACKGROUND);
+    if (this.totalRatePerUs > 0) e.arm(this.arrivalTimer, this.nextGapUs(this.arrivalRng, this.totalRatePerUs), Priority.arrival);
+    if (this.bgRatePerUs > 0) e.arm(this.backgroundTimer, this.nextGapUs(this.backgroundRng, this.bgRatePerUs), Priority.arrival);
   }
 
   private nextGapUs(rng: Rng, ratePerUs: number): number {
@@ -232,7 +237,7 @@ export class SimRequests {
 
   private onArrival(): void {
     const now = this.engine.now;
-    this.engine.schedule(this.arrivalGapUs(), Priority.arrival, this.onEvent, ARG_ARRIVAL);
+    this.engine.arm(this.arrivalTimer, this.arrivalGapUs(), Priority.arrival);
     const u = this.uniformUsers ? Math.floor(this.arrivalRng() * this.userByAlias.length) | 0 : this.userByAlias[this.userAlias.pick(this.arrivalRng)];
     // Indices read from a Float64Array are doubles: | 0 keeps them small integers, so the
     // functions they are passed to are not deoptimised for a double ("not a Smi").
@@ -376,7 +381,7 @@ export class SimRequests {
 
   private onBackground(): void {
     const now = this.engine.now;
-    this.engine.schedule(this.backgroundGapUs(), Priority.arrival, this.onEvent, ARG_BACKGROUND);
+    this.engine.arm(this.backgroundTimer, this.backgroundGapUs(), Priority.arrival);
     const n = this.bgNodes[this.bgAlias.pick(this.backgroundRng)];
     const svcUs = Math.max(1, Math.round((-this.bgJobUs * Math.log(1 - this.backgroundRng())) / this.nodeSpeed[n]));
     const start = this.takeCore(n, now, svcUs);
