@@ -39,7 +39,7 @@ export interface ObservedViewHost {
 }
 
 // The getters below read the state's typed arrays through references held by
-// each view object (not this.v.state.observed.x), and the two a policy reads for
+// each view object (not this.v.state.observed.x; for containers, through one shared holder), and the two a policy reads for
 // every container (rate, mean service) read a value the view computed at refresh:
 // such a getter is a few bytecodes, which V8 always inlines (a "small function"),
 // however large the policy's loop. A getter that is not inlined costs a call and a
@@ -107,38 +107,29 @@ export function fillContainerColumns(o: ObservedMetrics, windowS: number, ratePe
   }
 }
 
-export class ObservedContainerView implements ContainerView {
-  readonly id: ContainerId;
-  readonly memoryMiB: number;
-  readonly imageMiB: number;
-  readonly dirtyRateMiBps: number;
-  readonly users: readonly UserId[];
-  private readonly node: Int32Array;
-  private readonly migratingFlag: Uint8Array;
-  private readonly lastEndMs: Float64Array;
-  private readonly countTot: Float64Array;
-  private readonly ratePerS: Float64Array;
-  private readonly meanSvcMs: Float64Array;
-  private readonly respTot: Float64Array;
-  private readonly netTot: Float64Array;
-  private readonly waitTot: Float64Array;
-  private readonly lastMs: Float64Array;
-  private readonly lastNetUs: Float64Array;
-  private readonly lastWaitUs: Float64Array;
-  constructor(
-    private readonly v: ObservedViewHost,
-    private readonly i: number,
-  ) {
-    const spec = v.state.scenario.containers[i];
-    this.id = spec.id;
-    this.memoryMiB = spec.memoryMiB;
-    this.imageMiB = spec.imageMiB;
-    this.dirtyRateMiBps = spec.dirtyRateMiBps;
-    this.users = spec.users.slice();
+/**
+ * The arrays the container views read, one object shared by all of them (a view
+ * object holds only a reference to it: 10,000 view objects walked at every step
+ * should stay small).
+ */
+class ContainerArrays {
+  readonly node: Int32Array;
+  readonly migrating: Uint8Array;
+  readonly lastEndMs: Float64Array;
+  readonly countTot: Float64Array;
+  readonly ratePerS: Float64Array;
+  readonly meanSvcMs: Float64Array;
+  readonly respTot: Float64Array;
+  readonly netTot: Float64Array;
+  readonly waitTot: Float64Array;
+  readonly lastMs: Float64Array;
+  readonly lastNetUs: Float64Array;
+  readonly lastWaitUs: Float64Array;
+  constructor(v: ObservedViewHost) {
     const st = v.state;
     const o = st.observed;
     this.node = st.containerNode;
-    this.migratingFlag = st.containerMigrating;
+    this.migrating = st.containerMigrating;
     this.lastEndMs = st.lastMigrationEndMs;
     this.countTot = o.cCountTot;
     this.ratePerS = v.containerRatePerS;
@@ -150,41 +141,68 @@ export class ObservedContainerView implements ContainerView {
     this.lastNetUs = o.cLastNetUs;
     this.lastWaitUs = o.cLastWaitUs;
   }
+}
+const containerArrays = new WeakMap<ObservedViewHost, ContainerArrays>();
+
+export class ObservedContainerView implements ContainerView {
+  readonly id: ContainerId;
+  readonly memoryMiB: number;
+  readonly imageMiB: number;
+  readonly dirtyRateMiBps: number;
+  readonly users: readonly UserId[];
+  private readonly a: ContainerArrays;
+  constructor(
+    private readonly v: ObservedViewHost,
+    private readonly i: number,
+  ) {
+    const spec = v.state.scenario.containers[i];
+    this.id = spec.id;
+    this.memoryMiB = spec.memoryMiB;
+    this.imageMiB = spec.imageMiB;
+    this.dirtyRateMiBps = spec.dirtyRateMiBps;
+    this.users = spec.users.slice();
+    let a = containerArrays.get(v);
+    if (a === undefined) {
+      a = new ContainerArrays(v);
+      containerArrays.set(v, a);
+    }
+    this.a = a;
+  }
   get nodeId(): NodeId {
-    return this.v.nodeIds[this.node[this.i]];
+    return this.v.nodeIds[this.a.node[this.i]];
   }
   get migrating(): boolean {
-    return this.migratingFlag[this.i] === 1;
+    return this.a.migrating[this.i] === 1;
   }
   get lastMigrationEndMs(): number {
-    return this.lastEndMs[this.i];
+    return this.a.lastEndMs[this.i];
   }
   get requestRatePerS(): number {
-    return this.ratePerS[this.i]; // Math.max(0, cCountTot) / windowS, as of the refresh
+    return this.a.ratePerS[this.i]; // Math.max(0, cCountTot) / windowS, as of the refresh
   }
   get meanServiceMs(): number {
-    return this.meanSvcMs[this.i]; // cSvcTot / cCountTot / 1000 (NaN without requests), as of the refresh
+    return this.a.meanSvcMs[this.i]; // cSvcTot / cCountTot / 1000 (NaN without requests), as of the refresh
   }
   get meanResponseMs(): number {
-    const n = this.countTot[this.i];
-    return n > 0.5 ? this.respTot[this.i] / n / 1000 : Number.NaN;
+    const n = this.a.countTot[this.i];
+    return n > 0.5 ? this.a.respTot[this.i] / n / 1000 : Number.NaN;
   }
   get meanNetworkMs(): number {
-    const n = this.countTot[this.i];
-    return n > 0.5 ? this.netTot[this.i] / n / 1000 : Number.NaN;
+    const n = this.a.countTot[this.i];
+    return n > 0.5 ? this.a.netTot[this.i] / n / 1000 : Number.NaN;
   }
   get meanMigrationWaitMs(): number {
     // Running totals of non-integer waits (live) can leave -1e-12 once the window has none.
-    const n = this.countTot[this.i];
-    return n > 0.5 ? Math.max(0, this.waitTot[this.i] / n / 1000) : Number.NaN;
+    const n = this.a.countTot[this.i];
+    return n > 0.5 ? Math.max(0, this.a.waitTot[this.i] / n / 1000) : Number.NaN;
   }
   get lastResponseMs(): number {
-    return this.lastMs[this.i];
+    return this.a.lastMs[this.i];
   }
   get lastNetworkMs(): number {
-    return this.lastNetUs[this.i] / 1000;
+    return this.a.lastNetUs[this.i] / 1000;
   }
   get lastMigrationWaitMs(): number {
-    return this.lastWaitUs[this.i] / 1000;
+    return this.a.lastWaitUs[this.i] / 1000;
   }
 }
