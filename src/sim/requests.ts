@@ -15,7 +15,7 @@ import { createServiceTimeSampler } from '../model/service-time.ts';
 import type { Scenario } from '../model/types.ts';
 import { US_PER_S } from '../model/units.ts';
 import { Priority, type Engine } from './engine.ts';
-import type { SimMotion } from './motion.ts';
+import { LEG, USER_CONTAINER, USER_TIMEOUT, type SimMotion } from './motion.ts';
 
 /** Mean service time of one background job (other tenants' work). */
 export const BACKGROUND_JOB_MS = 100;
@@ -79,8 +79,9 @@ export class SimRequests {
   private readonly onlyExpMeanMs: number;
   private readonly userTimeoutUs: Float64Array;
   /**
-   * Per user, interleaved: [container, timeoutUs]. A request reads both, so they
-   * share a cache line (at 100,000 users the per-user arrays leave the caches).
+   * Per user, in SimMotion's per-user record (see LEG in motion.ts): the container at
+   * u * LEG + USER_CONTAINER and the timeout (µs) at u * LEG + USER_TIMEOUT, beside the
+   * leg and access point a request's RTT reads.
    */
   private readonly userRec: Float64Array;
   private readonly postcopyPenaltyUs: number;
@@ -165,10 +166,10 @@ export class SimRequests {
     const spec0 = s.containers[0]?.serviceTime;
     this.onlyExpMeanMs = samplerBySpec.size === 1 && spec0?.kind === 'exponential' ? spec0.meanMs : 0;
     this.userTimeoutUs = Float64Array.from(s.users, (u) => Math.round(u.requests.timeoutMs * 1000));
-    this.userRec = new Float64Array(2 * s.users.length);
+    this.userRec = x.motion.leg;
     for (let u = 0; u < s.users.length; u++) {
-      this.userRec[2 * u] = this.userContainer[u];
-      this.userRec[2 * u + 1] = this.userTimeoutUs[u];
+      this.userRec[u * LEG + USER_CONTAINER] = this.userContainer[u];
+      this.userRec[u * LEG + USER_TIMEOUT] = this.userTimeoutUs[u];
     }
     this.postcopyPenaltyUs = Math.round(s.migration.cost.postcopyFaultPenaltyMs * 1000);
     this.arrivalTimer = this.engine.timer(this.onEvent, ARG_ARRIVAL);
@@ -241,7 +242,7 @@ export class SimRequests {
     const u = this.uniformUsers ? Math.floor(this.arrivalRng() * this.userByAlias.length) | 0 : this.userByAlias[this.userAlias.pick(this.arrivalRng)];
     // Indices read from a Float64Array are doubles: | 0 keeps them small integers, so the
     // functions they are passed to are not deoptimised for a double ("not a Smi").
-    const c = this.userRec[2 * u] | 0;
+    const c = this.userRec[u * LEG + USER_CONTAINER] | 0;
     const sampler = this.onlySampler;
     const ms =
       this.onlyExpMeanMs > 0
@@ -269,7 +270,7 @@ export class SimRequests {
     for (let i = 0; i < list.length; i += 3) {
       const u = list[i] | 0; // the list holds doubles too: keep the index an integer
       const orig = list[i + 1];
-      if (now - orig > this.userRec[2 * u + 1]) {
+      if (now - orig > this.userRec[u * LEG + USER_TIMEOUT]) {
         if (orig >= this.warmupUs) this.collector.failed1(orig);
         continue;
       }
@@ -343,7 +344,7 @@ export class SimRequests {
     this.observed.add(completion, c, n, responseUs, rttUs, svcUs, queueUs, svcUs * this.nodeSpeed[n], waitUs);
     this.collector.nodeWork(start, n, svcUs, queueUs, true);
     if (origUs < this.warmupUs) return;
-    const timeoutUs = this.userRec[2 * u + 1];
+    const timeoutUs = this.userRec[u * LEG + USER_TIMEOUT];
     const failed = responseUs > timeoutUs;
     if (completion > this.endUs) {
       // Still on the node at the end: failed if its client gave up before then, else unfinished.
