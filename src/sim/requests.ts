@@ -29,6 +29,9 @@ const S_ORIG = 3;
 const S_SEND = 4;
 const S_RTT = 5;
 const S_SVC = 6;
+/** Fields of a container's times (SimRequests.containerTimesUs). */
+const T_DEPART = 0;
+const T_LAZY = 1;
 /** Arguments of the request handler (onEvent) that are not slots. */
 const ARG_ARRIVAL = -1;
 const ARG_BACKGROUND = -2;
@@ -67,10 +70,13 @@ export class SimRequests {
   // --- containers ---
   /** 1 while the container does not admit requests (migration downtime). */
   readonly containerDown: Uint8Array;
-  /** Latest departure of an admitted request: a checkpoint drains up to here. */
-  readonly lastDepartureUs: Float64Array;
-  /** Post-copy: pages still streaming until this time (requests pay a penalty). */
-  readonly lazyUntilUs: Float64Array;
+  /**
+   * Per container, interleaved: the latest departure of an admitted request (a
+   * checkpoint drains up to here) at 2c + T_DEPART, and, post-copy, the time until
+   * which pages still stream (requests pay a penalty) at 2c + T_LAZY. A request
+   * admitted on its node reads both: one cache line, not two arrays.
+   */
+  private readonly containerTimesUs: Float64Array;
   private readonly held: number[][]; // per container: [user, origSentUs, serviceUs]*
   private readonly samplers: Array<() => number>;
   /** The one sampler when every container has the same service-time spec (no per-container read), else null. */
@@ -144,8 +150,7 @@ export class SimRequests {
     // Containers.
     const C = s.containers.length;
     this.containerDown = new Uint8Array(C);
-    this.lastDepartureUs = new Float64Array(C);
-    this.lazyUntilUs = new Float64Array(C);
+    this.containerTimesUs = new Float64Array(2 * C);
     this.held = [];
     this.serviceRng = createRng(seed, 'service');
     this.samplers = [];
@@ -261,6 +266,16 @@ export class SimRequests {
     this.held[c].push(u, origUs, svcUs);
   }
 
+  /** Latest departure of a request admitted at container c (a checkpoint drains up to here). */
+  lastDepartureUs(c: number): number {
+    return this.containerTimesUs[2 * c + T_DEPART];
+  }
+
+  /** Post-copy: container c's pages stream until `timeUs` (its requests pay the fault penalty until then). */
+  setLazyUntilUs(c: number, timeUs: number): void {
+    this.containerTimesUs[2 * c + T_LAZY] = timeUs;
+  }
+
   /** The container answers again: re-send what its users held back. */
   releaseHeld(c: number): void {
     const list = this.held[c];
@@ -333,10 +348,11 @@ export class SimRequests {
     }
 
     svcUs = Math.max(1, Math.round(svcUs / this.nodeSpeed[n]));
-    if (now < this.lazyUntilUs[c]) svcUs += this.postcopyPenaltyUs;
+    const times = this.containerTimesUs;
+    if (now < times[2 * c + T_LAZY]) svcUs += this.postcopyPenaltyUs;
     const start = this.takeCore(n, now, svcUs);
     const depart = start + svcUs;
-    if (depart > this.lastDepartureUs[c]) this.lastDepartureUs[c] = depart;
+    if (depart > times[2 * c + T_DEPART]) times[2 * c + T_DEPART] = depart;
     const completion = depart + (rttUs - (rttUs >> 1));
     const responseUs = completion - origUs;
     const queueUs = start - now;
