@@ -10,7 +10,7 @@
 import { ConmigError } from '../model/errors.ts';
 import type { ApId, ContainerId, MigrationCostParams, MigrationMode, NodeId, UserId } from '../model/types.ts';
 import { CHANGED_NETWORK, CHANGED_STATE, type ClusterView, type ContainerView, type MigrationInFlightView, type NodeView, type UserView, type ViewChanges } from '../model/view.ts';
-import { ObservedContainerView, ObservedNodeView, type ObservedViewHost } from './observed-view.ts';
+import { ObservedContainerView, ObservedNodeView, fillContainerColumns, type ObservedViewHost } from './observed-view.ts';
 import type { ClusterState } from './state.ts';
 
 class ClusterUserView implements UserView {
@@ -182,6 +182,10 @@ export abstract class ClusterViewBase implements ClusterView, ObservedViewHost {
   nowMs = 0;
   /** Scenario µs covered by the metrics window at nowMs (shorter at the start of a run). */
   windowUs = 1;
+  /** windowUs / 1e6 (the rates divide by it). */
+  windowS = 1e-6;
+  readonly containerRatePerS: Float64Array;
+  readonly containerMeanServiceMs: Float64Array;
   readonly qosThresholdMs: number;
   readonly controlIntervalMs: number;
   readonly nodes: readonly NodeView[];
@@ -208,6 +212,9 @@ export abstract class ClusterViewBase implements ClusterView, ObservedViewHost {
     this.defaultMigrationMode = s.migration.mode;
     this.migrationCost = s.migration.cost;
     this.apIds = s.topology.accessPoints.map((a) => a.id);
+    this.nodeIds = state.nodeIds;
+    this.containerRatePerS = new Float64Array(s.containers.length);
+    this.containerMeanServiceMs = new Float64Array(s.containers.length).fill(Number.NaN);
     this.nodes = s.topology.nodes.map((_, i) => new ObservedNodeView(this, i));
     this.containers = s.containers.map((_, i) => new ObservedContainerView(this, i));
     this.users = s.users.map((_, i) => new ClusterUserView(this, i));
@@ -241,9 +248,7 @@ export abstract class ClusterViewBase implements ClusterView, ObservedViewHost {
     this.rttFollowsAp = rttFollowsAp;
   }
 
-  get nodeIds(): readonly NodeId[] {
-    return this.state.nodeIds;
-  }
+  readonly nodeIds: readonly NodeId[];
 
   abstract readonly migrationsInFlight: readonly MigrationInFlightView[];
   abstract networkRttMs(userId: UserId, nodeId: NodeId): number;
@@ -253,6 +258,8 @@ export abstract class ClusterViewBase implements ClusterView, ObservedViewHost {
   protected setTime(nowUs: number): void {
     this.nowMs = nowUs / 1000;
     this.windowUs = this.state.observed.windowUs(nowUs);
+    this.windowS = this.windowUs / 1e6;
+    fillContainerColumns(this.state.observed, this.windowS, this.containerRatePerS, this.containerMeanServiceMs);
   }
 
   node(id: NodeId): NodeView {

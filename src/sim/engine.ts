@@ -191,6 +191,15 @@ export class Engine {
   // A small heap is shallow, so the per-request events cost fewer levels.
   private readonly hot = new EventHeap();
   private readonly cold = new EventHeap();
+  // Timers: events of which at most one is pending at a time (the next arrival of a
+  // Poisson stream), kept out of the heaps. A request's arrival re-arms its stream's
+  // timer, so each request saves a heap push and pop; a timer takes its order key
+  // (priority, sequence) when armed, exactly as schedule() would, so the order in
+  // which events fire is the same. Time Infinity = not armed.
+  private timerTimes = new Float64Array(0);
+  private timerKeys = new Float64Array(0);
+  private readonly timerHandlers: EventHandler[] = [];
+  private readonly timerArgs: number[] = [];
   private seq = 0;
   private stopped = false;
   // Deferred hooks (atInstantEnd): each with the (time, key) it must run before.
@@ -200,7 +209,42 @@ export class Engine {
   private deferKey = Number.POSITIVE_INFINITY;
 
   get pending(): number {
-    return this.hot.size + this.cold.size;
+    let armed = 0;
+    for (const t of this.timerTimes) if (t !== Number.POSITIVE_INFINITY) armed++;
+    return this.hot.size + this.cold.size + armed;
+  }
+
+  /**
+   * A timer that fires `handler(arg)` when armed (see `arm`): for an event of which
+   * at most one is pending at a time. Returns its id.
+   */
+  timer(handler: EventHandler, arg = 0): number {
+    const id = this.timerHandlers.length;
+    this.timerHandlers.push(handler);
+    this.timerArgs.push(arg);
+    const times = new Float64Array(id + 1).fill(Number.POSITIVE_INFINITY);
+    times.set(this.timerTimes);
+    this.timerTimes = times;
+    const keys = new Float64Array(id + 1);
+    keys.set(this.timerKeys);
+    this.timerKeys = keys;
+    return id;
+  }
+
+  /**
+   * Arm timer `id` to fire after `delayUs` (an integer >= 0) at `priority`: the same
+   * place in the order as schedule(delayUs, priority, handler, arg). The timer must
+   * not be armed already (it is disarmed when it fires).
+   */
+  arm(id: number, delayUs: number, priority: number): void {
+    if (!(delayUs >= 0) || !Number.isInteger(delayUs)) {
+      throw new ConmigError('SIM_INVARIANT', `event scheduled with an invalid delay: ${delayUs} us`, {
+        context: { nowUs: this.now },
+      });
+    }
+    if (this.timerTimes[id] !== Number.POSITIVE_INFINITY) throw new ConmigError('SIM_INVARIANT', `timer ${id} armed twice`, { context: { nowUs: this.now } });
+    this.timerTimes[id] = this.now + delayUs;
+    this.timerKeys[id] = priority * 281474976710656 + this.seq++;
   }
 
   /**
@@ -337,38 +381,65 @@ export class Engine {
     const hot = this.hot;
     const cold = this.cold;
     while (!this.stopped) {
-      let h: EventHeap;
-      if (hot.size === 0) {
-        if (cold.size === 0) {
-          if (this.deferred.length > 0) {
-            this.runDeferred(Number.POSITIVE_INFINITY, 0);
-            continue;
-          }
-          break;
-        }
-        h = cold;
-      } else if (cold.size === 0) {
-        h = hot;
-      } else {
-        const ht = hot.times[0];
-        const ct = cold.times[0];
-        h = ht < ct || (ht === ct && hot.keys[0] < cold.keys[0]) ? hot : cold;
+      // The earliest of the two heaps' tops and the armed timers, by (time, key).
+      let t = Number.POSITIVE_INFINITY;
+      let k = Number.POSITIVE_INFINITY;
+      let from: EventHeap | null = null;
+      let timer = -1;
+      if (hot.size > 0) {
+        t = hot.times[0];
+        k = hot.keys[0];
+        from = hot;
       }
-      const t = h.times[0];
-      if (t > this.deferTimeUs || (t === this.deferTimeUs && h.keys[0] > this.deferKey)) {
-        this.runDeferred(t, h.keys[0]);
+      if (cold.size > 0) {
+        const ct = cold.times[0];
+        if (ct < t || (ct === t && cold.keys[0] < k)) {
+          t = ct;
+          k = cold.keys[0];
+          from = cold;
+        }
+      }
+      const tt = this.timerTimes;
+      for (let j = 0; j < tt.length; j++) {
+        const tj = tt[j];
+        if (tj < t || (tj === t && this.timerKeys[j] < k)) {
+          t = tj;
+          k = this.timerKeys[j];
+          timer = j;
+        }
+      }
+      if (t === Number.POSITIVE_INFINITY) {
+        if (this.deferred.length > 0) {
+          this.runDeferred(Number.POSITIVE_INFINITY, 0);
+          continue;
+        }
+        break;
+      }
+      if (t > this.deferTimeUs || (t === this.deferTimeUs && k > this.deferKey)) {
+        this.runDeferred(t, k);
         continue; // the hooks may have scheduled something earlier
       }
       if (t > untilUs) break;
-      const handler = h.handlers[0];
-      const arg = h.args[0];
-      h.pop();
       this.now = t;
       this.fired++;
-      // Two call sites: the hot heap's handlers are the few request handlers, so its
-      // call stays monomorphic (inlined); the cold heap's are many (processes, flows, mobility).
-      if (h === hot) handler(arg);
-      else handler(arg);
+      // Three call sites: the timers' and the hot heap's handlers are the few request
+      // handlers, so those calls stay monomorphic (inlined); the cold heap's are many
+      // (processes, flows, mobility).
+      if (timer >= 0) {
+        tt[timer] = Number.POSITIVE_INFINITY; // fired: the handler may arm it again
+        this.timerHandlers[timer](this.timerArgs[timer]);
+      } else if (from === hot) {
+        const handler = hot.handlers[0];
+        const arg = hot.args[0];
+        hot.pop();
+        handler(arg);
+      } else {
+        const h = from as EventHeap;
+        const handler = h.handlers[0];
+        const arg = h.args[0];
+        h.pop();
+        handler(arg);
+      }
     }
     if (!this.stopped && Number.isFinite(untilUs) && this.now < untilUs) this.now = untilUs;
   }

@@ -54,8 +54,10 @@ export interface MigrationHost {
   /** 1 while the container does not admit requests. */
   readonly containerDown: Uint8Array;
   readonly lastMigrationEndMs: Float64Array;
-  readonly lastDepartureUs: Float64Array;
-  readonly lazyUntilUs: Float64Array;
+  /** Latest departure of a request admitted at container c (a checkpoint drains up to here). */
+  lastDepartureUs(c: number): number;
+  /** Post-copy: container c's pages stream until `timeUs` (requests pay the fault penalty). */
+  setLazyUntilUs(c: number, timeUs: number): void;
   readonly memUsedMiB: Float64Array;
   readonly memReservedMiB: Float64Array;
   readonly containersOn: Float64Array;
@@ -209,7 +211,8 @@ export class MigrationRunner {
     const downStartUs = engine.now;
     flight.downStartUs = downStartUs;
     sim.containerDown[c] = 1;
-    if (sim.lastDepartureUs[c] > engine.now) yield sim.lastDepartureUs[c] - engine.now;
+    const drainEndUs = sim.lastDepartureUs(c);
+    if (drainEndUs > engine.now) yield drainEndUs - engine.now;
     const drainUs = engine.now - downStartUs;
     const cpMiB = mode === 'cold' ? mem : stopMiB;
     const cpUs = msToUs(checkpointMs(cpMiB, cost));
@@ -259,7 +262,7 @@ export class MigrationRunner {
 
     let lazyUs = 0;
     if (mode === 'postcopy') {
-      sim.lazyUntilUs[c] = Number.POSITIVE_INFINITY;
+      sim.setLazyUntilUs(c, Number.POSITIVE_INFINITY);
       const l0 = engine.now;
       if (mem > 0) {
         // The background page fetch, at lazyPagesEfficiency (default transferEfficiency).
@@ -269,7 +272,7 @@ export class MigrationRunner {
         sentMiB += mem;
       }
       lazyUs = engine.now - l0;
-      sim.lazyUntilUs[c] = 0;
+      sim.setLazyUntilUs(c, 0);
       sim.memUsedMiB[from] -= mem;
     }
 

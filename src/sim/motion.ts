@@ -9,8 +9,14 @@ import type { Point, Scenario } from '../model/types.ts';
 import { ApIndex, createLegSource, handoversAlongLeg, type LegSource, type TraceStore } from '../mobility/index.ts';
 import { Priority, type Engine } from './engine.ts';
 
-/** Fields of one user's record in SimMotion.leg: the current leg, the access point and the payload. */
-const LEG = 8;
+/**
+ * Fields of one user's record in SimMotion.leg: the current leg, the access point and
+ * the payload, then two fields of the request path's (src/sim/requests.ts: the user's
+ * container and timeout, USER_CONTAINER and USER_TIMEOUT). A request reads all of them,
+ * so they share one record: at 100,000 users the per-user state does not stay in the
+ * caches, and a second array was a second cache miss per request.
+ */
+export const LEG = 10;
 const T0 = 0;
 const T1 = 1;
 const X0 = 2;
@@ -21,6 +27,10 @@ const Y1 = 5;
 const AP = 6;
 /** Request + response KiB of the user's requests. */
 const PAYLOAD = 7;
+/** The user's container (written and read by SimRequests). */
+export const USER_CONTAINER = 8;
+/** The user's request timeout in µs (written and read by SimRequests). */
+export const USER_TIMEOUT = 9;
 
 /** A handover event's argument packs (user, access point) into one number: user * AP_SLOTS + ap. */
 const AP_SLOTS = 65536;
@@ -30,11 +40,10 @@ export class SimMotion {
   readonly userAp: Int32Array;
   /**
    * Current leg of each user as numbers (a pause or no leg: both ends equal),
-   * with its access point and payload, interleaved: leg[u * LEG + T0 .. PAYLOAD].
-   * A request's RTT reads all eight at once: one 64-byte record, so one cache
-   * line instead of eight arrays (100,000 users' state does not stay in the caches).
+   * with its access point and payload, interleaved: leg[u * LEG + T0 .. PAYLOAD],
+   * and the request path's two fields (see LEG).
    */
-  private readonly leg: Float64Array;
+  readonly leg: Float64Array;
   /** Scratch output of locate(): no Point allocated per request. */
   posX = 0;
   posY = 0;

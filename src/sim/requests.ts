@@ -15,7 +15,7 @@ import { createServiceTimeSampler } from '../model/service-time.ts';
 import type { Scenario } from '../model/types.ts';
 import { US_PER_S } from '../model/units.ts';
 import { Priority, type Engine } from './engine.ts';
-import type { SimMotion } from './motion.ts';
+import { LEG, USER_CONTAINER, USER_TIMEOUT, type SimMotion } from './motion.ts';
 
 /** Mean service time of one background job (other tenants' work). */
 export const BACKGROUND_JOB_MS = 100;
@@ -29,6 +29,9 @@ const S_ORIG = 3;
 const S_SEND = 4;
 const S_RTT = 5;
 const S_SVC = 6;
+/** Fields of a container's times (SimRequests.containerTimesUs). */
+const T_DEPART = 0;
+const T_LAZY = 1;
 /** Arguments of the request handler (onEvent) that are not slots. */
 const ARG_ARRIVAL = -1;
 const ARG_BACKGROUND = -2;
@@ -67,10 +70,13 @@ export class SimRequests {
   // --- containers ---
   /** 1 while the container does not admit requests (migration downtime). */
   readonly containerDown: Uint8Array;
-  /** Latest departure of an admitted request: a checkpoint drains up to here. */
-  readonly lastDepartureUs: Float64Array;
-  /** Post-copy: pages still streaming until this time (requests pay a penalty). */
-  readonly lazyUntilUs: Float64Array;
+  /**
+   * Per container, interleaved: the latest departure of an admitted request (a
+   * checkpoint drains up to here) at 2c + T_DEPART, and, post-copy, the time until
+   * which pages still stream (requests pay a penalty) at 2c + T_LAZY. A request
+   * admitted on its node reads both: one cache line, not two arrays.
+   */
+  private readonly containerTimesUs: Float64Array;
   private readonly held: number[][]; // per container: [user, origSentUs, serviceUs]*
   private readonly samplers: Array<() => number>;
   /** The one sampler when every container has the same service-time spec (no per-container read), else null. */
@@ -79,8 +85,9 @@ export class SimRequests {
   private readonly onlyExpMeanMs: number;
   private readonly userTimeoutUs: Float64Array;
   /**
-   * Per user, interleaved: [container, timeoutUs]. A request reads both, so they
-   * share a cache line (at 100,000 users the per-user arrays leave the caches).
+   * Per user, in SimMotion's per-user record (see LEG in motion.ts): the container at
+   * u * LEG + USER_CONTAINER and the timeout (µs) at u * LEG + USER_TIMEOUT, beside the
+   * leg and access point a request's RTT reads.
    */
   private readonly userRec: Float64Array;
   private readonly postcopyPenaltyUs: number;
@@ -111,6 +118,9 @@ export class SimRequests {
 
   /** Requests generated (warm-up included). */
   requestCount = 0;
+  /** The engine's timers of the two Poisson streams (one next event each): arrivals, background jobs. */
+  private readonly arrivalTimer: number;
+  private readonly backgroundTimer: number;
 
   constructor(x: RequestsContext) {
     const s = x.scenario;
@@ -140,8 +150,7 @@ export class SimRequests {
     // Containers.
     const C = s.containers.length;
     this.containerDown = new Uint8Array(C);
-    this.lastDepartureUs = new Float64Array(C);
-    this.lazyUntilUs = new Float64Array(C);
+    this.containerTimesUs = new Float64Array(2 * C);
     this.held = [];
     this.serviceRng = createRng(seed, 'service');
     this.samplers = [];
@@ -162,12 +171,14 @@ export class SimRequests {
     const spec0 = s.containers[0]?.serviceTime;
     this.onlyExpMeanMs = samplerBySpec.size === 1 && spec0?.kind === 'exponential' ? spec0.meanMs : 0;
     this.userTimeoutUs = Float64Array.from(s.users, (u) => Math.round(u.requests.timeoutMs * 1000));
-    this.userRec = new Float64Array(2 * s.users.length);
+    this.userRec = x.motion.leg;
     for (let u = 0; u < s.users.length; u++) {
-      this.userRec[2 * u] = this.userContainer[u];
-      this.userRec[2 * u + 1] = this.userTimeoutUs[u];
+      this.userRec[u * LEG + USER_CONTAINER] = this.userContainer[u];
+      this.userRec[u * LEG + USER_TIMEOUT] = this.userTimeoutUs[u];
     }
     this.postcopyPenaltyUs = Math.round(s.migration.cost.postcopyFaultPenaltyMs * 1000);
+    this.arrivalTimer = this.engine.timer(this.onEvent, ARG_ARRIVAL);
+    this.backgroundTimer = this.engine.timer(this.onEvent, ARG_BACKGROUND);
 
     // Merged arrival process.
     this.arrivalRng = createRng(seed, 'arrivals');
@@ -195,8 +206,8 @@ export class SimRequests {
   /** The first arrival and the first background job. */
   start(): void {
     const e = this.engine;
-    if (this.totalRatePerUs > 0) e.schedule(this.nextGapUs(this.arrivalRng, this.totalRatePerUs), Priority.arrival, this.onEvent, ARG_ARRIVAL);
-    if (this.bgRatePerUs > 0) e.schedule(this.nextGapUs(this.backgroundRng, this.bgRatePerUs), Priority.arrival, this.onEvent, ARG_BACKGROUND);
+    if (this.totalRatePerUs > 0) e.arm(this.arrivalTimer, this.nextGapUs(this.arrivalRng, this.totalRatePerUs), Priority.arrival);
+    if (this.bgRatePerUs > 0) e.arm(this.backgroundTimer, this.nextGapUs(this.backgroundRng, this.bgRatePerUs), Priority.arrival);
   }
 
   private nextGapUs(rng: Rng, ratePerUs: number): number {
@@ -232,11 +243,11 @@ export class SimRequests {
 
   private onArrival(): void {
     const now = this.engine.now;
-    this.engine.schedule(this.arrivalGapUs(), Priority.arrival, this.onEvent, ARG_ARRIVAL);
+    this.engine.arm(this.arrivalTimer, this.arrivalGapUs(), Priority.arrival);
     const u = this.uniformUsers ? Math.floor(this.arrivalRng() * this.userByAlias.length) | 0 : this.userByAlias[this.userAlias.pick(this.arrivalRng)];
     // Indices read from a Float64Array are doubles: | 0 keeps them small integers, so the
     // functions they are passed to are not deoptimised for a double ("not a Smi").
-    const c = this.userRec[2 * u] | 0;
+    const c = this.userRec[u * LEG + USER_CONTAINER] | 0;
     const sampler = this.onlySampler;
     const ms =
       this.onlyExpMeanMs > 0
@@ -255,6 +266,16 @@ export class SimRequests {
     this.held[c].push(u, origUs, svcUs);
   }
 
+  /** Latest departure of a request admitted at container c (a checkpoint drains up to here). */
+  lastDepartureUs(c: number): number {
+    return this.containerTimesUs[2 * c + T_DEPART];
+  }
+
+  /** Post-copy: container c's pages stream until `timeUs` (its requests pay the fault penalty until then). */
+  setLazyUntilUs(c: number, timeUs: number): void {
+    this.containerTimesUs[2 * c + T_LAZY] = timeUs;
+  }
+
   /** The container answers again: re-send what its users held back. */
   releaseHeld(c: number): void {
     const list = this.held[c];
@@ -264,7 +285,7 @@ export class SimRequests {
     for (let i = 0; i < list.length; i += 3) {
       const u = list[i] | 0; // the list holds doubles too: keep the index an integer
       const orig = list[i + 1];
-      if (now - orig > this.userRec[2 * u + 1]) {
+      if (now - orig > this.userRec[u * LEG + USER_TIMEOUT]) {
         if (orig >= this.warmupUs) this.collector.failed1(orig);
         continue;
       }
@@ -327,10 +348,11 @@ export class SimRequests {
     }
 
     svcUs = Math.max(1, Math.round(svcUs / this.nodeSpeed[n]));
-    if (now < this.lazyUntilUs[c]) svcUs += this.postcopyPenaltyUs;
+    const times = this.containerTimesUs;
+    if (now < times[2 * c + T_LAZY]) svcUs += this.postcopyPenaltyUs;
     const start = this.takeCore(n, now, svcUs);
     const depart = start + svcUs;
-    if (depart > this.lastDepartureUs[c]) this.lastDepartureUs[c] = depart;
+    if (depart > times[2 * c + T_DEPART]) times[2 * c + T_DEPART] = depart;
     const completion = depart + (rttUs - (rttUs >> 1));
     const responseUs = completion - origUs;
     const queueUs = start - now;
@@ -338,7 +360,7 @@ export class SimRequests {
     this.observed.add(completion, c, n, responseUs, rttUs, svcUs, queueUs, svcUs * this.nodeSpeed[n], waitUs);
     this.collector.nodeWork(start, n, svcUs, queueUs, true);
     if (origUs < this.warmupUs) return;
-    const timeoutUs = this.userRec[2 * u + 1];
+    const timeoutUs = this.userRec[u * LEG + USER_TIMEOUT];
     const failed = responseUs > timeoutUs;
     if (completion > this.endUs) {
       // Still on the node at the end: failed if its client gave up before then, else unfinished.
@@ -376,7 +398,7 @@ export class SimRequests {
 
   private onBackground(): void {
     const now = this.engine.now;
-    this.engine.schedule(this.backgroundGapUs(), Priority.arrival, this.onEvent, ARG_BACKGROUND);
+    this.engine.arm(this.backgroundTimer, this.backgroundGapUs(), Priority.arrival);
     const n = this.bgNodes[this.bgAlias.pick(this.backgroundRng)];
     const svcUs = Math.max(1, Math.round((-this.bgJobUs * Math.log(1 - this.backgroundRng())) / this.nodeSpeed[n]));
     const start = this.takeCore(n, now, svcUs);

@@ -102,10 +102,6 @@ export class Simulator {
   readonly lastMigrationEndMs: Float64Array;
   /** 1 while the container does not admit requests (migration downtime). */
   readonly containerDown: Uint8Array;
-  /** Latest departure of an admitted request: a checkpoint drains up to here. */
-  readonly lastDepartureUs: Float64Array;
-  /** Post-copy: pages still streaming until this time (requests pay a penalty). */
-  readonly lazyUntilUs: Float64Array;
 
   private rejected = 0;
 
@@ -157,8 +153,6 @@ export class Simulator {
       requestSink: opts.requestSink,
     });
     this.containerDown = this.requests.containerDown;
-    this.lastDepartureUs = this.requests.lastDepartureUs;
-    this.lazyUntilUs = this.requests.lazyUntilUs;
     this.view = new SimClusterView(this);
     this.migrations = new MigrationRunner(this);
     this.controlPort = { view: this.view, startMigration: (m) => this.migrations.start(m) };
@@ -169,6 +163,16 @@ export class Simulator {
 
   inFlightMigrations(): MigrationInFlightView[] {
     return this.migrations.inFlight();
+  }
+
+  /** Latest departure of a request admitted at container c (a checkpoint drains up to here). */
+  lastDepartureUs(c: number): number {
+    return this.requests.lastDepartureUs(c);
+  }
+
+  /** Post-copy: container c's pages stream until `timeUs`. */
+  setLazyUntilUs(c: number, timeUs: number): void {
+    this.requests.setLazyUntilUs(c, timeUs);
   }
 
   /** The container answers again: its users re-send what they held back. */

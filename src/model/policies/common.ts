@@ -112,7 +112,8 @@ export function containerErlangs(ratePerS: number, serviceMs: number, node: Node
 
 /** Service time to assume for a container: its own mean, else its node's, else NaN. */
 export function serviceMsOf(c: ContainerView, node: NodeView): number {
-  return Number.isFinite(c.meanServiceMs) ? c.meanServiceMs : node.meanServiceMs;
+  const ms = c.meanServiceMs; // read once: a getter, on the policies' per-container path
+  return Number.isFinite(ms) ? ms : node.meanServiceMs;
 }
 
 /** Each node's position in view.nodes, by id (built once per view). */
@@ -158,8 +159,13 @@ export class NodeOfMemo {
 
   /** k with view.nodes[k] = view.node(nodeId), the node of container i; -1: ask view.node. */
   indexOf(i: number, nodeId: NodeId): number {
+    // The hit (the container did not move) is the hot path: short, so it is inlined.
+    if (this.usable && this.ids[i] === nodeId) return this.ks[i];
+    return this.find(i, nodeId);
+  }
+
+  private find(i: number, nodeId: NodeId): number {
     if (!this.usable) return -1;
-    if (this.ids[i] === nodeId) return this.ks[i];
     const k = nodeIndexMap(this.view).get(nodeId);
     if (k === undefined) return -1;
     this.ids[i] = nodeId;

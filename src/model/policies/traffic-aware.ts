@@ -147,17 +147,15 @@ export function waitWithinAt(
   factorBusy: Float64Array,
   factorG: Float64Array,
 ): boolean {
+  // The hot path is kept short (the factor's computation and the full formula are
+  // functions of their own, rarely called): decide runs it for nearly every container
+  // at every step, and V8 inlines a short function with the view's getters it reads.
   const sN = serviceMs / n.speedFactor;
   const own = (ratePerS / 1000) * (serviceMs / n.speedFactor); // containerErlangs
   const busy = Math.max(utilisation * n.cpuCores + ledger.erlangsDeltaAt(k), own); // n is c's node
   const cores = Math.max(1, Math.round(n.cpuCores));
   if (busy > 1e-9 && cores - busy >= 1e-3 * cores && Number.isFinite(sN)) {
-    let g = factorG[k];
-    if (factorBusy[k] !== busy) {
-      g = ((erlangC(cores, busy) / (cores - busy)) * (1 + scv)) / 2;
-      factorBusy[k] = busy;
-      factorG[k] = g;
-    }
+    const g = factorBusy[k] === busy ? factorG[k] : waitFactorAt(k, cores, busy, scv, factorBusy, factorG);
     const w = g * sN;
     if (w > 1e-200) {
       if (w <= marginMs * (1 - 1e-9)) return true;
@@ -165,6 +163,14 @@ export function waitWithinAt(
     }
   }
   return expectedWaitMs(ledger, c, n, serviceMs, scv) <= marginMs;
+}
+
+/** waitWithinAt's factor g for node position k at this busy, remembered for the next container there. */
+function waitFactorAt(k: number, cores: number, busy: number, scv: number, factorBusy: Float64Array, factorG: Float64Array): number {
+  const g = ((erlangC(cores, busy) / (cores - busy)) * (1 + scv)) / 2;
+  factorBusy[k] = busy;
+  factorG[k] = g;
+  return g;
 }
 
 /**
@@ -195,7 +201,11 @@ class Screen {
     this.factorG = new Float64Array(N);
   }
 
-  /** Container i (= c) stays where it is without a full evaluation: not eligible, or pruned exactly. */
+  /**
+   * Container i (= c) stays where it is without a full evaluation: not eligible, or pruned exactly.
+   * Kept short, with the rare cases in staysSlow: decide calls it for every container at every step,
+   * and V8 inlines the view's getters into it only while its inlined code stays within a budget.
+   */
   stays(i: number, c: ContainerView): boolean {
     const view = this.view;
     const p = this.p;
@@ -205,22 +215,40 @@ class Screen {
     if (!(view.nowMs - c.lastMigrationEndMs > p.minDwellMs)) return true;
     const nodeId = c.nodeId;
     const k = this.nodeOf.indexOf(i, nodeId);
-    const from = k >= 0 ? view.nodes[k] : view.node(nodeId);
+    if (k < 0) return this.staysSlow(i, c, nodeId);
+    const from = view.nodes[k];
     const serviceMs = serviceMsOf(c, from);
     if (!(serviceMs > 0)) return true;
 
     // Exact pruning (see the header), checked before any RTT is computed.
     const memo = this.memo;
     if (c.users.length === 1 && from.speedFactor >= this.maxSpeed && (memo ? memo.nearest(i, c) : view.nodesByRtt(c.users[0])[0]) === nodeId) {
-      if (k < 0) return waitWithin(this.ledger, c, from, serviceMs, p.serviceScv, p.marginMs, this.factors);
       let util = this.utilAt[k];
-      if (util !== util) {
-        util = from.utilisation;
-        this.utilAt[k] = util;
-      }
+      if (util !== util) util = this.utilisationAt(k, from);
       return waitWithinAt(this.ledger, c, from, k, rate, util, serviceMs, p.serviceScv, p.marginMs, this.factorBusy, this.factorG);
     }
     return false;
+  }
+
+  /** stays' remaining tests for a container whose node has no position (view.node is not view.nodes[k]). */
+  private staysSlow(i: number, c: ContainerView, nodeId: NodeId): boolean {
+    const view = this.view;
+    const p = this.p;
+    const from = view.node(nodeId);
+    const serviceMs = serviceMsOf(c, from);
+    if (!(serviceMs > 0)) return true;
+    const memo = this.memo;
+    if (c.users.length === 1 && from.speedFactor >= this.maxSpeed && (memo ? memo.nearest(i, c) : view.nodesByRtt(c.users[0])[0]) === nodeId) {
+      return waitWithin(this.ledger, c, from, serviceMs, p.serviceScv, p.marginMs, this.factors);
+    }
+    return false;
+  }
+
+  /** Node k's utilisation, read once per step. */
+  private utilisationAt(k: number, n: NodeView): number {
+    const util = n.utilisation;
+    this.utilAt[k] = util;
+    return util;
   }
 }
 
