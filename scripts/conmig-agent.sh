@@ -131,6 +131,12 @@ res_vout() {
   } <"$1"
 }
 
+# When fact $1 was last checked: $2, replaced whole. A plain `>` truncates first, and a fact()
+# reading in between saw no time, took the fact as never checked and re-ran it.
+set_at() {
+  printf %s "$2" >"$1/at.$BASHPID" && mv -f "$1/at.$BASHPID" "$1/at"
+}
+
 # Bring fact folder $1 up to date.
 refresh_fact() {
   local f=$1 v='' t rc sz c='' vc='' p=$BASHPID
@@ -140,7 +146,7 @@ refresh_fact() {
     IFS= read -r -d '' vc <"$f/val"
     v=$(sh -c "$vc" 2>/dev/null 3>&-)
     if res_vout "$f/res" && [ "$v" = "$REPLY" ]; then
-      printf %s "$t" >"$f/at"
+      set_at "$f" "$t"
       return
     fi
   fi
@@ -156,7 +162,7 @@ refresh_fact() {
   { printf '%s %s %s %s\n' "$rc" "${sz%%$'\n'*}" "${sz##*$'\n'}" "${#v}"; printf %s "$v"; cat "$f/o.$p" "$f/e.$p"; } >"$f/r.$p"
   mv -f "$f/r.$p" "$f/res"
   rm -f "$f/o.$p" "$f/e.$p"
-  printf %s "$t" >"$f/at"
+  set_at "$f" "$t"
 }
 
 fact() {
