@@ -34,6 +34,7 @@ import { runLive } from '../../src/live/run-live.ts';
 import { cleanTestbed, testbedUp } from '../../src/live/testbed/index.ts';
 import { describeBackendContract, type CompletedRequest } from '../contract/backend-contract.ts';
 import { sh, skipLive } from './helpers/env.ts';
+import { expectConmigError } from '../helpers/errors.ts';
 
 const skip = skipLive('live-run.test', 'live mode tests');
 
@@ -59,15 +60,7 @@ function shortScenario(mode: 'cold' | 'precopy' = 'cold', memoryNode3MiB = 4096)
   return parseScenarioText(stringify(raw), join(work, 'shareon-live-short.yaml'));
 }
 
-async function refusal(p: Promise<unknown>): Promise<ConmigError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConmigError);
-    return e as ConmigError;
-  }
-  throw new Error('expected the live run to be refused');
-}
+const refusal = (p: Promise<unknown>): Promise<ConmigError> => expectConmigError(p, 'the live run');
 
 async function variantInventory(name: string, edit: (inv: Inventory) => void): Promise<string> {
   const inv = structuredClone(await loadInventory(INV));

@@ -13,6 +13,7 @@ import { SshExecPool } from '../../src/live/exec/pool.ts';
 import { locateContainer, migrateContainer, type MigrateOptions } from '../../src/live/migrate/migrator.ts';
 import type { CriuProbe } from '../../src/live/criu-probe.ts';
 import { counterState, findPids, killNodeSshd, rig, rigUnavailableReason, rigUp, waitCounter } from './helpers/rig.ts';
+import { expectConmigError } from '../helpers/errors.ts';
 
 const STATE = '/tmp/conmig-rigb-migrate-test';
 const reason = rigUnavailableReason();
@@ -24,15 +25,7 @@ const ADDR: Record<string, string> = { node1: '10.77.0.194', node2: '10.77.0.195
 let inv: Inventory;
 const probeCache = new Map<string, CriuProbe>();
 
-async function expectError(p: Promise<unknown>): Promise<ConmigError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConmigError);
-    return e as ConmigError;
-  }
-  throw new Error('expected the migration to fail');
-}
+const expectError = (p: Promise<unknown>): Promise<ConmigError> => expectConmigError(p, 'the migration');
 
 /** The container runs on exactly `node` (runc on every node) and answers there only. */
 async function expectOnlyOn(id: string, node: string): Promise<void> {

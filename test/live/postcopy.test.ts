@@ -18,6 +18,7 @@ import type { StateKind } from '../../src/live/migrate/state.ts';
 import { conmigKilledAt, type ConmigExit } from './helpers/killable-conmig.ts';
 import type { RecoveryOutcome } from '../../src/live/migrate/recover.ts';
 import { counterState, findPids, rig, rigUnavailableReason, rigUp, waitCounter } from './helpers/rig.ts';
+import { expectConmigError } from '../helpers/errors.ts';
 
 const STATE = process.env.RIG_PFX ? `/tmp/conmig-${process.env.RIG_PFX}-postcopy-test` : '/tmp/conmig-rigb-postcopy-test';
 const reason = rigUnavailableReason();
@@ -62,15 +63,7 @@ function conmig(args: string[], pauseAt?: StateKind): Promise<ConmigExit> {
 
 const openEntries = (): string[] => (existsSync(JOURNAL) ? readdirSync(JOURNAL).filter((f) => f.endsWith('.json')) : []);
 
-async function expectError(p: Promise<unknown>): Promise<ConmigError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(ConmigError);
-    return e as ConmigError;
-  }
-  throw new Error('expected the migration to fail');
-}
+const expectError = (p: Promise<unknown>): Promise<ConmigError> => expectConmigError(p, 'the migration');
 
 describe.skipIf(reason !== null)('post-copy and disk-less cold migration (live, runc + CRIU lazy pages / page server)', () => {
   beforeAll(async () => {
