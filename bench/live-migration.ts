@@ -87,6 +87,20 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** The phase medians a table row shows: migrations `rs` at `bandwidthMbps`, the bare floor `bare` of the same run. */
+function phaseMedians(rs: readonly LiveMigrationResult[], bare: ReadonlyArray<{ checkpointMs: number; restoreMs: number }>, bandwidthMbps: number) {
+  return {
+    checkpointMs: median(rs.map((r) => r.checkpointMs)),
+    transferMs: median(rs.map((r) => r.transferMs)),
+    restoreMs: median(rs.map((r) => r.restoreMs)),
+    totalMs: median(rs.map((r) => r.totalMs)),
+    downtimeMs: median(rs.map((r) => r.downtimeMs)),
+    floorTransferMs: median(rs.map((r) => ((r.bytes * 8) / (bandwidthMbps * 1e6)) * 1000)),
+    bareCheckpointMs: median(bare.map((x) => x.checkpointMs)),
+    bareRestoreMs: median(bare.map((x) => x.restoreMs)),
+  };
+}
+
 function parseWorkload(w: string): Workload {
   if (w === 'plate') return { name: 'plate', image: 'plate', memoryMiB: null };
   const c = w.match(/^cache-(\d+)(?:-hot(\d+))?$/);
@@ -247,14 +261,7 @@ async function warmRows(inv: Awaited<ReturnType<typeof rigUp>>, spec: ImageSpec,
       preflightMs: median(ms.map((r) => r.phases.find((p) => p.phase === 'preflight')?.wallMs ?? NaN)),
       dryRunPreflightMs: median(dry),
       prepareMs: median(ms.map((r) => r.phases.filter((p) => p.phase === 'preflight').slice(1).reduce((a, p) => a + p.wallMs, 0))),
-      checkpointMs: median(ms.map((r) => r.checkpointMs)),
-      transferMs: median(ms.map((r) => r.transferMs)),
-      restoreMs: median(ms.map((r) => r.restoreMs)),
-      totalMs: median(ms.map((r) => r.totalMs)),
-      downtimeMs: median(ms.map((r) => r.downtimeMs)),
-      bareCheckpointMs: median(bare.map((x) => x.checkpointMs)),
-      bareRestoreMs: median(bare.map((x) => x.restoreMs)),
-      floorTransferMs: median(ms.map((r) => ((r.bytes * 8) / (bw * 1e6)) * 1000)),
+      ...phaseMedians(ms, bare, bw),
     });
   }
   return rows;
@@ -496,15 +503,8 @@ async function main(): Promise<void> {
             rows.push({
               ...base,
               runs: rs.length,
-              checkpointMs: median(rs.map((r) => r.checkpointMs)),
-              transferMs: median(rs.map((r) => r.transferMs)),
-              restoreMs: median(rs.map((r) => r.restoreMs)),
-              totalMs: median(rs.map((r) => r.totalMs)),
-              downtimeMs: median(rs.map((r) => r.downtimeMs)),
+              ...phaseMedians(rs, bare, bw),
               bytes: median(rs.map((r) => r.bytes)),
-              floorTransferMs: median(rs.map((r) => (r.bytes * 8) / (bw * 1e6) * 1000)),
-              bareCheckpointMs: median(bare.map((x) => x.checkpointMs)),
-              bareRestoreMs: median(bare.map((x) => x.restoreMs)),
             });
           } catch (e) {
             rows.push({ ...base, runs: rs.length, failed: isConmigError(e) ? `${e.code}: ${e.message}${e.context.stderr ? ` (stderr: ${String(e.context.stderr).replace(/\s+/g, ' ').slice(0, 300)})` : ''}` : String(e) });
