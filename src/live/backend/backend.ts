@@ -43,6 +43,11 @@ export interface LiveMigrationDetail {
   error?: { code: string; message: string; runningOn?: string };
   /** `runc list` on the node the backend records the container on, after the migration. */
   verifiedOn?: string | null;
+  /**
+   * Scenario seconds the container was free for the policy again: after that check, which is
+   * one SSH round trip past endS (seconds of scenario time on a loaded machine).
+   */
+  settledS: number;
 }
 
 /** The migration primitive (injectable for tests of the backend's bookkeeping). */
@@ -75,6 +80,8 @@ export interface StepTiming {
   probeWallMs: number;
   /** SSH commands run for it. */
   sshCommands: number;
+  /** Scenario time of the refreshed view. */
+  viewAtScenUs: number;
 }
 
 export class LiveBackend implements ControlPort {
@@ -124,7 +131,7 @@ export class LiveBackend implements ControlPort {
     const now = this.o.clock.nowScenUs();
     this.state.observed.closeIntervals(now);
     this.view.refresh(now);
-    return { probeWallMs, sshCommands };
+    return { probeWallMs, sshCommands, viewAtScenUs: now };
   }
 
   /** One sample of every node's container CPU counters (one SSH command per node, in parallel). */
@@ -252,6 +259,7 @@ export class LiveBackend implements ControlPort {
     }
     // Migrating until the placement is verified: startMigration refuses the container until then
     // (`running` still holds it), so a control step during the check must not see it free.
+    const settledScenUs = this.o.clock.nowScenUs();
     st.containerMigrating[c] = 0;
     st.inFlight.delete(c);
     // Without a result (pre-flight refused, or the primitive threw), the phases are unknown.
@@ -292,6 +300,7 @@ export class LiveBackend implements ControlPort {
       ...(result ? { result } : {}),
       ...(error ? { error } : {}),
       verifiedOn,
+      settledS: settledScenUs / 1e6,
     });
   }
 }
