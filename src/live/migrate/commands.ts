@@ -335,9 +335,10 @@ export function preparedPushFiles(srcDir: string): { dir: string; pid: string; t
 export function preparePushCmd(from: InventoryNode, to: InventoryNode, ctlSock: string, q: { srcDir: string; dstDir: string; srcRootfs: string; dstBundle: string }, maxWaitS = 600): string {
   const f = preparedPushFiles(q.srcDir);
   // the destination: nothing but dstDir before the bytes come; the bundle only with a config.json
+  // `ready` only once dstDir exists: before, a caller that saw it could find no folder (a loaded CI run did)
   const remote = [
-    'echo ready',
     `mkdir -p ${shq(q.dstDir)}`,
+    'echo ready',
     `tar -C ${shq(q.dstDir)} -xf -`,
     `[ -f ${shq(`${q.dstDir}/config.json`)} ]`,
     `mkdir -p ${shq(q.dstBundle)}`,
