@@ -30,6 +30,12 @@ export interface EdgeNodeSpec {
   backgroundLoad: number;
   /** Service times on this node are divided by this factor (1 = reference CPU). */
   speedFactor: number;
+  /**
+   * Present when the node's capacity is a CFS bandwidth limit (a testbed node's cgroup):
+   * its period. Each core then runs at the reference speed until speedFactor x period of
+   * CPU is used in a period (src/model/cpu-bandwidth.ts).
+   */
+  cpuPeriodMs?: number;
 }
 
 export interface AccessPointSpec {

@@ -11,6 +11,7 @@ import type { ResultCollector } from '../cluster/collector.ts';
 import { AliasTable } from '../model/alias.ts';
 import { createRng, exponential, type Rng } from '../model/random.ts';
 import type { RequestRecord } from '../model/results.ts';
+import { cfsFinishUs, newCfsState } from '../model/cpu-bandwidth.ts';
 import { createServiceTimeSampler } from '../model/service-time.ts';
 import type { Scenario } from '../model/types.ts';
 import { US_PER_S } from '../model/units.ts';
@@ -66,6 +67,13 @@ export class SimRequests {
   /** Free time of each core, flat: cores of node n at [coreStart[n], coreStart[n+1]). */
   private readonly coreFreeUs: Float64Array;
   private readonly coreStart: Int32Array;
+  /** Per node: CFS period (µs) and per-core quota (µs per period) of a CPU-limited node, 0 when unlimited. */
+  private readonly cfsPeriodUs: Float64Array;
+  private readonly cfsQuotaUs: Float64Array;
+  /** Per core: the period of its last use and the quota used in it (cpu-bandwidth.ts). */
+  private readonly cfsState: Float64Array;
+  /** Departure of the job takeLimitedCore placed last (its second result, without an allocation). */
+  private limitedDepartUs = 0;
 
   // --- containers ---
   /** 1 while the container does not admit requests (migration downtime). */
@@ -141,11 +149,18 @@ export class SimRequests {
     const N = topo.nodes.length;
     this.nodeSpeed = new Float64Array(N);
     this.coreStart = new Int32Array(N + 1);
+    this.cfsPeriodUs = new Float64Array(N);
+    this.cfsQuotaUs = new Float64Array(N);
     topo.nodes.forEach((n, i) => {
       this.nodeSpeed[i] = n.speedFactor;
       this.coreStart[i + 1] = this.coreStart[i] + n.cpuCores;
+      if (n.cpuPeriodMs !== undefined) {
+        this.cfsPeriodUs[i] = Math.round(n.cpuPeriodMs * 1000);
+        this.cfsQuotaUs[i] = Math.max(1, Math.round(n.cpuPeriodMs * 1000 * n.speedFactor));
+      }
     });
     this.coreFreeUs = new Float64Array(this.coreStart[N]);
+    this.cfsState = newCfsState(this.coreStart[N]);
 
     // Containers.
     const C = s.containers.length;
@@ -347,18 +362,30 @@ export class SimRequests {
       return;
     }
 
-    svcUs = Math.max(1, Math.round(svcUs / this.nodeSpeed[n]));
     const times = this.containerTimesUs;
-    if (now < times[2 * c + T_LAZY]) svcUs += this.postcopyPenaltyUs;
-    const start = this.takeCore(n, now, svcUs);
+    const penaltyUs = now < times[2 * c + T_LAZY] ? this.postcopyPenaltyUs : 0;
+    let start: number;
+    let refUs: number; // reference CPU of the job
+    let busyUs: number; // capacity it used: time at the node's speed
+    if (this.cfsPeriodUs[n] === 0) {
+      svcUs = Math.max(1, Math.round(svcUs / this.nodeSpeed[n])) + penaltyUs;
+      start = this.takeCore(n, now, svcUs);
+      refUs = svcUs * this.nodeSpeed[n];
+      busyUs = svcUs;
+    } else {
+      refUs = Math.max(1, Math.round(svcUs));
+      start = this.takeLimitedCore(n, now, refUs, penaltyUs);
+      svcUs = this.limitedDepartUs - start; // on the core, throttled periods included
+      busyUs = Math.round(refUs / this.nodeSpeed[n]) + penaltyUs;
+    }
     const depart = start + svcUs;
     if (depart > times[2 * c + T_DEPART]) times[2 * c + T_DEPART] = depart;
     const completion = depart + (rttUs - (rttUs >> 1));
     const responseUs = completion - origUs;
     const queueUs = start - now;
     const waitUs = sendUs - origUs;
-    this.observed.add(completion, c, n, responseUs, rttUs, svcUs, queueUs, svcUs * this.nodeSpeed[n], waitUs);
-    this.collector.nodeWork(start, n, svcUs, queueUs, true);
+    this.observed.add(completion, c, n, responseUs, rttUs, busyUs, queueUs, refUs, waitUs);
+    this.collector.nodeWork(start, n, busyUs, queueUs, true);
     if (origUs < this.warmupUs) return;
     const timeoutUs = this.userRec[u * LEG + USER_TIMEOUT];
     const failed = responseUs > timeoutUs;
@@ -396,11 +423,38 @@ export class SimRequests {
     return start;
   }
 
+  /**
+   * FCFS on the cores of a CPU-limited node (CFS bandwidth): the earliest free core takes
+   * the job and runs its `refUs` of CPU at the reference speed within each period's quota,
+   * then `extraUs` more (post-copy faults wait, they use no quota). Returns the start; the
+   * departure is left in limitedDepartUs.
+   */
+  private takeLimitedCore(n: number, now: number, refUs: number, extraUs: number): number {
+    const free = this.coreFreeUs;
+    let best = this.coreStart[n];
+    const end = this.coreStart[n + 1];
+    for (let k = best + 1; k < end; k++) if (free[k] < free[best]) best = k;
+    const start = free[best] > now ? free[best] : now;
+    const depart = cfsFinishUs(start, refUs, this.cfsPeriodUs[n], this.cfsQuotaUs[n], this.cfsState, best) + extraUs;
+    free[best] = depart;
+    this.limitedDepartUs = depart;
+    return start;
+  }
+
   private onBackground(): void {
     const now = this.engine.now;
     this.engine.arm(this.backgroundTimer, this.backgroundGapUs(), Priority.arrival);
     const n = this.bgNodes[this.bgAlias.pick(this.backgroundRng)];
-    const svcUs = Math.max(1, Math.round((-this.bgJobUs * Math.log(1 - this.backgroundRng())) / this.nodeSpeed[n]));
+    const jobUs = -this.bgJobUs * Math.log(1 - this.backgroundRng());
+    if (this.cfsPeriodUs[n] !== 0) {
+      const refUs = Math.max(1, Math.round(jobUs));
+      const start = this.takeLimitedCore(n, now, refUs, 0);
+      const busyUs = Math.round(refUs / this.nodeSpeed[n]);
+      this.observed.add(this.limitedDepartUs, -1, n, 0, 0, busyUs, start - now, refUs, 0);
+      this.collector.nodeWork(start, n, busyUs, start - now, false);
+      return;
+    }
+    const svcUs = Math.max(1, Math.round(jobUs / this.nodeSpeed[n]));
     const start = this.takeCore(n, now, svcUs);
     this.observed.add(start + svcUs, -1, n, 0, 0, svcUs, start - now, svcUs * this.nodeSpeed[n], 0);
     this.collector.nodeWork(start, n, svcUs, start - now, false);

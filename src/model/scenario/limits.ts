@@ -89,6 +89,9 @@ const RULES: readonly Rule[] = [
   { path: 'topology.grid.node.memoryMiB', min: S.containerMiB[0], max: S.nodeMemoryMiB },
   { path: 'topology.nodes.*.speedFactor', min: S.speedFactor[0], max: S.speedFactor[1] },
   { path: 'topology.grid.node.speedFactor', min: S.speedFactor[0], max: S.speedFactor[1] },
+  // the kernel's own bounds of cpu.cfs_period_us: 1 ms to 1 s
+  { path: 'topology.nodes.*.cpuPeriodMs', min: 1, max: 1000 },
+  { path: 'topology.grid.node.cpuPeriodMs', min: 1, max: 1000 },
   { path: 'topology.links.*.latencyMs', max: S.linkLatencyMs },
   { path: 'topology.grid.link.latencyMs', max: S.linkLatencyMs },
   { path: 'topology.links.*.bandwidthMbps', min: S.bandwidthMbps[0], max: S.bandwidthMbps[1] },

@@ -30,6 +30,7 @@ export function resolveTopology(ctx: ResolveContext): Scenario['topology'] {
           memoryMiB: g.node.memoryMiB,
           backgroundLoad: g.node.backgroundLoad ?? NODE_DEFAULTS.backgroundLoad,
           speedFactor: g.node.speedFactor ?? NODE_DEFAULTS.speedFactor,
+          ...(g.node.cpuPeriodMs !== undefined ? { cpuPeriodMs: g.node.cpuPeriodMs } : {}),
         });
         nodePaths.push(gp);
         const link = { latencyMs: g.link.latencyMs, bandwidthMbps: g.link.bandwidthMbps };
@@ -47,6 +48,7 @@ export function resolveTopology(ctx: ResolveContext): Scenario['topology'] {
         memoryMiB: n.memoryMiB,
         backgroundLoad: n.backgroundLoad ?? NODE_DEFAULTS.backgroundLoad,
         speedFactor: n.speedFactor ?? NODE_DEFAULTS.speedFactor,
+        ...(n.cpuPeriodMs !== undefined ? { cpuPeriodMs: n.cpuPeriodMs } : {}),
       });
       nodePaths.push([...base, 'nodes', i]);
     });
@@ -54,6 +56,14 @@ export function resolveTopology(ctx: ResolveContext): Scenario['topology'] {
       links.push({ ...l });
       linkPaths.push([...base, 'links', i]);
     });
+  }
+  // A bandwidth limit runs each core at the reference speed while its quota lasts: it cannot make one faster.
+  for (let i = 0; i < nodes.length; i++) {
+    const n = nodes[i];
+    if (n.cpuPeriodMs === undefined || n.speedFactor <= 1) continue;
+    const where = t.grid ? [...base, 'grid', 'node'] : nodePaths[i];
+    ctx.problem([...where, 'speedFactor'], `expected speedFactor <= 1 with cpuPeriodMs (a CPU limit of cpuCores x speedFactor cores), got ${n.speedFactor}`);
+    if (t.grid) break; // one template: one problem
   }
   if (t.nodes && t.nodes.length === 0) ctx.problem([...base, 'nodes'], 'expected at least one node, got an empty list');
 

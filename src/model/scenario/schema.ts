@@ -124,6 +124,9 @@ const LatencySchema = z
 // Topology
 // ---------------------------------------------------------------------------
 
+const CPU_PERIOD_DESC =
+  'CFS bandwidth period in ms: the node is a cgroup CPU limit of cpuCores x speedFactor cores (a testbed node at `--cpu-per-node`): each core runs a job at the reference speed until its quota, speedFactor x period, is used in the period, then waits for the next (src/model/cpu-bandwidth.ts). Needs speedFactor <= 1. Default: none, every job runs at speedFactor.';
+
 const NodeSchema = obj(
   {
     id: id('Node id.'),
@@ -133,6 +136,7 @@ const NodeSchema = obj(
     memoryMiB: num('Memory for containers, in MiB.', 'positive'),
     backgroundLoad: num('Background CPU utilisation from other tenants, 0..1. Default 0.', 'fraction').optional(),
     speedFactor: num('Service times are divided by this (1 = reference CPU). Default 1.', 'positive').optional(),
+    cpuPeriodMs: num(CPU_PERIOD_DESC, 'positive').optional(),
   },
   'An edge node that can host containers.',
 );
@@ -168,6 +172,7 @@ const GridSchema = obj(
         memoryMiB: num('Memory of every node in MiB.', 'positive'),
         backgroundLoad: num('Background CPU utilisation, 0..1. Default 0.', 'fraction').optional(),
         speedFactor: num('Speed factor of every node. Default 1.', 'positive').optional(),
+        cpuPeriodMs: num(CPU_PERIOD_DESC, 'positive').optional(),
       },
       'Template of every grid node.',
     ),
