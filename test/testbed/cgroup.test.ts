@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isConmigError } from '../../src/model/errors.ts';
 import {
-  containerCgroupsPath, cpuCgroupOf, cpuDisagreement, createHostGroup, createNodeCgroup, hostGroupPlan, RESERVED_CPU_SHARES_V1, RESERVED_CPU_WEIGHT_V2, rootProcsFile, scenarioCpuForLimit, detectCgroups, detectCgroupsAt, effectivePeriodUs, nodeCgroupParent,
+  containerCgroupsPath, cpuCgroupOf, cpuDisagreement, cpuPeriodDisagreement, createHostGroup, createNodeCgroup, hostGroupPlan, RESERVED_CPU_SHARES_V1, RESERVED_CPU_WEIGHT_V2, rootProcsFile, scenarioCpuForLimit, detectCgroups, detectCgroupsAt, effectivePeriodUs, nodeCgroupParent,
   nodeCgroupPlan, parseCpuLimit, parseMounts, readCpuLimit, removeCgroupTree, servicesProcsFile, type CgroupDriver,
 } from '../../src/live/testbed/cgroup.ts';
 import { bundleConfigForNode } from '../../src/live/testbed/bundle.ts';
@@ -231,5 +231,14 @@ describe('the simulator and the testbed mean the same node', () => {
     expect(cpuDisagreement('node1', 1, 0.5, 0.5)).toBeNull();
     expect(cpuDisagreement('node1', 2, 0.75, 1.5)).toBeNull();
     expect(cpuDisagreement('node1', 1, 1, 0.5)).toMatch(/"node1" has cpuCores 1 x speedFactor 1 = 1 cores, but the testbed node is limited to 0.5 CPU: set cpuCores: 1, speedFactor: 0.5/);
+  });
+
+  it("a scenario node's CFS period must be the testbed node's (or absent: jobs at speedFactor)", () => {
+    expect(cpuPeriodDisagreement('node1', 10, 10_000)).toBeNull();
+    expect(cpuPeriodDisagreement('node1', undefined, 10_000)).toBeNull();
+    expect(cpuPeriodDisagreement('node1', 10, undefined)).toBeNull();
+    expect(cpuPeriodDisagreement('node1', 100, 20_000)).toBe(
+      'scenario node "node1" has cpuPeriodMs 100, but the testbed node\'s CPU limit has a period of 20 ms: set cpuPeriodMs: 20 (docs/testbed.md, "CPU capacity")',
+    );
   });
 });

@@ -98,7 +98,11 @@ export class LiveBackend implements ControlPort {
   constructor(private readonly o: LiveBackendOptions) {
     this.state = new LiveState(o.scenario, o.motion);
     this.view = new LiveClusterView(this.state);
-    this.cpu = new NodeCpu(o.nodes, o.pool, o.clock, (n, fromScenUs, toScenUs, busyScenUs) => {
+    const speed = o.scenario.topology.nodes.map((n) => n.speedFactor);
+    this.cpu = new NodeCpu(o.nodes, o.pool, o.clock, (n, fromScenUs, toScenUs, cpuScenUs) => {
+      // Busy time is CPU at the node's speed, as in the simulator: a node of cpuCores x speedFactor
+      // cores (a testbed node limited to that) is fully used at utilisation 1, not at speedFactor.
+      const busyScenUs = cpuScenUs / speed[n];
       this.state.observed.add(toScenUs, -1, n, 0, 0, busyScenUs, 0, 0, 0);
       this.o.onNodeBusy?.(n, fromScenUs, toScenUs, busyScenUs);
     });

@@ -14,7 +14,7 @@ import { modeRefusal, probeCriu, type CriuProbe } from '../criu-probe.ts';
 import type { ExecPool } from '../exec/pool.ts';
 import { shq } from '../exec/types.ts';
 import type { Inventory, InventoryContainer, InventoryNode } from '../inventory.ts';
-import { cpuDisagreement } from '../testbed/cgroup.ts';
+import { cpuDisagreement, cpuPeriodDisagreement } from '../testbed/cgroup.ts';
 
 export interface NodeFacts {
   kernel: string;
@@ -54,6 +54,8 @@ export async function preflight(scenario: Scenario, inv: Inventory, inventoryFil
       // a CPU-limited testbed node and its scenario node must mean the same computer
       const why = n.cpu?.cores === undefined ? null : cpuDisagreement(sn.id, sn.cpuCores, sn.speedFactor, n.cpu.cores);
       if (why) add('SCENARIO_INVALID', `topology.nodes[${i}]`, why);
+      const period = n.cpu?.cores === undefined ? null : cpuPeriodDisagreement(sn.id, sn.cpuPeriodMs, n.cpu.periodUs);
+      if (period) add('SCENARIO_INVALID', `topology.nodes[${i}].cpuPeriodMs`, period);
     }
   });
 

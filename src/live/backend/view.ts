@@ -8,8 +8,9 @@
  *    retries while the container was down) is kept out of the response
  *    signals and reported apart, as in the simulator (LiveState.observe);
  *  - node utilisation is measured CPU time of the containers on the node
- *    (runc's cgroup counters, read over SSH each control step) over the
- *    node's cores in the scenario;
+ *    (runc's cgroup counters, read over SSH each control step) divided by
+ *    the node's speedFactor, over its cores in the scenario: 1 is the node's
+ *    capacity (a CPU-limited node's limit), as in the simulator;
  *  - where each container runs is the backend's own record (verified with
  *    runc at the start and after each migration);
  *  - network RTT user -> node = the scenario's latency model at the user's

@@ -164,6 +164,17 @@ export function cpuDisagreement(node: string, cpuCores: number, speedFactor: num
     '(docs/testbed.md, "CPU capacity")';
 }
 
+/**
+ * Why a scenario node's CFS period (cpuPeriodMs, src/model/cpu-bandwidth.ts) does not describe a
+ * testbed node's limit of `periodUs`, or null. Without cpuPeriodMs the scenario runs every job at
+ * speedFactor (no period): allowed, the older and coarser meaning of the same capacity.
+ */
+export function cpuPeriodDisagreement(node: string, cpuPeriodMs: number | undefined, periodUs: number | undefined): string | null {
+  if (cpuPeriodMs === undefined || periodUs === undefined) return null;
+  if (Math.abs(cpuPeriodMs * 1000 - periodUs) < 1) return null;
+  return `scenario node "${node}" has cpuPeriodMs ${cpuPeriodMs}, but the testbed node's CPU limit has a period of ${periodUs / 1000} ms: set cpuPeriodMs: ${periodUs / 1000} (docs/testbed.md, "CPU capacity")`;
+}
+
 /** Folder of `group` (e.g. /conmig/node1) in the hierarchy that enforces the cpu limit. */
 export function cpuGroupDir(d: CgroupDriver, group: string): string {
   return join(d.version === 1 ? d.cpuMount : d.root, group);
