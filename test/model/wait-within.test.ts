@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { StepLedger } from '../../src/model/policies/common.ts';
-import { expectedWaitMs, waitWithin, waitWithinAt } from '../../src/model/policies/traffic-aware.ts';
+import { expectedWaitMs, waitWithin, waitWithinAt, WW_MARGIN, WW_RATE, WW_SCV, WW_SERVICE, WW_UTIL } from '../../src/model/policies/traffic-aware.ts';
 import type { NodeView } from '../../src/model/view.ts';
 import { fakeView } from './fake-view.ts';
 
@@ -41,8 +41,14 @@ describe('waitWithin', () => {
           // The values-passed variant decide() uses, fresh and from its remembered factor.
           const busy = new Float64Array(1).fill(Number.NaN);
           const g = new Float64Array(1);
-          expect(waitWithinAt(ledger, c, n, 0, c.requestRatePerS, n.utilisation, serviceMs, scv, margin, busy, g)).toBe(exact <= margin);
-          expect(waitWithinAt(ledger, c, n, 0, c.requestRatePerS, n.utilisation, serviceMs, scv, margin, busy, g)).toBe(exact <= margin);
+          const inputs = new Float64Array(5);
+          inputs[WW_RATE] = c.requestRatePerS;
+          inputs[WW_UTIL] = n.utilisation;
+          inputs[WW_SERVICE] = serviceMs;
+          inputs[WW_SCV] = scv;
+          inputs[WW_MARGIN] = margin;
+          expect(waitWithinAt(ledger, c, n, 0, inputs, busy, g)).toBe(exact <= margin);
+          expect(waitWithinAt(ledger, c, n, 0, inputs, busy, g)).toBe(exact <= margin);
         },
       ),
       { numRuns: 3000 },

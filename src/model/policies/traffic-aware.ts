@@ -127,6 +127,13 @@ export function waitWithin(
   return expectedWaitMs(ledger, c, n, serviceMs, scv) <= marginMs;
 }
 
+/** Positions in waitWithinAt's inputs. */
+export const WW_RATE = 0;
+export const WW_UTIL = 1;
+export const WW_SERVICE = 2;
+export const WW_SCV = 3;
+export const WW_MARGIN = 4;
+
 /**
  * waitWithin with the values it reads passed in (c's rate, n's utilisation,
  * n's position k in view.nodes for the ledger) and the per-node factors in
@@ -139,14 +146,19 @@ export function waitWithinAt(
   c: ContainerView,
   n: NodeView,
   k: number,
-  ratePerS: number,
-  utilisation: number,
-  serviceMs: number,
-  scv: number,
-  marginMs: number,
+  /** [WW_RATE] c's rate /s, [WW_UTIL] n's utilisation, [WW_SERVICE] serviceMs, [WW_SCV], [WW_MARGIN] marginMs. */
+  inputs: Float64Array,
   factorBusy: Float64Array,
   factorG: Float64Array,
 ): boolean {
+  // The doubles come in a typed array, not as arguments: V8 does not inline this function
+  // into decide's loop, and a double passed to a call that is not inlined is boxed (a heap
+  // number each; 3 per container per step were 1.7 GB of garbage in an hour of metro).
+  const ratePerS = inputs[WW_RATE];
+  const utilisation = inputs[WW_UTIL];
+  const serviceMs = inputs[WW_SERVICE];
+  const scv = inputs[WW_SCV];
+  const marginMs = inputs[WW_MARGIN];
   // The hot path is kept short (the factor's computation and the full formula are
   // functions of their own, rarely called): decide runs it for nearly every container
   // at every step, and V8 inlines a short function with the view's getters it reads.
@@ -186,6 +198,8 @@ class Screen {
   private readonly utilAt: Float64Array;
   private readonly factorBusy: Float64Array;
   private readonly factorG: Float64Array;
+  /** waitWithinAt's inputs, written per container (scv and margin once). */
+  private readonly inputs = new Float64Array(5);
 
   constructor(
     private readonly view: ClusterView,
@@ -199,6 +213,8 @@ class Screen {
     this.utilAt = new Float64Array(N).fill(Number.NaN);
     this.factorBusy = new Float64Array(N).fill(Number.NaN);
     this.factorG = new Float64Array(N);
+    this.inputs[WW_SCV] = p.serviceScv;
+    this.inputs[WW_MARGIN] = p.marginMs;
   }
 
   /**
@@ -225,7 +241,11 @@ class Screen {
     if (c.users.length === 1 && from.speedFactor >= this.maxSpeed && (memo ? memo.nearest(i, c) : view.nodesByRtt(c.users[0])[0]) === nodeId) {
       let util = this.utilAt[k];
       if (util !== util) util = this.utilisationAt(k, from);
-      return waitWithinAt(this.ledger, c, from, k, rate, util, serviceMs, p.serviceScv, p.marginMs, this.factorBusy, this.factorG);
+      const inputs = this.inputs;
+      inputs[WW_RATE] = rate;
+      inputs[WW_UTIL] = util;
+      inputs[WW_SERVICE] = serviceMs;
+      return waitWithinAt(this.ledger, c, from, k, inputs, this.factorBusy, this.factorG);
     }
     return false;
   }
