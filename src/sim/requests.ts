@@ -310,7 +310,7 @@ export class SimRequests {
 
   private send(u: number, c: number, sendUs: number, origUs: number, svcUs: number): void {
     const n = this.containerNode[c];
-    const rttUs = Math.round(this.motion.rttMs(u, n, sendUs) * 1000);
+    const rttUs = this.motion.rttUs(u, n, sendUs);
     const slot = this.freeCount > 0 ? this.freeSlots[--this.freeCount] : this.newSlot();
     const r = this.slots;
     const b = slot * SLOT;
