@@ -415,12 +415,19 @@ export class SimRequests {
   /** FCFS on c cores: the earliest free core takes the job. Returns its start time. */
   private takeCore(n: number, now: number, svcUs: number): number {
     const free = this.coreFreeUs;
-    let best = this.coreStart[n];
-    const end = this.coreStart[n + 1];
-    for (let k = best + 1; k < end; k++) if (free[k] < free[best]) best = k;
+    const best = this.earliestCore(n);
     const start = free[best] > now ? free[best] : now;
     free[best] = start + svcUs;
     return start;
+  }
+
+  /** The core of node n that is free first (the lowest index among equals). */
+  private earliestCore(n: number): number {
+    const free = this.coreFreeUs;
+    let best = this.coreStart[n];
+    const end = this.coreStart[n + 1];
+    for (let k = best + 1; k < end; k++) if (free[k] < free[best]) best = k;
+    return best;
   }
 
   /**
@@ -431,9 +438,7 @@ export class SimRequests {
    */
   private takeLimitedCore(n: number, now: number, refUs: number, extraUs: number): number {
     const free = this.coreFreeUs;
-    let best = this.coreStart[n];
-    const end = this.coreStart[n + 1];
-    for (let k = best + 1; k < end; k++) if (free[k] < free[best]) best = k;
+    const best = this.earliestCore(n);
     const start = free[best] > now ? free[best] : now;
     const depart = cfsFinishUs(start, refUs, this.cfsPeriodUs[n], this.cfsQuotaUs[n], this.cfsState, best) + extraUs;
     free[best] = depart;
