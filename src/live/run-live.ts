@@ -269,7 +269,7 @@ function environmentOf(
       steps: c.steps,
       stepWallMsMean: mean(c.stepWallMs),
       stepWallMsMax: max(c.stepWallMs),
-      stepLateWallMsMax: max(c.stepLateWallMs),
+      stepLateWallMsMax: c.stepLateWallMsMax,
       probeWallMsMean: mean(c.probeWallMs),
       decideWallMsMean: mean(c.decideWallMs),
       sshCommandsPerStep: c.sshCommandsPerStep,

@@ -121,8 +121,8 @@ export class SimMotion {
   }
 
   /**
-   * rttUs for the view (policies asking about users and nodes), in ms: the same
-   * arithmetic, in a function of its own, so the request path's rttUs keeps
+   * The RTT for the view (policies asking about users and nodes), in ms and not
+   * rounded: rttUs's arithmetic in a function of its own, so the request path's rttUs keeps
    * its own type feedback and stays inlined into the request code (called
    * from both, it was not, and the run under traffic-aware paid ~1.5 s an hour).
    */

@@ -57,8 +57,8 @@ export interface ControlStats {
   steps: number;
   /** Scenario seconds of each step's view (its nominal time k * controlIntervalS, or later when the step woke late). */
   stepAtS: number[];
-  /** How late each step's view was against its nominal time, wall ms. */
-  stepLateWallMs: number[];
+  /** The most a step's view was late against its nominal time, wall ms (derivable from stepAtS; kept for the summary). */
+  stepLateWallMsMax: number;
   /** Wall ms from the start of the view refresh to the decisions, per step. */
   stepWallMs: number[];
   /** Wall ms of the CPU probe (SSH to every node, in parallel) per step. */
@@ -187,7 +187,7 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
   const LAG_RESOLUTION_MS = 10;
   const lag = monitorEventLoopDelay({ resolution: LAG_RESOLUTION_MS });
   lag.enable();
-  const control: ControlStats = { steps: 0, stepAtS: [], stepLateWallMs: [], stepWallMs: [], probeWallMs: [], decideWallMs: [], sshCommandsPerStep: 0, cpuProbe: o.cpuProbe ?? 'stream', rejectedDecisions: 0 };
+  const control: ControlStats = { steps: 0, stepAtS: [], stepLateWallMsMax: 0, stepWallMs: [], probeWallMs: [], decideWallMs: [], sshCommandsPerStep: 0, cpuProbe: o.cpuProbe ?? 'stream', rejectedDecisions: 0 };
   let ended: LiveRunEnd = 'completed';
   let endedReason = `scenario time ${s.durationS} s reached`;
   const t0Wall = performance.now();
@@ -227,7 +227,7 @@ export async function runPolicyLive(o: LivePolicyRunOptions): Promise<LivePolicy
       const tEnd = performance.now();
       control.steps++;
       control.stepAtS.push(viewAtUs / 1e6);
-      control.stepLateWallMs.push((viewAtUs - atUs) / 1000 / timeScale);
+      control.stepLateWallMsMax = Math.max(control.stepLateWallMsMax, (viewAtUs - atUs) / 1000 / timeScale);
       control.stepWallMs.push(tEnd - tStep);
       control.probeWallMs.push(timing.probeWallMs);
       control.decideWallMs.push(tEnd - tDecide);
